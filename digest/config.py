@@ -1,0 +1,292 @@
+"""Settings: a TOML file (digest.toml, --config or DIGEST_CONFIG) plus secrets from the environment.
+
+Unknown keys produce warnings, not errors, so a file written for a later version still runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from digest.errors import ConfigError
+
+CONFIG_FILENAME = "digest.toml"
+CONFIG_ENV = "DIGEST_CONFIG"
+SECRET_KEY_ENV = "DIGEST_SECRET_KEY"
+SMTP_PASSWORD_ENV = "DIGEST_SMTP_PASSWORD"
+SECURITY_MODES = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    #: Bundled topic key, or a path to a topic TOML file.
+    topic: str = "us-china-trade"
+    #: Name shown at the top of every email and in the From display name when sender has none.
+    name: str = "US–China Trade Digest"
+    #: The time zone whose morning the digest is sent in, and the local send time ("HH:MM").
+    timezone: str = "UTC"
+    send_time: str = "06:00"
+    #: SQLAlchemy URL; a relative SQLite path is relative to the config file's folder.
+    database: str = "sqlite:///digest.db"
+    #: Signs unsubscribe links; DIGEST_SECRET_KEY overrides it.
+    secret_key: str = ""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def send_clock_time(self) -> time:
+        hour, minute = self.send_time.split(":")
+        return time(int(hour), int(minute))
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    timeout_seconds: float = 20.0
+    max_bytes: int = 10_000_000
+    max_redirects: int = 5
+    user_agent: str = "digest/0.1 (+https://github.com/digest-news/digest)"
+    #: Refuse feeds on private, loopback and link-local addresses unless this is true.
+    allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"
+    username: str = ""
+    #: From address: "addr" or "Name <addr>".
+    sender: str = "digest@localhost"
+    timeout_seconds: float = 30.0
+    #: From DIGEST_SMTP_PASSWORD, never from the file.
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    #: Public address of `digest web`, used in unsubscribe and preferences links.
+    base_url: str = "http://localhost:8080"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Optional mailto: address for List-Unsubscribe ("" leaves it out).
+    unsubscribe_mailto: str = ""
+    #: Postal or contact line shown in every email's footer.
+    contact_line: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    #: How long a claim by a sender that died blocks its rows before another run takes them.
+    lease_seconds: int = 600
+    #: Messages sent on one SMTP connection before reconnecting.
+    messages_per_connection: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    #: The file these settings came from (None for embedded defaults).
+    path: Path | None = None
+    #: Unknown keys and similar non-fatal remarks, for the CLI to show.
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def secret_key(self) -> str:
+        return self.digest.secret_key
+
+
+_TABLES: dict[str, type] = {
+    "digest": DigestSettings,
+    "fetch": FetchSettings,
+    "smtp": SmtpSettings,
+    "web": WebSettings,
+    "delivery": DeliverySettings,
+}
+_NOT_IN_FILE = {("smtp", "password")}
+
+
+def find_config(explicit: str | Path | None, environ: dict[str, str] | None = None) -> Path | None:
+    """The config file to use: --config, then DIGEST_CONFIG, then ./digest.toml (if present)."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    local = Path.cwd() / CONFIG_FILENAME
+    return local if local.exists() else None
+
+
+def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> Settings:
+    """Read and check the file at ``path`` (embedded defaults when None), then apply secrets."""
+    env = os.environ if environ is None else environ
+    if path is None:
+        settings = Settings()
+    else:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {path}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        settings = settings_from_dict(data, path=path.resolve())
+    return _with_environment(settings, env)
+
+
+def settings_from_dict(data: dict[str, Any], *, path: Path | None = None) -> Settings:
+    warnings: list[str] = []
+    parts: dict[str, Any] = {}
+    for table, values in data.items():
+        cls = _TABLES.get(table)
+        if cls is None:
+            warnings.append(f"unknown section [{table}] ignored{_suggest(table, _TABLES)}")
+            continue
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{table}] must be a table")
+        known = {f.name: f for f in fields(cls) if (table, f.name) not in _NOT_IN_FILE}
+        kwargs: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in known:
+                warnings.append(f"unknown key '{key}' in [{table}] ignored{_suggest(key, known)}")
+                continue
+            kwargs[key] = _coerce(table, key, value, type(getattr(cls(), key)))
+        parts[table] = cls(**kwargs)
+    settings = Settings(**parts, path=path, warnings=tuple(warnings))
+    _validate(settings)
+    if path is not None:
+        settings = replace(
+            settings,
+            digest=replace(
+                settings.digest, database=resolve_database_url(settings.digest.database, path.parent)
+            ),
+        )
+    return settings
+
+
+def _coerce(table: str, key: str, value: Any, expected: type) -> Any:
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is bool and not isinstance(value, bool):
+        raise ConfigError(f"[{table}] {key} must be true or false, not {value!r}")
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"[{table}] {key} must be {expected.__name__}, not {value!r}")
+    return value
+
+
+def _validate(settings: Settings) -> None:
+    d = settings.digest
+    try:
+        ZoneInfo(d.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"[digest] timezone: unknown time zone {d.timezone!r}") from exc
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", d.send_time):
+        raise ConfigError(f"[digest] send_time must be \"HH:MM\" (24-hour), not {d.send_time!r}")
+    if settings.smtp.security not in SECURITY_MODES:
+        raise ConfigError(
+            f"[smtp] security must be one of {', '.join(SECURITY_MODES)}, "
+            f"not {settings.smtp.security!r}"
+        )
+    if not 0 < settings.smtp.port < 65536:
+        raise ConfigError(f"[smtp] port out of range: {settings.smtp.port}")
+    if not settings.web.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"[web] base_url must start with http:// or https://, not {settings.web.base_url!r}")
+
+
+def _with_environment(settings: Settings, env: dict[str, str] | os._Environ[str]) -> Settings:
+    digest = settings.digest
+    if env.get(SECRET_KEY_ENV):
+        digest = replace(digest, secret_key=env[SECRET_KEY_ENV])
+    smtp = settings.smtp
+    if env.get(SMTP_PASSWORD_ENV):
+        smtp = replace(smtp, password=env[SMTP_PASSWORD_ENV])
+    return replace(settings, digest=digest, smtp=smtp)
+
+
+def resolve_database_url(url: str, base: Path) -> str:
+    """Make a relative SQLite path absolute against ``base`` (the config file's folder)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != "sqlite:///:memory:":
+        rest = url[len(prefix):]
+        if rest and not rest.startswith("/"):
+            return prefix + str((base / rest).resolve())
+    return url
+
+
+def _suggest(name: str, known: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def new_secret_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def render_config_template(secret_key: str) -> str:
+    """The commented digest.toml that `digest init` writes."""
+    return CONFIG_TEMPLATE.replace("@SECRET_KEY@", secret_key)
+
+
+CONFIG_TEMPLATE = """\
+# digest configuration. Every key is optional; the values shown are the defaults.
+# Secrets come from the environment: DIGEST_SMTP_PASSWORD, DIGEST_SECRET_KEY.
+
+[digest]
+# Bundled topic key, or a path to your own topic TOML file.
+topic = "us-china-trade"
+# Shown at the top of every email.
+name = "US–China Trade Digest"
+# The digest covers the 24 hours before send_time (HH:MM, 24-hour) in this time zone.
+timezone = "UTC"
+send_time = "06:00"
+# SQLAlchemy URL. A relative SQLite path is relative to this file's folder.
+database = "sqlite:///digest.db"
+# Signs unsubscribe links. Keep it secret; DIGEST_SECRET_KEY overrides it.
+secret_key = "@SECRET_KEY@"
+
+[fetch]
+timeout_seconds = 20
+max_bytes = 10000000
+# Feeds on private, loopback or link-local addresses are refused unless this is true.
+allow_private_addresses = false
+
+[smtp]
+host = "localhost"
+port = 25
+# "none", "starttls" or "ssl"
+security = "none"
+# Leave empty for no login; the password comes from DIGEST_SMTP_PASSWORD.
+username = ""
+# "addr" or "Name <addr>"
+sender = "US–China Trade Digest <digest@localhost>"
+
+[web]
+# Public address of `digest web`: unsubscribe and preferences links point here.
+base_url = "http://localhost:8080"
+host = "127.0.0.1"
+port = 8080
+# Optional: an address that unsubscribes by mail, offered in List-Unsubscribe.
+unsubscribe_mailto = ""
+# Postal address or contact line shown in every email's footer.
+contact_line = ""
+
+[delivery]
+# A claim by a sender that died blocks its messages this long, then another run takes them.
+lease_seconds = 600
+messages_per_connection = 100
+"""

@@ -1,0 +1,248 @@
+"""What the commands print: rich tables for people, plain dicts for --json."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from digest.types import DeliveryStatus, Edition, Feed, FeedFetchReport
+from subscribers.types import Subscriber
+
+if TYPE_CHECKING:
+    from digest.demo import DemoResult
+    from digest.services import RunReport, SendReport
+    from digest.workspace import InitResult
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+# --- init ------------------------------------------------------------------------------------
+
+
+def print_init(result: InitResult) -> None:
+    console = _out()
+    console.print(f"wrote {result.config}")
+    console.print(f"database ready: {result.database}")
+    console.print("next: `digest feeds add URL`, `digest subscribers add EMAIL`, `digest run`")
+
+
+# --- feeds -----------------------------------------------------------------------------------
+
+
+def feed_dict(feed: Feed) -> dict[str, Any]:
+    return {
+        "url": feed.url,
+        "title": feed.title,
+        "items": feed.item_count,
+        "last_fetched_at": feed.last_fetched_at.isoformat() if feed.last_fetched_at else None,
+        "last_success_at": feed.last_success_at.isoformat() if feed.last_success_at else None,
+        "last_status": feed.last_status,
+        "last_error": feed.last_error,
+        "consecutive_failures": feed.consecutive_failures,
+    }
+
+
+def print_feeds(feeds: list[Feed]) -> None:
+    if not feeds:
+        _out().print("no feeds yet: `digest feeds add URL`")
+        return
+    table = Table("feed", "items", "last success", "status", "failures")
+    for feed in feeds:
+        status = feed.last_status or "not fetched"
+        if feed.last_error:
+            status = f"error: {feed.last_error}"
+        table.add_row(
+            f"{feed.title or ''}\n{feed.url}" if feed.title else feed.url,
+            str(feed.item_count), _when(feed.last_success_at), status,
+            str(feed.consecutive_failures),
+        )
+    _out().print(table)
+
+
+def fetch_progress(report: FeedFetchReport) -> None:
+    if report.status == "error":
+        _err().print(f"[red]failed[/red] {report.url}: {report.error}")
+    elif report.status == "not-modified":
+        _err().print(f"unchanged {report.url}")
+    else:
+        _err().print(
+            f"ok {report.url}: {report.items_seen} items, {report.items_new} new, "
+            f"{report.items_updated} updated"
+        )
+
+
+def fetch_dict(reports: list[FeedFetchReport]) -> dict[str, Any]:
+    return {
+        "feeds": [
+            {
+                "url": r.url, "status": r.status, "items": r.items_seen, "new": r.items_new,
+                "updated": r.items_updated, "error": r.error,
+            }
+            for r in reports
+        ],
+        "totals": {
+            "feeds": len(reports),
+            "ok": sum(r.status == "ok" for r in reports),
+            "not_modified": sum(r.status == "not-modified" for r in reports),
+            "failed": sum(r.status == "error" for r in reports),
+            "items": sum(r.items_seen for r in reports),
+            "new": sum(r.items_new for r in reports),
+            "updated": sum(r.items_updated for r in reports),
+        },
+    }
+
+
+def print_fetch_summary(reports: list[FeedFetchReport]) -> None:
+    totals = fetch_dict(reports)["totals"]
+    _out().print(
+        f"fetched {totals['feeds']} feeds: {totals['ok']} ok, {totals['not_modified']} unchanged, "
+        f"{totals['failed']} failed; {totals['new']} new items, {totals['updated']} updated"
+    )
+
+
+# --- editions --------------------------------------------------------------------------------
+
+
+def print_edition(edition: Edition) -> None:
+    console = _out()
+    console.print(
+        f"[bold]{edition.topic_title}[/bold], {edition.date.isoformat()} ({edition.status}): "
+        f"{len(edition.stories)} stories, items from {_when(edition.window.start)} "
+        f"to {_when(edition.window.end)}"
+    )
+    if edition.is_empty:
+        console.print("no on-topic stories in this window")
+    for section in edition.sections:
+        console.print(f"\n[bold underline]{section.title}[/bold underline]")
+        for number, story in enumerate(section.stories, 1):
+            console.print(f"{number}. [bold]{story.title}[/bold]")
+            console.print(f"   {story.summary}")
+            outlets = ", ".join(story.outlets)
+            console.print(f"   [dim]{outlets} · {story.url}[/dim]")
+
+
+def section_counts(edition: Edition) -> dict[str, int]:
+    return {section.title: len(section.stories) for section in edition.sections}
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+def send_dict(report: SendReport) -> dict[str, Any]:
+    return {
+        "date": report.date.isoformat(),
+        "counts": report.counts,
+        "sent_now": report.sent_now,
+        "next_retry": report.next_retry.isoformat() if report.next_retry else None,
+        "failures": report.failures,
+    }
+
+
+def print_counts(day: date, counts: dict[str, int]) -> None:
+    parts = ", ".join(f"{counts.get(status, 0)} {status}" for status in DeliveryStatus.ALL)
+    _out().print(f"{day.isoformat()}: {parts}")
+
+
+def print_send(report: SendReport) -> None:
+    print_counts(report.date, report.counts)
+    console = _out()
+    console.print(f"sent {report.sent_now} messages in this run")
+    for failure in report.failures:
+        console.print(f"  [red]{failure}[/red]")
+    if report.next_retry:
+        console.print(f"deferred deliveries are due again from {_when(report.next_retry)}: run `digest send` then")
+
+
+def run_dict(report: RunReport) -> dict[str, Any]:
+    return {
+        "date": report.date.isoformat(),
+        "fetch": fetch_dict(report.fetch)["totals"],
+        "stories": len(report.edition.stories),
+        "sections": section_counts(report.edition),
+        **{k: v for k, v in send_dict(report.send).items() if k != "date"},
+    }
+
+
+def print_run(report: RunReport) -> None:
+    print_fetch_summary(report.fetch)
+    _out().print(f"edition {report.date.isoformat()}: {len(report.edition.stories)} stories")
+    print_send(report.send)
+
+
+# --- subscribers -----------------------------------------------------------------------------
+
+
+def subscriber_dict(subscriber: Subscriber) -> dict[str, Any]:
+    return {
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "status": subscriber.status,
+        "timezone": subscriber.timezone,
+        "sections": list(subscriber.sections),
+        "format": subscriber.format,
+        "consent_at": subscriber.consent_at.isoformat() if subscriber.consent_at else None,
+        "consent_source": subscriber.consent_source,
+        "created_at": subscriber.created_at.isoformat(),
+    }
+
+
+def print_subscribers(subscribers: Iterable[Subscriber]) -> None:
+    rows = list(subscribers)
+    if not rows:
+        _out().print("no subscribers")
+        return
+    table = Table("email", "name", "status", "since")
+    for s in rows:
+        table.add_row(s.email, s.name or "", s.status, s.created_at.strftime("%Y-%m-%d"))
+    _out().print(table)
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+def demo_progress(line: str) -> None:
+    _err().print(line)
+
+
+def demo_dict(result: DemoResult) -> dict[str, Any]:
+    return {
+        "date": result.edition.date.isoformat(),
+        "feeds": result.feeds,
+        "items": result.items,
+        "stories": len(result.edition.stories),
+        "sections": section_counts(result.edition),
+        "messages": [str(path) for path in result.messages],
+        "counts": result.counts,
+        "preview": {"html": str(result.preview.html), "text": str(result.preview.text)},
+        "seconds": round(result.seconds, 2),
+    }
+
+
+def print_demo(result: DemoResult) -> None:
+    console = _out()
+    edition = result.edition
+    console.print(f"\n[bold]{edition.topic_title} — demo edition of {edition.date.isoformat()}[/bold]")
+    console.print(f"feeds fetched over loopback HTTP: {result.feeds}, items stored: {result.items}")
+    console.print(f"stories: {len(edition.stories)} (from {result.on_topic_items} on-topic items)")
+    for title, count in section_counts(edition).items():
+        console.print(f"  {title}: {count}")
+    console.print(
+        f"messages sent over SMTP: {result.counts.get('sent', 0)} "
+        f"(saved as .eml in {result.outbox}/)"
+    )
+    console.print(f"preview: {result.preview.html}  and  {result.preview.text}")
+    console.print(f"done in {result.seconds:.1f} s")

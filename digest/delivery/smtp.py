@@ -1,0 +1,119 @@
+"""Sending over SMTP with smtplib, replies mapped onto the project's delivery errors."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from typing import Protocol
+
+from digest.config import SmtpSettings
+from digest.errors import (
+    PermanentDeliveryError,
+    SmtpUnavailableError,
+    TemporaryDeliveryError,
+)
+
+
+class Mailer(Protocol):
+    """One connection's worth of sending; reopened after a failure."""
+
+    def open(self) -> None: ...
+    def send(self, envelope_from: str, recipient: str, message: bytes) -> str: ...
+    def close(self) -> None: ...
+
+
+class SmtpMailer:
+    """A reusable SMTP connection. ``send`` returns the server's reply to the message."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self._settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def open(self) -> None:
+        s = self._settings
+        where = f"{s.host}:{s.port}"
+        try:
+            if s.security == "ssl":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout_seconds, context=ssl.create_default_context()
+                )
+            else:
+                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+            smtp.ehlo()
+            if s.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if s.username:
+                smtp.login(s.username, s.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SmtpUnavailableError(
+                f"SMTP login to {where} as {s.username} refused: {_reply(exc.smtp_code, exc.smtp_error)}"
+            ) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise SmtpUnavailableError(f"SMTP server {where} does not support {s.security}: {exc}") from exc
+        except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            raise SmtpUnavailableError(f"cannot connect to SMTP server {where}: {_text(exc)}") from exc
+        self._smtp = smtp
+
+    @property
+    def is_open(self) -> bool:
+        return self._smtp is not None
+
+    def send(self, envelope_from: str, recipient: str, message: bytes) -> str:
+        if self._smtp is None:
+            self.open()
+        smtp = self._smtp
+        assert smtp is not None
+        try:
+            code, reply = smtp.mail(envelope_from)
+            if code != 250:
+                self._reset()
+                raise _classify(code, reply, f"sender {envelope_from} refused")
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                self._reset()
+                raise _classify(code, reply, f"recipient {recipient} refused")
+            code, reply = smtp.data(message)
+            if code != 250:
+                raise _classify(code, reply, "message refused")
+            return _reply(code, reply)
+        except smtplib.SMTPResponseException as exc:  # before OSError: it is one
+            self.close()
+            raise _classify(exc.smtp_code, exc.smtp_error, "server error") from exc
+        except (smtplib.SMTPServerDisconnected, socket.timeout, OSError) as exc:
+            self.close()
+            raise TemporaryDeliveryError(f"connection lost: {_text(exc)}") from exc
+
+    def _reset(self) -> None:
+        try:
+            if self._smtp is not None:
+                self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+
+def _classify(code: int, reply: bytes | str, what: str) -> TemporaryDeliveryError | PermanentDeliveryError:
+    message = f"{what}: {_reply(code, reply)}"
+    if 500 <= code < 600:
+        return PermanentDeliveryError(message, code=code)
+    return TemporaryDeliveryError(message, code=code)
+
+
+def _reply(code: int, reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return f"{code} {' '.join(text.split())}"
+
+
+def _text(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

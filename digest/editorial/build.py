@@ -1,0 +1,125 @@
+"""Building an edition: the editorial stages end to end, pure (no I/O, no clock).
+
+    window filter -> relevance -> cluster -> headline, summary, section, score -> rank
+
+Headline rule: a story's headline and link are those of the source whose title is most central
+to the story — the title whose content words are used by the largest share of the story's
+items (summed over its distinct words, divided by the square root of their number so that long
+titles do not win by length; titles longer than 25 words count half as they read like
+standfirsts). Ties go to the earliest published source, then to the lowest item id.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date
+
+from digest.editorial.cluster import cluster_items, document_frequencies
+from digest.editorial.relevance import Analysis, analyze, compile_topic
+from digest.editorial.sections import choose_section, order_sections, section_totals, story_score
+from digest.editorial.summarize import summarize
+from digest.editorial.text import content_words, word_count
+from digest.types import Edition, EditionStatus, Item, Source, Story, Topic, Window
+
+__all__ = ["build_edition", "choose_headline"]
+
+
+def choose_headline(analyses: Sequence[Analysis]) -> int:
+    """Index in `analyses` of the item giving the story its headline (rule in module doc)."""
+    n = len(analyses)
+    if n == 1:
+        return 0
+    title_words = [set(content_words(a.title_tokens)) for a in analyses]
+    doc_freq: dict[str, int] = {}
+    for k, a in enumerate(analyses):
+        for word in title_words[k] | set(content_words(a.text_tokens)):
+            doc_freq[word] = doc_freq.get(word, 0) + 1
+
+    def centrality(k: int) -> float:
+        words = title_words[k]
+        if not words:
+            return 0.0
+        value = sum(doc_freq[w] / n for w in words) / math.sqrt(len(words))
+        if word_count(analyses[k].item.title) > 25:
+            value /= 2
+        return value
+
+    return min(
+        range(n),
+        key=lambda k: (-round(centrality(k), 9), analyses[k].item.published, analyses[k].item.id),
+    )
+
+
+def build_edition(
+    items: Sequence[Item], topic: Topic, *, edition_date: date, window: Window
+) -> Edition:
+    """The draft edition of `topic` for `edition_date` from the items published in `window`."""
+    options = topic.options
+    compiled = compile_topic(topic)
+
+    selected: list[tuple[Analysis, float, dict[str, float]]] = []
+    day: list[Analysis] = []
+    for item in items:
+        if item.published not in window:
+            continue
+        analysis = analyze(item)
+        day.append(analysis)
+        card = compiled.scorecard(analysis, options)
+        if card.score >= topic.threshold:
+            selected.append((analysis, card.score, card.sections))
+
+    chosen = [a.item for a, _, _ in selected]
+    info = {a.item.id: (a, score, sections) for a, score, sections in selected}
+    groups = cluster_items(
+        chosen,
+        threshold=float(options.get("cluster_threshold", 0.35)),
+        window_hours=float(options.get("merge_window_hours", 36)),
+        title_boost=float(options.get("cluster_title_boost", 2.0)),
+        token_pairs=[(a.title_tokens, a.text_tokens) for a, _, _ in selected],
+        background=document_frequencies((a.title_tokens, a.text_tokens) for a in day),
+    )
+    max_words = int(options.get("summary_max_words", 50))
+
+    stories = []
+    for group in groups:
+        analyses = [info[item.id][0] for item in group]
+        head = choose_headline(analyses)
+        headline = group[head]
+        others = sorted(
+            (item for k, item in enumerate(group) if k != head),
+            key=lambda item: (item.published, item.id),
+        )
+        sources = tuple(
+            Source(item_id=i.id, feed=i.feed_title, title=i.title, url=i.url, published=i.published)
+            for i in [headline, *others]
+        )
+        summary = summarize(group, max_words, cleaned=[a.clean for a in analyses])
+        section = choose_section(section_totals(info[i.id][2] for i in group), topic)
+        score = story_score(
+            outlets=len({i.feed_title for i in group}),
+            relevance=max(info[i.id][1] for i in group),
+            latest=max(i.published for i in group),
+            window=window,
+            options=options,
+        )
+        stories.append(
+            Story(
+                title=headline.title,
+                url=headline.url,
+                summary=summary,
+                published=min(i.published for i in group),
+                section=section,
+                score=score,
+                sources=sources,
+            )
+        )
+
+    return Edition(
+        topic=topic.key,
+        topic_title=topic.title,
+        date=edition_date,
+        window=window,
+        sections=order_sections(stories, topic),
+        status=EditionStatus.DRAFT,
+    )

@@ -1,0 +1,201 @@
+"""Text helpers shared by the editorial stages.
+
+Everything here is pure and cheap: plain functions over strings, no state between calls.
+
+- :func:`clean_text` turns an item's text (or a feed description that still carries markup)
+  into plain readable prose without feed noise ("Continue reading...", "The post ... appeared
+  first on ...", photo credits, bylines).
+- :func:`tokens` turns text into lower-case matching tokens: accents folded, "U.S." -> "us",
+  possessives dropped and a light plural stemming applied, so that topic phrases match
+  "tariffs", "Huawei's" or "U.S." without regular expressions per term.
+- :func:`content_words` keeps the tokens that carry meaning (no stop words, no numbers).
+- :func:`split_sentences` splits prose into sentences, each a verbatim substring of its input.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+
+__all__ = [
+    "STOP_WORDS",
+    "clean_text",
+    "content_words",
+    "normalize",
+    "split_sentences",
+    "stem",
+    "strip_markup",
+    "tokens",
+    "word_count",
+]
+
+# --- markup and feed noise ------------------------------------------------------------------
+
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK_TAG = re.compile(r"</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|figure|figcaption|tr|table)\b[^>]*>", re.I)
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2009\u200a\u202f]+")
+_NEWLINES = re.compile(r"\s*\n\s*")
+
+#: Whole-line or trailing feed noise, removed wherever it appears.
+_BOILERPLATE = [
+    # "The post <title> appeared first on <site>."
+    re.compile(r"\bThe post\b.{0,300}?\bappeared first on\b[^.\n]*\.?", re.I | re.S),
+    re.compile(r"\bThis (?:article|story|post) (?:was )?(?:originally |first )?(?:appeared|published) (?:on|in|at)\b[^\n]*", re.I),
+    re.compile(r"\b(?:Continue|Keep) reading\b\s*(?:\.\.\.|…|&hellip;)?[^\n]*$", re.I | re.M),
+    re.compile(r"\bRead (?:more|the full (?:story|article))\b\s*(?:here|»|›|\.\.\.|…)?\s*\.?", re.I),
+    re.compile(r"\bComments (?:are|have been) closed\b\.?", re.I),
+    re.compile(r"\bComments on this piece are premoderated\b[^\n]*", re.I),
+    # photo credits: "Photo by Jane Doe / Outlet", "Photograph: Jane Doe/AFP", "(Getty Images)"
+    re.compile(
+        r"\(?\b(?:Photo(?:graph)?s?|Image|Illustration|Photo illustration|Picture)s?"
+        r"(?: credit)?(?: by|:)\s[^\n.]{0,80}?(?:/\s?[A-Z][\w.&' -]{1,40})*(?=\s{2,}|\n|$|\)|\.\s)\)?",
+        re.M,
+    ),
+    re.compile(r"\(?\bGetty Images\b(?: for [A-Z][\w ]{0,30})?\)?\.?"),
+    # bylines on a line of their own: "By Jane Doe", "By Jane Doe and John Roe, Reuters"
+    re.compile(
+        r"^\s*By [A-Z][\w.'-]+(?: [A-Z][\w.'-]+){0,3}"
+        r"(?:(?:,| and) [A-Z][\w.'-]+(?: [A-Z][\w.'-]+){0,3})*\s*$",
+        re.M,
+    ),
+    # "[...]" and "[+1234 chars]" truncation markers
+    re.compile(r"\[(?:\.\.\.|…|\+\d+ chars)\]"),
+]
+
+
+def strip_markup(text: str) -> str:
+    """Remove HTML tags and decode entities; block elements become line breaks."""
+    if "<" in text:
+        text = _BLOCK_TAG.sub("\n", text)
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return text
+
+
+def clean_text(text: str) -> str:
+    """Plain prose of `text`: markup stripped, feed boilerplate removed, spaces normalized.
+
+    Paragraph breaks are kept as single newlines so sentences never run across them.
+    """
+    if not text:
+        return ""
+    text = strip_markup(text)
+    text = _SPACES.sub(" ", text)
+    for pattern in _BOILERPLATE:
+        text = pattern.sub(" ", text)
+    text = _SPACES.sub(" ", text)
+    text = _NEWLINES.sub("\n", text)
+    return text.strip()
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+_ABBREVIATIONS = {
+    "u.s.a.": "usa",
+    "u.s.": "us",
+    "u.k.": "uk",
+    "e.u.": "eu",
+    "u.n.": "un",
+    "p.r.c.": "prc",
+}
+_ABBREV_RE = re.compile(r"(?<![\w.])(?:u\.s\.a\.|u\.s\.|u\.k\.|e\.u\.|u\.n\.|p\.r\.c\.)", re.I)
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+STOP_WORDS = frozenset(
+    """
+    a about above after again against ago all also am an and any are around as at be because
+    been before being below between both but by can could did do does doing down during each
+    even ever every few for from further had has have having he her here hers herself him
+    himself his how i if in into is it its itself just least less like made make many may me
+    might more most much must my myself new news no nor not now of off on once one only or
+    other our ours out over own per said same say says see she should since so some still such
+    than that the their theirs them themselves then there these they this those though through
+    to too under until up upon us very via was we were what when where which while who whom
+    whose why will with within without would yet you your yours
+    week weeks day days year years month months today yesterday tomorrow monday tuesday
+    wednesday thursday friday saturday sunday mr mrs ms according told tell get got go going
+    two three first last latest live update updates
+    """.split()
+)
+
+
+def normalize(text: str) -> str:
+    """Lower-case ASCII-folded text with abbreviations ("U.S.") joined and possessives dropped."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _ABBREV_RE.sub(lambda m: " " + _ABBREVIATIONS[m.group(0).lower()] + " ", text)
+    text = _POSSESSIVE.sub("", text)
+    return text.lower()
+
+
+def stem(token: str) -> str:
+    """A light plural stemmer, applied alike to topic terms and item text."""
+    if len(token) <= 3 or not token.endswith("s") or token.endswith(("ss", "us", "is")):
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        return token[:-3] + "y"
+    if token.endswith(("ches", "shes", "xes", "sses")):
+        return token[:-2]
+    return token[:-1]
+
+
+def tokens(text: str) -> list[str]:
+    """Matching tokens of `text`: normalized, split on non-alphanumerics, stemmed."""
+    return [stem(tok) for tok in _NON_WORD.split(normalize(text)) if tok]
+
+
+def content_words(toks: Iterable[str]) -> list[str]:
+    """The tokens that carry meaning: no stop words, no bare numbers, no single letters."""
+    return [t for t in toks if len(t) > 1 and t not in STOP_WORDS and not t.isdigit()]
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+# --- sentences ------------------------------------------------------------------------------
+
+#: Words after which a full stop does not end a sentence.
+_NO_BREAK_AFTER = frozenset(
+    """
+    mr mrs ms dr prof sr jr st gen col lt sgt gov sen rep rev vs etc inc corp co ltd
+    jan feb mar apr jun jul aug sep sept oct nov dec fig approx est
+    """.split()
+)
+_SENTENCE_END = re.compile(r"[.!?]+['\"’”)\]]*(?=\s+)")
+_SENTENCE_START = re.compile(r"\s+['\"‘“(\[]?[A-Z0-9]")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of `text` (already plain), each a verbatim substring, stripped.
+
+    Breaks at ., ! or ? followed by a capitalised word, and always at line breaks; not after
+    known abbreviations ("Mr.", "Oct.") or single initials ("U.S.", "J.").
+    """
+    sentences: list[str] = []
+    for paragraph in text.split("\n"):
+        start = 0
+        for match in _SENTENCE_END.finditer(paragraph):
+            end = match.end()
+            if not _SENTENCE_START.match(paragraph, end):
+                continue
+            before = paragraph[start : match.start()].rsplit(None, 1)
+            last_word = before[-1] if before else ""
+            bare = last_word.strip("(\"'“‘").lower()
+            if match.group(0).startswith(".") and (
+                bare.rstrip(".") in _NO_BREAK_AFTER
+                or re.fullmatch(r"(?:[a-z]\.)*[a-z]", bare) is not None
+            ):
+                continue
+            sentence = paragraph[start:end].strip()
+            if sentence:
+                sentences.append(sentence)
+            start = end
+        rest = paragraph[start:].strip()
+        if rest:
+            sentences.append(rest)
+    return sentences

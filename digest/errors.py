@@ -1,0 +1,95 @@
+"""The one error tree of the project.
+
+Library errors (httpx, SQLAlchemy, smtplib, TOML, feedparser...) are converted into these at the
+boundary, chained with ``raise ... from exc``. The CLI prints ``str(error)`` as a one-line message
+and exits with ``exit_code``; no traceback reaches a user.
+"""
+
+from __future__ import annotations
+
+
+class DigestError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(DigestError):
+    """The configuration file is missing, unreadable or has a wrong value."""
+
+    exit_code = 2
+
+
+class UsageError(DigestError):
+    """A command was given an argument it cannot use (bad date, unknown feed...)."""
+
+    exit_code = 2
+
+
+class StoreError(DigestError):
+    """The database could not be opened, migrated or written."""
+
+
+class TopicError(DigestError):
+    """A topic file is missing or malformed."""
+
+    exit_code = 2
+
+
+class FeedError(DigestError):
+    """Fetching or parsing one feed failed; recorded on the feed, the run carries on."""
+
+
+class FetchError(FeedError):
+    """The feed could not be downloaded (network, HTTP status, size or time limit)."""
+
+
+class ParseError(FeedError):
+    """The feed's bytes are not a feed."""
+
+
+class EditionError(DigestError):
+    """An edition cannot be built or sent in its current state (e.g. rebuilding a sent one)."""
+
+
+class RenderError(DigestError):
+    """A template is missing or failed to render."""
+
+
+class HeaderError(DigestError):
+    """A value destined for a mail header contains CR/LF or is otherwise unsafe."""
+
+
+class DeliveryError(DigestError):
+    """Sending one message failed."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        #: The SMTP reply code, when the server gave one.
+        self.code = code
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """A 4xx reply, a timeout or a dropped connection: try this recipient again later."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """A 5xx reply for this recipient: do not try again."""
+
+
+class SmtpUnavailableError(DigestError):
+    """The SMTP server cannot be reached or refuses us at all (connect, TLS, login)."""
+
+
+class SubscriberError(DigestError):
+    """A subscriber operation was refused (invalid address, unknown subscriber...)."""
+
+    exit_code = 2
+
+
+class TokenError(DigestError):
+    """A signed link token is tampered with, expired or meant for another purpose."""
+
+
+class LockError(DigestError):
+    """Another process holds a lock this one needs (e.g. a second `digest serve`)."""

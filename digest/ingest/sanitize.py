@@ -1,0 +1,64 @@
+"""Untrusted feed HTML made harmless (nh3), and turned into plain text for the editorial stages."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "cite", "code", "em", "figcaption", "h2", "h3", "h4",
+    "i", "li", "ol", "p", "pre", "q", "s", "small", "strong", "sub", "sup", "u", "ul",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+# Whole elements whose content is dropped, not just the tags.
+DROP_WITH_CONTENT = {"script", "style", "noscript", "template", "iframe", "object", "embed",
+                     "form", "select", "textarea", "button", "svg", "math"}
+
+_BLOCK_BREAK = re.compile(
+    r"<\s*(?:br|/p|/div|/li|/h[1-6]|/blockquote|/tr|/figcaption|p|div|li|h[1-6])\b[^>]*>",
+    re.IGNORECASE,
+)
+_LOOKS_LIKE_HTML = re.compile(r"<[A-Za-z/!]|&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+);")
+_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
+
+
+def sanitize_html(fragment: str, *, base_url: str | None = None) -> str:
+    """Keep only harmless markup; relative links are resolved against ``base_url``."""
+
+    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        if attribute == "href":
+            resolved = urljoin(base_url, value.strip()) if base_url else value.strip()
+            if urlsplit(resolved).scheme.lower() not in URL_SCHEMES:
+                return None
+            return resolved
+        return value
+
+    return nh3.clean(
+        fragment,
+        tags=ALLOWED_TAGS,
+        clean_content_tags=DROP_WITH_CONTENT,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=attribute_filter,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment: paragraphs on their own lines, entities decoded."""
+    marked = _BLOCK_BREAK.sub("\n", fragment)
+    stripped = nh3.clean(marked, tags=set(), clean_content_tags=DROP_WITH_CONTENT)
+    text = html.unescape(stripped)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def plain_title(value: str) -> str:
+    """A title as one line of plain text, whether the feed sent text or HTML."""
+    text = html_to_text(value) if _LOOKS_LIKE_HTML.search(value) else value
+    return " ".join(text.split())

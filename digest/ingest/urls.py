@@ -1,0 +1,30 @@
+"""Canonical URLs: the same article reached through different tracking links is one URL."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_TRACKING_PREFIXES = ("utm_", "ns_", "mc_", "pk_", "_hs", "hsa_", "itm_")
+_TRACKING_NAMES = {
+    "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "ito", "cmpid", "ocid",
+    "smid", "cid", "ref", "ref_src", "rss", "src", "mbid", "guccounter", "taid", "spm",
+}
+
+
+def canonical_url(url: str) -> str:
+    """``url`` without fragment, tracking parameters, default port or case differences in host."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443)) else None
+    netloc = host if port is None else f"{host}:{port}"
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not (key.lower().startswith(_TRACKING_PREFIXES) or key.lower() in _TRACKING_NAMES)
+    ]
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))

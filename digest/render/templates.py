@@ -1,0 +1,149 @@
+"""Where the templates live and the Jinja2 environment that renders them.
+
+The ``templates/`` folder sits at the top of the repository so editors can restyle the emails
+without touching code. A wheel ships it inside the package (``digest/templates``); a source
+checkout or an editable install uses ``<repo>/templates``.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import textwrap
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+
+from digest.errors import RenderError
+
+__all__ = [
+    "make_environment",
+    "templates_dir",
+    "long_date",
+    "short_date",
+    "utc_time",
+    "wrap_text",
+    "safe_url",
+]
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+#: File name endings rendered without HTML autoescaping (plain-text templates).
+_TEXT_SUFFIXES = (".txt.j2", ".txt", ".text.j2", ".text")
+
+
+def _package_root() -> Path | None:
+    """The directory of the installed ``digest`` package, found without importing side effects."""
+    try:
+        root = importlib.resources.files("digest")
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - digest is always importable
+        root = None
+    if isinstance(root, Path):
+        return root
+    # A namespace package (no __init__.py) or an unusual loader: fall back to this file.
+    return Path(__file__).resolve().parent.parent
+
+
+def templates_dir() -> Path:
+    """The top-level templates folder: packaged copy first, then the source checkout's."""
+    root = _package_root()
+    candidates = []
+    if root is not None:
+        candidates.append(root / "templates")  # installed from a wheel
+        candidates.append(root.parent / "templates")  # source checkout / editable install
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    looked = ", ".join(str(candidate) for candidate in candidates) or "nowhere"
+    raise RenderError(f"templates folder not found (looked in {looked})")
+
+
+def _autoescape(name: str | None) -> bool:
+    """Escape everything except templates whose name says they are plain text."""
+    if name is None:  # templates built from strings
+        return True
+    return not name.lower().endswith(_TEXT_SUFFIXES)
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+def long_date(value: date | datetime) -> str:
+    """``Tuesday 10 March 2026`` (English whatever the process locale)."""
+    return f"{_WEEKDAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def short_date(value: date | datetime) -> str:
+    """``10 Mar``."""
+    return f"{value.day} {_MONTHS[value.month - 1][:3]}"
+
+
+def utc_time(value: datetime) -> str:
+    """``07:05 UTC`` (aware datetimes are converted; naive ones are taken as UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return f"{value:%H:%M} UTC"
+
+
+def wrap_text(
+    value: str, width: int = 72, indent: str = "", first_indent: str | None = None
+) -> str:
+    """Wrap plain text at ``width`` columns, keeping paragraphs; long words (URLs) are not split."""
+    paragraphs = [" ".join(part.split()) for part in str(value).replace("\r", "").split("\n\n")]
+    out = []
+    for paragraph in paragraphs:
+        if not paragraph:
+            continue
+        out.append(
+            textwrap.fill(
+                paragraph,
+                width=width,
+                initial_indent=indent if first_indent is None else first_indent,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n\n".join(out)
+
+
+def safe_url(value: str, fallback: str = "#") -> str:
+    """The URL if it is an absolute http(s) link, else ``fallback`` (no ``javascript:`` links)."""
+    url = str(value).strip()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return fallback
+    if scheme in ("http", "https") and not any(ch in url for ch in "\r\n\t "):
+        return url
+    return fallback
+
+
+def make_environment(directory: Path | None = None) -> jinja2.Environment:
+    """A Jinja2 environment over ``directory`` (default: :func:`templates_dir`).
+
+    HTML templates are autoescaped (everything not named ``*.txt.j2`` is), undefined variables
+    raise, and block tags do not leave blank lines behind.
+    """
+    folder = templates_dir() if directory is None else Path(directory)
+    if not folder.is_dir():
+        raise RenderError(f"templates folder not found: {folder}")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        autoescape=_autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["short_date"] = short_date
+    env.filters["utc_time"] = utc_time
+    env.filters["wrap"] = wrap_text
+    env.filters["safe_url"] = safe_url
+    return env

@@ -1,0 +1,303 @@
+"""Frozen domain values passed between the stages of the pipeline.
+
+ORM rows never leave the store: every stage sees only these values. All datetimes are
+timezone-aware and in UTC unless a field says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A subscribed feed and the state of its last fetch."""
+
+    #: Store id.
+    id: int
+    #: The URL fetched.
+    url: str
+    #: The feed's own title (from the last successful parse), or None before the first fetch.
+    title: str | None = None
+    #: Validators sent back on the next request (conditional GET).
+    etag: str | None = None
+    last_modified: str | None = None
+    #: When the last fetch attempt finished, and its outcome ("ok", "not-modified", "error").
+    last_fetched_at: datetime | None = None
+    last_status: str | None = None
+    #: One-line reason of the last failure, None after a success.
+    last_error: str | None = None
+    #: Failures since the last success.
+    consecutive_failures: int = 0
+    #: When a fetch last succeeded (200 or 304).
+    last_success_at: datetime | None = None
+    #: Number of items stored from this feed.
+    item_count: int = 0
+
+    @property
+    def name(self) -> str:
+        """What a reader sees as the outlet: the title, or the URL before the first fetch."""
+        return self.title or self.url
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedFeed:
+    """The raw outcome of one HTTP fetch, before parsing."""
+
+    #: URL requested and URL finally answered (after redirects).
+    url: str
+    final_url: str
+    #: HTTP status of the final response (200, 304).
+    status: int
+    #: Body bytes; empty for a 304.
+    body: bytes = b""
+    #: Validators to keep for the next conditional GET.
+    etag: str | None = None
+    last_modified: str | None = None
+    #: Content-Type header, used as a hint for the body's encoding.
+    content_type: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """One entry of a feed, parsed and sanitized, not yet stored."""
+
+    #: The feed's id for the entry (or a stable id derived from link/content when it has none).
+    guid: str
+    #: The link as the feed gave it (resolved against the feed URL).
+    url: str
+    #: The link with tracking parameters and fragments removed, used to match across feeds.
+    canonical_url: str
+    #: Plain-text title (markup removed, entities decoded).
+    title: str
+    #: Sanitized HTML of the entry's summary or content (safe to show).
+    summary_html: str
+    #: Plain text of the entry's summary or content (for the editorial stages).
+    text: str
+    #: When the entry says it was published (fetch time when it says nothing).
+    published: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A feed document parsed into items."""
+
+    title: str | None
+    items: tuple[ParsedItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A stored feed entry: what the editorial stages work on."""
+
+    #: Store id.
+    id: int
+    #: The feed it came from: id and display name (the outlet).
+    feed_id: int
+    feed_title: str
+    guid: str
+    url: str
+    canonical_url: str
+    title: str
+    summary_html: str
+    text: str
+    published: datetime
+    #: When it was first stored.
+    fetched: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFetchReport:
+    """What `digest fetch` did with one feed."""
+
+    url: str
+    #: "ok", "not-modified" or "error".
+    status: str
+    #: Entries in the document, and how many were new or changed.
+    items_seen: int = 0
+    items_new: int = 0
+    items_updated: int = 0
+    #: One-line reason when status is "error".
+    error: str | None = None
+
+
+# --- topics ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedTerm:
+    """A word or phrase (lower case, matched on word boundaries) and its weight."""
+
+    phrase: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSection:
+    """A sub-topic heading of the digest and the terms that place a story under it."""
+
+    key: str
+    title: str
+    terms: tuple[WeightedTerm, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A topic definition, loaded from its TOML file (editors tune the file, not code)."""
+
+    #: Identifier used in config and editions ("us-china-trade").
+    key: str
+    #: Display title ("US–China trade dispute").
+    title: str
+    description: str
+    #: Headings in their default order; the last one is used when nothing else fits.
+    sections: tuple[TopicSection, ...]
+    #: Terms naming the topic's subject (the China side).
+    subject_terms: tuple[WeightedTerm, ...] = ()
+    #: Terms naming the policy side (trade, tariffs, export controls...).
+    policy_terms: tuple[WeightedTerm, ...] = ()
+    #: Terms specific enough to make an item relevant on their own.
+    strong_terms: tuple[WeightedTerm, ...] = ()
+    #: Terms of lookalike news that lower the score (gadget "chip" launches...).
+    negative_terms: tuple[WeightedTerm, ...] = ()
+    #: Score an item needs to be kept.
+    threshold: float = 1.0
+    #: Extra settings of the editorial stages (weights, limits), by name.
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def section(self, key: str) -> TopicSection:
+        for section in self.sections:
+            if section.key == key:
+                return section
+        raise KeyError(key)
+
+
+# --- editions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The half-open time range [start, end) an edition covers."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One stored item merged into a story."""
+
+    item_id: int
+    #: Display name of the outlet (the feed's title).
+    feed: str
+    title: str
+    #: The item's link as the feed gave it.
+    url: str
+    published: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One news story: one or more items from different outlets about the same event."""
+
+    title: str
+    url: str
+    #: Extractive summary: sentences taken from the sources' own text.
+    summary: str
+    #: Earliest publication among the sources.
+    published: datetime
+    #: Key of the topic section the story is placed in.
+    section: str
+    #: Importance used for ranking (higher first).
+    score: float
+    #: Every source merged into the story, the headline's own source first.
+    sources: tuple[Source, ...]
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        """Distinct outlet names, headline source first."""
+        return tuple(dict.fromkeys(source.feed for source in self.sources))
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    key: str
+    title: str
+    stories: tuple[Story, ...]
+
+
+class EditionStatus:
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENDING = "sending"
+    SENT = "sent"
+    HELD = "held"
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """The built content of one day's digest for one topic."""
+
+    topic: str
+    topic_title: str
+    date: date
+    window: Window
+    sections: tuple[Section, ...]
+    status: str = EditionStatus.DRAFT
+    #: Store id, None until stored.
+    id: int | None = None
+    built_at: datetime | None = None
+
+    @property
+    def stories(self) -> tuple[Story, ...]:
+        return tuple(story for section in self.sections for story in section.stories)
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(section.stories for section in self.sections)
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+class DeliveryStatus:
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    ALL = (PENDING, SENDING, SENT, DEFERRED, FAILED, SKIPPED)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One row of the deliveries ledger: an edition for one subscriber."""
+
+    id: int
+    edition_id: int
+    subscriber_id: int
+    email: str
+    status: str
+    attempts: int
+    message_id: str
+    last_reply: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    """One subscriber's finished email, before MIME framing."""
+
+    subject: str
+    html: str
+    text: str

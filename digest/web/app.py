@@ -1,0 +1,71 @@
+"""`digest web`: the pages a subscriber reaches from an email (Flask).
+
+One-click unsubscribe follows RFC 8058: a POST with ``List-Unsubscribe=One-Click`` unsubscribes at
+once; a GET only shows a page with a button, because mail scanners follow links.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, render_template, request
+
+from digest.app import App, make_app
+from digest.config import find_config, load_settings
+from digest.errors import TokenError
+from digest.render.templates import templates_dir
+from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
+from subscribers.types import Subscriber, SubscriberStatus
+
+
+def create_web_app(app: App) -> Flask:
+    web = Flask(__name__, template_folder=str(templates_dir() / "web"))
+    web.jinja_env.autoescape = True  # our templates end in .j2, which Flask would not escape
+    signer = app.signer()
+    digest_name = app.settings.digest.name
+
+    def subscriber_for(purpose: str, token: str) -> Subscriber:
+        subscriber = app.subscribers.get(signer.read(purpose, token))
+        if subscriber is None:
+            raise TokenError("this link belongs to an address that is no longer on the list")
+        return subscriber
+
+    def page(template: str, status: int = 200, **context: object) -> tuple[str, int]:
+        return render_template(template, digest_name=digest_name, **context), status
+
+    @web.errorhandler(TokenError)
+    def bad_token(error: TokenError) -> tuple[str, int]:
+        return page("message.html.j2", 400, heading="Link not valid", message=str(error))
+
+    @web.get("/u/<token>")
+    def unsubscribe_page(token: str) -> tuple[str, int]:
+        subscriber = subscriber_for(UNSUBSCRIBE, token)
+        return page("unsubscribe.html.j2", subscriber=subscriber,
+                    done=subscriber.status == SubscriberStatus.UNSUBSCRIBED)
+
+    @web.post("/u/<token>")
+    def unsubscribe(token: str) -> Response | tuple[str, int]:
+        subscriber = subscriber_for(UNSUBSCRIBE, token)
+        if subscriber.status != SubscriberStatus.UNSUBSCRIBED:
+            app.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, now=app.clock())
+        if request.form.get("List-Unsubscribe") == "One-Click":
+            return Response("unsubscribed\n", status=200, mimetype="text/plain")
+        return page("unsubscribe.html.j2", subscriber=subscriber, done=True)
+
+    @web.get("/preferences/<token>")
+    def preferences(token: str) -> tuple[str, int]:
+        subscriber = subscriber_for(PREFERENCES, token)
+        return page(
+            "preferences.html.j2", subscriber=subscriber,
+            unsubscribe_token=signer.make(UNSUBSCRIBE, subscriber.id),
+        )
+
+    @web.get("/healthz")
+    def health() -> Response:
+        return Response("ok\n", mimetype="text/plain")
+
+    return web
+
+
+def from_config(path: str | None = None) -> Flask:
+    """WSGI factory for a production server, e.g. ``gunicorn 'digest.web.app:from_config()'``."""
+    settings = load_settings(find_config(path))
+    return create_web_app(make_app(settings))

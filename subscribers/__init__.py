@@ -1,0 +1,1 @@
+"""Subscriber lists: types, store, validation and signed link tokens."""

@@ -1,0 +1,29 @@
+"""Address validation and normalization with email-validator (no DNS look-ups)."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+from digest.errors import SubscriberError
+
+
+def normalize_email(address: str) -> str:
+    """The canonical form of ``address``; SubscriberError with the reason when invalid."""
+    candidate = address.strip()
+    if any(ch in candidate for ch in "\r\n\0"):
+        raise SubscriberError(f"invalid address {candidate!r}: contains a line break")
+    try:
+        result = validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise SubscriberError(f"invalid address {candidate!r}: {exc}") from exc
+    # The domain is case-insensitive; local parts are kept as typed except for case, which
+    # every mainstream provider ignores, so "Ada@X" and "ada@x" are one subscriber.
+    return result.normalized.lower()
+
+
+def clean_name(name: str | None) -> str | None:
+    """A display name safe for a header: no control characters, trimmed, None when empty."""
+    if name is None:
+        return None
+    cleaned = " ".join("".join(ch for ch in name if ch.isprintable()).split())
+    return cleaned[:256] or None

@@ -1,0 +1,64 @@
+import time
+
+import pytest
+
+from digest.editorial.relevance import relevance_score, select_relevant
+from tests.editorial.conftest import make_item
+from tests.editorial import fixtures as fx
+
+
+@pytest.mark.parametrize(
+    "item",
+    [fx.CHIP_RULES[0], fx.CHIP_RULES[1], fx.CHIP_RULES[2], fx.TARIFF_STORY, fx.GALLIUM_STORY],
+)
+def test_on_topic_items_pass_threshold(topic, item):
+    assert relevance_score(item, topic) >= topic.threshold
+
+
+@pytest.mark.parametrize(
+    "item",
+    [fx.PHONE_CHIP_LAUNCH, fx.SPORTS_TRADE, fx.PANDA_STORY, fx.LUMBER_TARIFFS, fx.CHINA_FLOODS],
+)
+def test_lookalikes_stay_below_threshold(topic, item):
+    assert relevance_score(item, topic) < topic.threshold
+
+
+def test_needs_both_sides(topic):
+    only_china = make_item("Beijing opens a new subway line", "China's capital opened the line.")
+    only_policy = make_item("Tariffs on steel rise", "New tariffs and export controls were set.")
+    both = make_item("Beijing answers new tariffs", "China said tariffs would hurt trade.")
+    assert relevance_score(only_china, topic) == 0
+    assert relevance_score(only_policy, topic) == 0
+    assert relevance_score(both, topic) >= topic.threshold
+
+
+def test_word_boundaries(topic):
+    # "chinaware" and "tariffed" style near-misses must not count as the words themselves
+    near = make_item("Chinaware auction sets record", "Collectors bid on porcelain chinaware.")
+    assert relevance_score(near, topic) == 0
+
+
+def test_title_counts_more_than_text(topic):
+    in_title = make_item("China tariffs", "Officials spoke on Monday about the weather.")
+    in_text = make_item("Officials spoke on Monday", "About China tariffs and the weather.")
+    assert relevance_score(in_title, topic) > relevance_score(in_text, topic)
+
+
+def test_negative_terms_lower_the_score(topic):
+    plain = make_item("China chip exports fall", "Exports of chips from China fell.")
+    gadget = make_item("China chip exports fall", "Exports of chips from China fell. Smartphone review.")
+    assert relevance_score(gadget, topic) < relevance_score(plain, topic)
+
+
+def test_select_relevant_keeps_order_and_scores(topic):
+    items = [fx.PANDA_STORY, fx.CHIP_RULES[0], fx.SPORTS_TRADE, fx.TARIFF_STORY]
+    kept = select_relevant(items, topic)
+    assert [item for item, _ in kept] == [fx.CHIP_RULES[0], fx.TARIFF_STORY]
+    assert all(score >= topic.threshold for _, score in kept)
+
+
+def test_a_day_of_items_is_fast(topic):
+    items = [make_item(f"Story {n} about China tariffs and chips", fx.BOILERPLATE_TEXT * 3) for n in range(1500)]
+    start = time.perf_counter()
+    select_relevant(items, topic)
+    assert time.perf_counter() - start < 2.0

@@ -1,0 +1,42 @@
+from digest.editorial.text import clean_text, content_words, split_sentences, tokens
+
+from tests.editorial.fixtures import BOILERPLATE_TEXT
+
+
+def test_clean_text_removes_feed_noise():
+    cleaned = clean_text(BOILERPLATE_TEXT)
+    assert "entity list" in cleaned
+    for noise in ("Read more", "appeared first", "Comments are closed", "Photo by", "By Jane Roe"):
+        assert noise not in cleaned
+
+
+def test_clean_text_strips_markup_and_entities():
+    cleaned = clean_text('<p>Tariffs &amp; quotas</p><p>Second <a href="x">paragraph</a>.</p>')
+    assert cleaned == "Tariffs & quotas\nSecond paragraph ."
+
+
+def test_continue_reading_removed():
+    assert clean_text("A useful sentence. Continue reading...") == "A useful sentence."
+
+
+def test_tokens_normalize_abbreviations_plurals_and_possessives():
+    assert tokens("U.S. tariffs hit Huawei's chips") == ["us", "tariff", "hit", "huawei", "chip"]
+
+
+def test_content_words_drop_stop_words_and_numbers():
+    assert content_words(tokens("The US said on Tuesday it would add 12 firms")) == ["add", "firm"]
+
+
+def test_split_sentences_keeps_abbreviations_together():
+    text = "The U.S. Commerce Dept. acted. Mr. Lee said no. Shares fell 3.5% on Friday."
+    assert split_sentences(text) == [
+        "The U.S. Commerce Dept. acted.",
+        "Mr. Lee said no.",
+        "Shares fell 3.5% on Friday.",
+    ]
+
+
+def test_split_sentences_are_verbatim_substrings():
+    text = clean_text(BOILERPLATE_TEXT)
+    for sentence in split_sentences(text):
+        assert sentence in text
