@@ -206,6 +206,9 @@ def fetch(as_json: bool) -> None:
         _print_json(console.fetch_dict(reports))
     else:
         console.print_fetch_summary(reports)
+    if reports and all(report.status == "error" for report in reports):
+        click.echo("digest: error: every feed failed", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @cli.command()

@@ -169,7 +169,8 @@ class _Sender:
         self.settings = app.settings
         self.mailer: Mailer | None = None
         self.on_connection = 0
-        self.list_id = f"{edition.topic_title} <{edition.topic}.{_domain(app)}>"
+        # ASCII on purpose: the topic title has an en dash, which would be RFC 2047-encoded.
+        self.list_id = f"{edition.topic} <{edition.topic}.{_domain(app)}>"
 
     def run(self, on_message: Callable[[Delivery, str], None] | None) -> tuple[int, list[str]]:
         sent, failures = 0, []

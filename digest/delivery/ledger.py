@@ -150,7 +150,7 @@ class Ledger:
                 select(DeliveryRow.status, func.count(DeliveryRow.id))
                 .where(DeliveryRow.edition_id == edition_id)
                 .group_by(DeliveryRow.status)
-            ).tuples():
+            ).all():
                 counts[status] = int(count)
         return counts
 

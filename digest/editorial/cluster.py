@@ -95,7 +95,7 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
 def cluster_items(
     items: Sequence[Item],
     *,
-    threshold: float = 0.35,
+    threshold: float = 0.2,
     window_hours: float = 36.0,
     title_boost: float = 2.0,
     token_pairs: Sequence[tuple[Sequence[str], Sequence[str]]] | None = None,
@@ -114,31 +114,59 @@ def cluster_items(
     vectors = item_vectors(token_pairs, title_boost=title_boost, background=background)
     window = timedelta(hours=window_hours)
 
-    members: list[list[int]] = []
-    centroids: list[dict[str, float]] = []
+    # Start from one cluster per item (items sharing a canonical URL start together).
+    clusters: list[list[int]] = []
     by_url: dict[str, int] = {}
     for k in order:
-        item = items[k]
-        target = by_url.get(item.canonical_url) if item.canonical_url else None
-        if target is None:
-            best, best_sim = None, threshold
-            for c, centroid in enumerate(centroids):
-                latest = items[members[c][-1]].published
-                if item.published - latest > window:
-                    continue
-                sim = cosine(vectors[k], centroid)
-                if sim >= best_sim and (best is None or sim > best_sim):
-                    best, best_sim = c, sim
-            target = best
-        if target is None:
-            members.append([k])
-            centroids.append(dict(vectors[k]))
-            target = len(members) - 1
+        url = items[k].canonical_url
+        if url and url in by_url:
+            clusters[by_url[url]].append(k)
         else:
-            members[target].append(k)
-            centroid = centroids[target]
-            for w, v in vectors[k].items():
-                centroid[w] = centroid.get(w, 0.0) + v
-        if item.canonical_url:
-            by_url.setdefault(item.canonical_url, target)
-    return [[items[k] for k in group] for group in members]
+            if url:
+                by_url[url] = len(clusters)
+            clusters.append([k])
+
+    # Average-link agglomeration: repeatedly merge the two clusters whose items are on average
+    # most alike, while that average reaches the threshold and the merged cluster spans at
+    # most the merge window.
+    n = len(items)
+    sim = [[0.0] * n for _ in range(n)]
+    for a in range(n):
+        for b in range(a + 1, n):
+            sim[a][b] = sim[b][a] = cosine(vectors[a], vectors[b])
+    alive = {c: members for c, members in enumerate(clusters)}
+    span = {c: (items[m[0]].published, items[m[-1]].published) for c, m in alive.items()}
+    total: dict[tuple[int, int], float] = {}
+    ids = sorted(alive)
+    for x, c in enumerate(ids):
+        for d in ids[x + 1 :]:
+            value = sum(sim[a][b] for a in alive[c] for b in alive[d])
+            if value > 0:
+                total[(c, d)] = value
+    while True:
+        best, best_pair = threshold, None
+        for (c, d), value in total.items():
+            start = min(span[c][0], span[d][0])
+            end = max(span[c][1], span[d][1])
+            if end - start > window:
+                continue
+            average = value / (len(alive[c]) * len(alive[d]))
+            if average >= best and (best_pair is None or average > best or (c, d) < best_pair):
+                best, best_pair = average, (c, d)
+        if best_pair is None:
+            break
+        c, d = best_pair
+        alive[c] = sorted(alive[c] + alive.pop(d), key=order.index)
+        span[c] = (min(span[c][0], span[d][0]), max(span[c][1], span[d][1]))
+        del span[d]
+        merged: dict[tuple[int, int], float] = {}
+        for (x, y), value in total.items():
+            x2 = c if x == d else x
+            y2 = c if y == d else y
+            if x2 == y2:
+                continue
+            key = (min(x2, y2), max(x2, y2))
+            merged[key] = merged.get(key, 0.0) + value
+        total = merged
+    groups = sorted(alive.values(), key=lambda m: order.index(m[0]))
+    return [[items[k] for k in group] for group in groups]

@@ -6,11 +6,13 @@ its title and its (boilerplate-free) text. A term found in the title counts
 its weight once; each term counts once however often it appears, and each side is capped at
 ``options.side_cap`` so that a long article does not score by sheer length.
 
-    side    = sum of weights of the subject terms found (the China side), capped
+    subject = sum of weights of the subject terms found (the China side), capped
     policy  = sum of weights of the policy terms found (the trade/tech-policy side), capped
     strong  = sum of weights of the strong terms found (specific enough on their own)
-    score   = strong + (subject + policy, when both sides are present or a strong term is)
-              - negative terms found
+    score   = strong + 2 * sqrt(subject * policy) - negative terms found
+
+The geometric mean needs both sides: many China words with one weak policy word ("market")
+stay low, as do many policy words with no China side at all, unless a strong term is present.
 
 An item is kept when its score reaches the topic's ``threshold``. Matchers are compiled once per
 topic (:func:`compile_topic` is cached), and each item is tokenized once (:func:`analyze`).
@@ -18,6 +20,7 @@ topic (:func:`compile_topic` is cached), and each item is tokenized once (:func:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,13 +52,19 @@ class Analysis:
     text_tokens: tuple[str, ...]
 
 
+#: Characters of an item's text that are matched: the lead carries what the item is about, and
+#: a long full-text article must not cost more than a few paragraphs.
+MAX_TEXT_CHARS = 5000
+
+
 def analyze(item: Item) -> Analysis:
+    """Clean and tokenize an item once; every stage reuses the result."""
     clean = clean_text(item.text)
     return Analysis(
         item=item,
         clean=clean,
         title_tokens=tuple(tokens(item.title)),
-        text_tokens=tuple(tokens(clean)),
+        text_tokens=tuple(tokens(clean[:MAX_TEXT_CHARS])),
     )
 
 
@@ -129,9 +138,7 @@ class CompiledTopic:
         policy = min(totals[_POLICY], side_cap)
         strong = totals[_STRONG]
         negative = totals[_NEGATIVE]
-        score = strong - negative
-        if strong > 0 or (subject > 0 and policy > 0):
-            score += subject + policy
+        score = strong + 2.0 * math.sqrt(subject * policy) - negative
         sections = {
             name.removeprefix("section:"): value
             for name, value in totals.items()

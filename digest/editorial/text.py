@@ -18,6 +18,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 __all__ = [
     "STOP_WORDS",
@@ -38,30 +39,47 @@ _BLOCK_TAG = re.compile(r"</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|figure|figca
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2009\u200a\u202f]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 
-#: Whole-line or trailing feed noise, removed wherever it appears.
-_BOILERPLATE = [
+#: Feed noise, removed wherever it appears: (cheap trigger words, pattern). A pattern only runs
+#: when one of its trigger words is in the lower-cased text, which keeps cleaning fast.
+_BOILERPLATE: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
     # "The post <title> appeared first on <site>."
-    re.compile(r"\bThe post\b.{0,300}?\bappeared first on\b[^.\n]*\.?", re.I | re.S),
-    re.compile(r"\bThis (?:article|story|post) (?:was )?(?:originally |first )?(?:appeared|published) (?:on|in|at)\b[^\n]*", re.I),
-    re.compile(r"\b(?:Continue|Keep) reading\b\s*(?:\.\.\.|…|&hellip;)?[^\n]*$", re.I | re.M),
-    re.compile(r"\bRead (?:more|the full (?:story|article))\b\s*(?:here|»|›|\.\.\.|…)?\s*\.?", re.I),
-    re.compile(r"\bComments (?:are|have been) closed\b\.?", re.I),
-    re.compile(r"\bComments on this piece are premoderated\b[^\n]*", re.I),
-    # photo credits: "Photo by Jane Doe / Outlet", "Photograph: Jane Doe/AFP", "(Getty Images)"
-    re.compile(
-        r"\(?\b(?:Photo(?:graph)?s?|Image|Illustration|Photo illustration|Picture)s?"
-        r"(?: credit)?(?: by|:)\s[^\n.]{0,80}?(?:/\s?[A-Z][\w.&' -]{1,40})*(?=\s{2,}|\n|$|\)|\.\s)\)?",
-        re.M,
+    (("appeared first",), re.compile(r"\bThe post\b.{0,300}?\bappeared first on\b[^.\n]*\.?", re.I | re.S)),
+    (
+        ("originally", "first published", "first appeared", "was published"),
+        re.compile(
+            r"\bThis (?:article|story|post) (?:was )?(?:originally |first )?(?:appeared|published)"
+            r" (?:on|in|at)\b[^\n]*",
+            re.I,
+        ),
     ),
-    re.compile(r"\(?\bGetty Images\b(?: for [A-Z][\w ]{0,30})?\)?\.?"),
+    (("reading",), re.compile(r"\b(?:Continue|Keep) reading\b\s*(?:\.\.\.|…)?[^\n]*$", re.I | re.M)),
+    (
+        ("read more", "read the full"),
+        re.compile(r"\bRead (?:more|the full (?:story|article))\b\s*(?:here|»|›|\.\.\.|…)?\s*\.?", re.I),
+    ),
+    (("comments",), re.compile(r"\bComments (?:are|have been) closed\b\.?", re.I)),
+    (("premoderated",), re.compile(r"\bComments on this piece are premoderated\b[^\n]*", re.I)),
+    # photo credits: "Photo by Jane Doe / Outlet", "Photograph: Jane Doe/AFP"
+    (
+        ("photo", "image", "illustration", "picture"),
+        re.compile(
+            r"\(?\b(?:Photo(?:graph)?s?|Image|Illustration|Photo illustration|Picture)s?"
+            r"(?: credit)?(?: by|:)\s[^\n.]{0,80}?(?:/\s?[A-Z][\w.&' -]{1,40})*(?=\s{2,}|\n|$|\)|\.\s)\)?",
+            re.M,
+        ),
+    ),
+    (("getty",), re.compile(r"\(?\bGetty Images\b(?: for [A-Z][\w ]{0,30})?\)?\.?")),
     # bylines on a line of their own: "By Jane Doe", "By Jane Doe and John Roe, Reuters"
-    re.compile(
-        r"^\s*By [A-Z][\w.'-]+(?: [A-Z][\w.'-]+){0,3}"
-        r"(?:(?:,| and) [A-Z][\w.'-]+(?: [A-Z][\w.'-]+){0,3})*\s*$",
-        re.M,
+    (
+        ("by ",),
+        re.compile(
+            r"^\s*By [A-Z][\w.'-]+(?: [A-Z][\w.'-]+){0,3}"
+            r"(?:(?:,| and) [A-Z][\w.'-]+(?: [A-Z][\w.'-]+){0,3})*\s*$",
+            re.M,
+        ),
     ),
     # "[...]" and "[+1234 chars]" truncation markers
-    re.compile(r"\[(?:\.\.\.|…|\+\d+ chars)\]"),
+    (("[",), re.compile(r"\[(?:\.\.\.|…|\+\d+ chars)\]")),
 ]
 
 
@@ -84,8 +102,10 @@ def clean_text(text: str) -> str:
         return ""
     text = strip_markup(text)
     text = _SPACES.sub(" ", text)
-    for pattern in _BOILERPLATE:
-        text = pattern.sub(" ", text)
+    lowered = text.lower()
+    for triggers, pattern in _BOILERPLATE:
+        if any(trigger in lowered for trigger in triggers):
+            text = pattern.sub(" ", text)
     text = _SPACES.sub(" ", text)
     text = _NEWLINES.sub("\n", text)
     return text.strip()
@@ -123,10 +143,21 @@ STOP_WORDS = frozenset(
 )
 
 
+_PUNCTUATION = str.maketrans(
+    {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": " ", "\u00a0": " "}
+)
+
+
 def normalize(text: str) -> str:
     """Lower-case ASCII-folded text with abbreviations ("U.S.") joined and possessives dropped."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.translate(_PUNCTUATION)
+    if not text.isascii():
+        # fold accents ("Café" -> "Cafe"); other non-ASCII characters become spaces
+        text = "".join(
+            ch if ch.isascii() else " "
+            for ch in unicodedata.normalize("NFKD", text)
+            if not unicodedata.combining(ch)
+        )
     text = _ABBREV_RE.sub(lambda m: " " + _ABBREVIATIONS[m.group(0).lower()] + " ", text)
     text = _POSSESSIVE.sub("", text)
     return text.lower()
@@ -145,7 +176,10 @@ def stem(token: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Matching tokens of `text`: normalized, split on non-alphanumerics, stemmed."""
-    return [stem(tok) for tok in _NON_WORD.split(normalize(text)) if tok]
+    return [_stem_cached(tok) for tok in _NON_WORD.split(normalize(text)) if tok]
+
+
+_stem_cached = lru_cache(maxsize=65536)(stem)
 
 
 def content_words(toks: Iterable[str]) -> list[str]:

@@ -13,6 +13,7 @@ from digest.config import FetchSettings
 from digest.errors import FetchError
 from digest.types import FetchedFeed
 
+REDIRECTS = {301, 302, 303, 307, 308}
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -56,15 +57,15 @@ class HttpFetcher:
             self._check_url(current)
             try:
                 with self._client.stream("GET", current, headers=headers) as response:
-                    if response.is_redirect:
+                    if response.status_code == 304:
+                        return FetchedFeed(url=url, final_url=current, status=304,
+                                           etag=etag, last_modified=last_modified)
+                    if response.status_code in REDIRECTS:
                         location = response.headers.get("location")
                         if not location:
                             raise FetchError(f"HTTP {response.status_code} without a Location")
                         current = urljoin(current, location)
                         continue
-                    if response.status_code == 304:
-                        return FetchedFeed(url=url, final_url=current, status=304,
-                                           etag=etag, last_modified=last_modified)
                     if response.status_code != 200:
                         raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
                     body = self._read_body(response, deadline)

@@ -16,7 +16,7 @@ import html
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,12 +96,13 @@ class RenderedEdition:
 @dataclass(frozen=True)
 class _StoryView:
     title: str
+    #: The story's link, or "" when it is not a plain http(s) link (it is then not shown).
     url: str
     summary: str
     source: str
     also: tuple[str, ...]
     time: str
-    published: Any
+    published: datetime
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class EditionRenderer:
         subject_label: str | None = None,
     ) -> None:
         if max_stories_per_section < 1:
-            raise ValueError("max_stories_per_section must be at least 1")
+            raise RenderError("max_stories_per_section must be at least 1")
         self.digest_name = _one_line(digest_name)
         self.base_url = base_url.rstrip("/")
         self.contact_line = contact_line.strip()
@@ -242,7 +243,7 @@ def _story_view(story: Story) -> _StoryView:
     outlets = tuple(name for name in map(_one_line, story.outlets) if name)
     return _StoryView(
         title=_one_line(story.title) or "(untitled)",
-        url=safe_url(story.url),
+        url=safe_url(story.url, fallback=""),
         summary=" ".join(story.summary.split()),
         source=outlets[0] if outlets else "",
         also=outlets[1:],

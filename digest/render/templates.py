@@ -8,6 +8,7 @@ checkout or an editable install uses ``<repo>/templates``.
 from __future__ import annotations
 
 import importlib.resources
+import re
 import textwrap
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,6 +33,8 @@ _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
+
+_URL_START = re.compile(r"[a-z][a-z0-9+.-]*://|mailto:|www\.", re.IGNORECASE)
 
 #: File name endings rendered without HTML autoescaping (plain-text templates).
 _TEXT_SUFFIXES = (".txt.j2", ".txt", ".text.j2", ".text")
@@ -93,17 +96,26 @@ def utc_time(value: datetime) -> str:
 def wrap_text(
     value: str, width: int = 72, indent: str = "", first_indent: str | None = None
 ) -> str:
-    """Wrap plain text at ``width`` columns, keeping paragraphs; long words (URLs) are not split."""
-    paragraphs = [" ".join(part.split()) for part in str(value).replace("\r", "").split("\n\n")]
+    """Wrap plain text at ``width`` columns, keeping paragraphs; links are never split."""
+    first = indent if first_indent is None else first_indent
+    room = max(width - max(len(indent), len(first)), 1)
     out = []
-    for paragraph in paragraphs:
+    for part in str(value).replace("\r", "").split("\n\n"):
+        words: list[str] = []
+        for word in part.split():
+            if len(word) > room and not _URL_START.match(word):
+                # an overlong non-link word is cut; a link stays whole so it still works
+                words.extend(word[i : i + room] for i in range(0, len(word), room))
+            else:
+                words.append(word)
+        paragraph = " ".join(words)
         if not paragraph:
             continue
         out.append(
             textwrap.fill(
                 paragraph,
                 width=width,
-                initial_indent=indent if first_indent is None else first_indent,
+                initial_indent=first,
                 subsequent_indent=indent,
                 break_long_words=False,
                 break_on_hyphens=False,

@@ -39,7 +39,7 @@ class Store:
             counts = dict(
                 session.execute(
                     select(ItemRow.feed_id, func.count(ItemRow.id)).group_by(ItemRow.feed_id)
-                ).tuples().all()
+                ).all()
             )
             rows = session.scalars(select(FeedRow).order_by(FeedRow.id))
             return [_feed(row, counts.get(row.id, 0)) for row in rows]
@@ -129,7 +129,7 @@ class Store:
                 .join(FeedRow, FeedRow.id == ItemRow.feed_id)
                 .where(ItemRow.published >= start, ItemRow.published < end)
                 .order_by(ItemRow.published, ItemRow.id)
-            ).tuples()
+            ).all()
             return [_item(row, feed_title or feed_url) for row, feed_title, feed_url in rows]
 
     def count_items(self) -> int:

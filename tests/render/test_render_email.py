@@ -270,6 +270,10 @@ def test_unsafe_story_links_are_not_linked(renderer, edition):
     ed = replace(edition, sections=(replace(chips, stories=(chips.stories[0], bad)),))
     email = renderer.render_preview(ed)
     assert "javascript:" not in email.html.lower()
+    assert "javascript:" not in email.text.lower()
+    # the story is still there, just without a link
+    assert "Dutch supplier says new rules will trim 2026 sales</h3>" in email.html
+    assert "Dutch supplier says new rules will trim 2026 sales" in email.text
 
 
 def test_missing_templates_are_a_render_error(tmp_path, empty_edition):

@@ -105,3 +105,12 @@ def test_safe_url():
         "https://a b",
     ):
         assert safe_url(bad) == "#"
+
+
+def test_wrap_text_cuts_overlong_words_but_not_links():
+    word = "Z" * 100
+    lines = wrap_text(f"a {word} b", 72, "  ").splitlines()
+    assert all(len(line) <= 72 for line in lines)
+    assert "".join("".join(lines).split()) == f"a{word}b"
+    link = "https://example.com/" + "y" * 100
+    assert link in wrap_text(f"see {link} now").splitlines()

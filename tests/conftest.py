@@ -1,0 +1,117 @@
+"""Shared fixtures: an isolated home and folder per test, real loopback servers, a workspace."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from digest.cli import cli
+from tests.servers import FeedHTTPServer, SmtpServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FEEDS = FIXTURES / "feeds"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test runs in its own empty folder with its own home and no digest variables."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("DIGEST_CONFIG", "DIGEST_SECRET_KEY", "DIGEST_SMTP_PASSWORD", "DIGEST_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def feed_http() -> Iterator[FeedHTTPServer]:
+    server = FeedHTTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+class Workspace:
+    """A folder with a digest.toml pointing at the test's SMTP server, driven through the CLI."""
+
+    def __init__(self, folder: Path, smtp_port: int) -> None:
+        self.folder = folder
+        self.config = folder / "digest.toml"
+        self.database = folder / "digest.db"
+        self.smtp_port = smtp_port
+        self.write_config()
+
+    def write_config(self, extra: str = "", **digest: str) -> None:
+        values = {
+            "timezone": "UTC", "send_time": "06:00", "database": "sqlite:///digest.db",
+            "secret_key": "test-secret-key", **digest,
+        }
+        digest_lines = "".join(f'{key} = "{value}"\n' for key, value in values.items())
+        self.config.write_text(
+            f"""
+[digest]
+{digest_lines}
+[fetch]
+allow_private_addresses = true
+timeout_seconds = 5
+
+[smtp]
+host = "127.0.0.1"
+port = {self.smtp_port}
+sender = "Trade Digest <digest@news.example>"
+timeout_seconds = 5
+
+[web]
+base_url = "https://news.example"
+unsubscribe_mailto = "leave@news.example"
+{extra}
+""",
+            encoding="utf-8",
+        )
+
+    def invoke(self, *args: str, code: int | None = 0, env: dict[str, str] | None = None) -> Result:
+        result = CliRunner().invoke(cli, ["--config", str(self.config), *args], env=env)
+        if code is not None:
+            assert result.exit_code == code, (
+                f"exit {result.exit_code}, wanted {code}\nstdout: {result.stdout}\n"
+                f"stderr: {result.stderr}\nexception: {result.exception!r}"
+            )
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.invoke(*args, "--json").stdout)
+
+
+@pytest.fixture
+def workspace(isolated: Path, smtp_server: SmtpServer) -> Workspace:
+    return Workspace(isolated, smtp_server.port)
+
+
+@pytest.fixture
+def fixture_feeds(feed_http: FeedHTTPServer) -> dict[str, str]:
+    """The fixture feeds served over loopback HTTP: name -> URL."""
+    return {
+        name: feed_http.serve_file(f"/{name}.xml", FEEDS / f"{name}.xml")
+        for name in ("wire", "gazette", "hostile", "broken")
+    }
+
+
+def copy_fixture(name: str, target: Path) -> Path:
+    return Path(shutil.copy(FEEDS / name, target))

@@ -1,0 +1,140 @@
+"""digest send and the deliveries ledger, against a real aiosmtpd server."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from click.testing import CliRunner
+
+from digest.cli import cli
+from tests.conftest import Workspace
+from tests.servers import SmtpServer
+
+DAY = "2025-06-02"
+PEOPLE = [("ada@example.com", "Ada Lovelace"), ("zoe@example.org", "Zoë Chen"), ("bob@example.net", None)]
+
+
+def ready(workspace: Workspace, fixture_feeds: dict[str, str]) -> None:
+    workspace.invoke("feeds", "add", *fixture_feeds.values())
+    workspace.invoke("fetch")
+    for email, name in PEOPLE:
+        workspace.invoke("subscribers", "add", email, *(["--name", name] if name else []))
+
+
+def test_subscribers_add_list_remove_show(workspace: Workspace):
+    workspace.invoke("subscribers", "add", "  Ada@Example.COM ", "--name", "Ada")
+    listed = workspace.json("subscribers", "list")
+    assert [(s["email"], s["name"], s["status"]) for s in listed] == [("ada@example.com", "Ada", "active")]
+    assert workspace.json("subscribers", "show", "ADA@example.com")["status"] == "active"
+    dup = workspace.invoke("subscribers", "add", "ada@example.com", code=2)
+    assert "already a subscriber" in dup.stderr
+    bad = workspace.invoke("subscribers", "add", "not-an-address", code=2)
+    assert "invalid address" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    workspace.invoke("subscribers", "remove", "ada@example.com")
+    assert workspace.json("subscribers", "list") == []
+    assert "no subscriber" in workspace.invoke("subscribers", "remove", "ada@example.com", code=2).stderr
+
+
+def test_send_delivers_one_multipart_message_per_subscriber_and_never_twice(
+    workspace, fixture_feeds, smtp_server: SmtpServer
+):
+    ready(workspace, fixture_feeds)
+    report = workspace.json("send", "--date", DAY)
+    assert report["date"] == DAY
+    assert report["counts"] == {
+        "pending": 0, "sending": 0, "sent": 3, "deferred": 0, "failed": 0, "skipped": 0,
+    }
+    assert sorted(smtp_server.handler.recipients()) == sorted(email for email, _ in PEOPLE)
+    messages = smtp_server.handler.parsed()
+    for message in messages:
+        for header in ("From", "To", "Subject", "Date", "Message-ID", "List-Id"):
+            assert len(message.get_all(header)) == 1, header
+        assert message.get_content_type() == "multipart/alternative"
+        parts = list(message.iter_parts())
+        assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+        assert all(p.get_content_charset() == "utf-8" for p in parts)
+        unsubscribe = message["List-Unsubscribe"]
+        assert unsubscribe.startswith("<https://news.example/u/")
+        assert unsubscribe.endswith(">, <mailto:leave@news.example?subject=unsubscribe>")
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        link = unsubscribe[1 : unsubscribe.index(">")]
+        assert link in parts[0].get_content() and link in parts[1].get_content()
+        assert "style=" in parts[1].get_content()  # CSS inlined
+        assert message["From"].addresses[0].addr_spec == "digest@news.example"
+    # each message is personal: different unsubscribe links and Message-IDs
+    assert len({m["List-Unsubscribe"] for m in messages}) == 3
+    assert len({m["Message-ID"] for m in messages}) == 3
+    zoe = next(m for m in messages if "zoe@example.org" in m["To"])
+    assert zoe["To"].addresses[0].display_name == "Zoë Chen"
+
+    again = workspace.json("send", "--date", DAY)
+    assert again["counts"]["sent"] == 3 and again["sent_now"] == 0
+    assert len(smtp_server.handler.messages) == 3
+    assert workspace.json("deliveries", "--date", DAY) == {"date": DAY, "counts": report["counts"]}
+    rebuilt = workspace.invoke("build", "--date", DAY, code=1)
+    assert "already sent" in rebuilt.stderr
+
+
+def test_a_refused_recipient_fails_alone_and_the_send_still_exits_0(
+    workspace, fixture_feeds, smtp_server: SmtpServer
+):
+    ready(workspace, fixture_feeds)
+    smtp_server.handler.refuse.add("zoe@example.org")
+    report = workspace.json("send", "--date", DAY)
+    assert report["counts"]["sent"] == 2
+    assert report["counts"]["failed"] == 1
+    assert any("zoe@example.org" in failure and "550" in failure for failure in report["failures"])
+    assert sorted(smtp_server.handler.recipients()) == ["ada@example.com", "bob@example.net"]
+    with sqlite3.connect(workspace.database) as db:
+        (reply,) = db.execute("select last_reply from deliveries where status = 'failed'").fetchone()
+    assert reply.startswith("recipient zoe@example.org refused: 550")
+
+
+def test_unreachable_smtp_server_exits_non_zero_and_loses_nothing(
+    workspace, fixture_feeds, smtp_server: SmtpServer, isolated
+):
+    ready(workspace, fixture_feeds)
+    real_port = workspace.smtp_port
+    workspace.smtp_port = 9  # nothing listens on the discard port here
+    workspace.write_config()
+    result = workspace.invoke("send", "--date", DAY, code=1)
+    assert "cannot connect to SMTP server 127.0.0.1:9" in result.stderr
+    assert "Traceback" not in result.output
+    assert workspace.json("deliveries", "--date", DAY)["counts"]["pending"] == 3
+    workspace.smtp_port = real_port
+    workspace.write_config()
+    assert workspace.json("send", "--date", DAY)["counts"]["sent"] == 3
+    assert len(smtp_server.handler.messages) == 3
+
+
+def test_unsubscribed_before_the_send_gets_nothing(workspace, fixture_feeds, smtp_server):
+    ready(workspace, fixture_feeds)
+    with sqlite3.connect(workspace.database) as db:
+        db.execute("update subscribers set status = 'unsubscribed' where email = 'bob@example.net'")
+    report = workspace.json("send", "--date", DAY)
+    assert report["counts"]["sent"] == 2
+    assert "bob@example.net" not in smtp_server.handler.recipients()
+
+
+def test_run_fetches_builds_and_sends(workspace, fixture_feeds, smtp_server):
+    workspace.invoke("feeds", "add", *fixture_feeds.values())
+    workspace.invoke("subscribers", "add", "ada@example.com")
+    report = workspace.json("run", "--date", DAY)
+    assert report["fetch"]["new"] == 12
+    assert report["stories"] >= 3
+    assert report["counts"]["sent"] == 1
+    assert len(smtp_server.handler.messages) == 1
+    second = workspace.json("run", "--date", DAY)
+    assert second["counts"]["sent"] == 1 and len(smtp_server.handler.messages) == 1
+
+
+def test_deliveries_of_a_day_without_edition_are_zero(workspace):
+    counts = workspace.json("deliveries", "--date", "2020-01-01")["counts"]
+    assert set(counts) == {"pending", "sending", "sent", "deferred", "failed", "skipped"}
+    assert sum(counts.values()) == 0
+
+
+def test_missing_config_gives_one_line_and_exit_2(isolated):
+    result = CliRunner().invoke(cli, ["send"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("digest: error: no digest.toml")
