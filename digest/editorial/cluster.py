@@ -100,6 +100,7 @@ def cluster_items(
     title_boost: float = 2.0,
     token_pairs: Sequence[tuple[Sequence[str], Sequence[str]]] | None = None,
     background: tuple[Counter[str], int] | None = None,
+    link_factor: float = 1.5,
 ) -> list[list[Item]]:
     """Group `items` by event; each group and the list of groups ordered by publication time.
 
@@ -127,8 +128,9 @@ def cluster_items(
             clusters.append([k])
 
     # Average-link agglomeration: repeatedly merge the two clusters whose items are on average
-    # most alike, while that average reaches the threshold and the merged cluster spans at
-    # most the merge window.
+    # most alike, while that average reaches the threshold, some pair of their items is alike
+    # at least link_factor times the threshold, and the merged cluster spans at most the
+    # merge window.
     n = len(items)
     sim = [[0.0] * n for _ in range(n)]
     for a in range(n):
@@ -137,18 +139,23 @@ def cluster_items(
     alive = {c: members for c, members in enumerate(clusters)}
     span = {c: (items[m[0]].published, items[m[-1]].published) for c, m in alive.items()}
     total: dict[tuple[int, int], float] = {}
+    strongest: dict[tuple[int, int], float] = {}
     ids = sorted(alive)
     for x, c in enumerate(ids):
         for d in ids[x + 1 :]:
             value = sum(sim[a][b] for a in alive[c] for b in alive[d])
             if value > 0:
                 total[(c, d)] = value
+                strongest[(c, d)] = max(sim[a][b] for a in alive[c] for b in alive[d])
+    min_link = threshold * link_factor
     while True:
         best, best_pair = threshold, None
         for (c, d), value in total.items():
             start = min(span[c][0], span[d][0])
             end = max(span[c][1], span[d][1])
             if end - start > window:
+                continue
+            if strongest[(c, d)] < min_link:
                 continue
             average = value / (len(alive[c]) * len(alive[d]))
             if average >= best and (best_pair is None or average > best or (c, d) < best_pair):
@@ -160,6 +167,7 @@ def cluster_items(
         span[c] = (min(span[c][0], span[d][0]), max(span[c][1], span[d][1]))
         del span[d]
         merged: dict[tuple[int, int], float] = {}
+        merged_strongest: dict[tuple[int, int], float] = {}
         for (x, y), value in total.items():
             x2 = c if x == d else x
             y2 = c if y == d else y
@@ -167,6 +175,7 @@ def cluster_items(
                 continue
             key = (min(x2, y2), max(x2, y2))
             merged[key] = merged.get(key, 0.0) + value
-        total = merged
+            merged_strongest[key] = max(merged_strongest.get(key, 0.0), strongest[(x, y)])
+        total, strongest = merged, merged_strongest
     groups = sorted(alive.values(), key=lambda m: order.index(m[0]))
     return [[items[k] for k in group] for group in groups]
