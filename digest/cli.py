@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -80,7 +79,10 @@ def _session() -> Session:
 
 def _date_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--date", "date_", metavar="YYYY-MM-DD", callback=_parse_date,
+        "--date",
+        "date_",
+        metavar="YYYY-MM-DD",
+        callback=_parse_date,
         help="Edition date (default: today in the configured time zone).",
     )(fn)
 
@@ -104,7 +106,10 @@ def _print_json(data: Any) -> None:
 
 @click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--config", metavar="FILE", envvar="DIGEST_CONFIG", show_envvar=True,
+    "--config",
+    metavar="FILE",
+    envvar="DIGEST_CONFIG",
+    show_envvar=True,
     help="Config file (default: ./digest.toml).",
 )
 @click.version_option(__version__, prog_name="digest")
@@ -126,8 +131,11 @@ def init(force: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--outbox", type=click.Path(file_okay=False, path_type=Path), default=Path("outbox"),
-    show_default=True, help="Where the sent messages (.eml) and the preview are saved.",
+    "--outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("outbox"),
+    show_default=True,
+    help="Where the sent messages (.eml) and the preview are saved.",
 )
 @_json_option
 def demo(outbox: Path, as_json: bool) -> None:
@@ -227,8 +235,11 @@ def build(date_: date | None, as_json: bool) -> None:
 @cli.command()
 @_date_option
 @click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("preview"),
-    show_default=True, help="Folder for the HTML and text files.",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("preview"),
+    show_default=True,
+    help="Folder for the HTML and text files.",
 )
 def preview(date_: date | None, out: Path) -> None:
     """Render the edition to HTML and text files for an editor."""
@@ -295,7 +306,11 @@ def web(host: str | None, port: int | None) -> None:
 
     app = _session().app()
     flask_app = create_web_app(app)
-    flask_app.run(host=host or app.settings.web.host, port=port or app.settings.web.port)
+    where = (host or app.settings.web.host, port or app.settings.web.port)
+    try:
+        flask_app.run(host=where[0], port=where[1])
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {where[0]}:{where[1]}: {exc.strerror or exc}") from exc
 
 
 # --- subscribers ---------------------------------------------------------------------------
@@ -355,4 +370,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

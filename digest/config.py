@@ -171,7 +171,8 @@ def settings_from_dict(data: dict[str, Any], *, path: Path | None = None) -> Set
         settings = replace(
             settings,
             digest=replace(
-                settings.digest, database=resolve_database_url(settings.digest.database, path.parent)
+                settings.digest,
+                database=resolve_database_url(settings.digest.database, path.parent),
             ),
         )
     return settings
@@ -194,7 +195,7 @@ def _validate(settings: Settings) -> None:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"[digest] timezone: unknown time zone {d.timezone!r}") from exc
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", d.send_time):
-        raise ConfigError(f"[digest] send_time must be \"HH:MM\" (24-hour), not {d.send_time!r}")
+        raise ConfigError(f'[digest] send_time must be "HH:MM" (24-hour), not {d.send_time!r}')
     if settings.smtp.security not in SECURITY_MODES:
         raise ConfigError(
             f"[smtp] security must be one of {', '.join(SECURITY_MODES)}, "
@@ -203,7 +204,9 @@ def _validate(settings: Settings) -> None:
     if not 0 < settings.smtp.port < 65536:
         raise ConfigError(f"[smtp] port out of range: {settings.smtp.port}")
     if not settings.web.base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"[web] base_url must start with http:// or https://, not {settings.web.base_url!r}")
+        raise ConfigError(
+            f"[web] base_url must start with http:// or https://, not {settings.web.base_url!r}"
+        )
 
 
 def _with_environment(settings: Settings, env: dict[str, str] | os._Environ[str]) -> Settings:
@@ -220,7 +223,7 @@ def resolve_database_url(url: str, base: Path) -> str:
     """Make a relative SQLite path absolute against ``base`` (the config file's folder)."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != "sqlite:///:memory:":
-        rest = url[len(prefix):]
+        rest = url[len(prefix) :]
         if rest and not rest.startswith("/"):
             return prefix + str((base / rest).resolve())
     return url

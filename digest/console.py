@@ -67,7 +67,9 @@ def print_feeds(feeds: list[Feed]) -> None:
             status = f"error: {feed.last_error}"
         table.add_row(
             f"{feed.title or ''}\n{feed.url}" if feed.title else feed.url,
-            str(feed.item_count), _when(feed.last_success_at), status,
+            str(feed.item_count),
+            _when(feed.last_success_at),
+            status,
             str(feed.consecutive_failures),
         )
     _out().print(table)
@@ -89,8 +91,12 @@ def fetch_dict(reports: list[FeedFetchReport]) -> dict[str, Any]:
     return {
         "feeds": [
             {
-                "url": r.url, "status": r.status, "items": r.items_seen, "new": r.items_new,
-                "updated": r.items_updated, "error": r.error,
+                "url": r.url,
+                "status": r.status,
+                "items": r.items_seen,
+                "new": r.items_new,
+                "updated": r.items_updated,
+                "error": r.error,
             }
             for r in reports
         ],
@@ -158,13 +164,19 @@ def print_counts(day: date, counts: dict[str, int]) -> None:
 
 
 def print_send(report: SendReport) -> None:
-    print_counts(report.date, report.counts)
     console = _out()
+    if not any(report.counts.values()):
+        console.print(f"{report.date.isoformat()}: no active subscribers, nothing sent")
+        return
+    print_counts(report.date, report.counts)
     console.print(f"sent {report.sent_now} messages in this run")
     for failure in report.failures:
         console.print(f"  [red]{failure}[/red]")
     if report.next_retry:
-        console.print(f"deferred deliveries are due again from {_when(report.next_retry)}: run `digest send` then")
+        console.print(
+            f"deferred deliveries are due again from {_when(report.next_retry)}: "
+            "run `digest send` then"
+        )
 
 
 def run_dict(report: RunReport) -> dict[str, Any]:
@@ -235,7 +247,9 @@ def demo_dict(result: DemoResult) -> dict[str, Any]:
 def print_demo(result: DemoResult) -> None:
     console = _out()
     edition = result.edition
-    console.print(f"\n[bold]{edition.topic_title} — demo edition of {edition.date.isoformat()}[/bold]")
+    console.print(
+        f"\n[bold]{edition.topic_title} — demo edition of {edition.date.isoformat()}[/bold]"
+    )
     console.print(f"feeds fetched over loopback HTTP: {result.feeds}, items stored: {result.items}")
     console.print(f"stories: {len(edition.stories)} (from {result.on_topic_items} on-topic items)")
     for title, count in section_counts(edition).items():

@@ -99,7 +99,9 @@ def _demo_settings(workdir: Path, smtp_port: int) -> Settings:
         smtp=SmtpSettings(
             host="127.0.0.1", port=smtp_port, sender="US–China Trade Digest <digest@demo.example>"
         ),
-        web=WebSettings(base_url="http://localhost:8080", contact_line="Demo Newsroom, 1 Example Street"),
+        web=WebSettings(
+            base_url="http://localhost:8080", contact_line="Demo Newsroom, 1 Example Street"
+        ),
     )
 
 
@@ -110,5 +112,3 @@ def _clear_outbox(outbox: Path) -> None:
     outbox.mkdir(parents=True, exist_ok=True)
     for old in outbox.glob("*.eml"):
         old.unlink()
-
-

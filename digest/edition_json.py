@@ -1,4 +1,4 @@
-"""Edition <-> JSON: the stored form of a built edition and the shape `digest build --json` prints."""
+"""Edition <-> JSON: the stored form of an edition, and what `digest build --json` prints."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ def edition_to_dict(edition: Edition) -> dict[str, Any]:
         "topic": edition.topic,
         "topic_title": edition.topic_title,
         "date": edition.date.isoformat(),
-        "window": {"start": edition.window.start.isoformat(), "end": edition.window.end.isoformat()},
+        "window": {
+            "start": edition.window.start.isoformat(),
+            "end": edition.window.end.isoformat(),
+        },
         "status": edition.status,
         "sections": [
             {
@@ -48,7 +51,10 @@ def _story_to_dict(story: Story) -> dict[str, Any]:
 
 
 def edition_from_dict(
-    data: dict[str, Any], *, status: str | None = None, edition_id: int | None = None,
+    data: dict[str, Any],
+    *,
+    status: str | None = None,
+    edition_id: int | None = None,
     built_at: datetime | None = None,
 ) -> Edition:
     return Edition(

@@ -35,8 +35,7 @@ class FeedServer:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def url(self, name: str) -> str:
         return f"{self.base_url}/{name}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
@@ -32,7 +32,9 @@ def daily_job(config_path: str) -> None:
             report = services.run(app)
         log.info(
             "daily run %s: %d stories, deliveries %s",
-            report.date, len(report.edition.stories), report.send.counts,
+            report.date,
+            len(report.edition.stories),
+            report.send.counts,
         )
     except DigestError as exc:
         log.error("daily run failed: %s", exc)
@@ -45,7 +47,9 @@ def daily_trigger(settings: Settings) -> CronTrigger:
 
 def build_scheduler(settings: Settings) -> BlockingScheduler:
     if settings.path is None:
-        raise ConfigError("`digest serve` needs a config file (digest.toml, --config or DIGEST_CONFIG)")
+        raise ConfigError(
+            "`digest serve` needs a config file (digest.toml, --config or DIGEST_CONFIG)"
+        )
     d = settings.digest
     scheduler = BlockingScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=d.database)},
@@ -67,7 +71,9 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
 
 def serve(settings: Settings, *, echo: Callable[[str], None]) -> None:
     """Run until SIGTERM or SIGINT; a job in progress is allowed to finish."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = build_scheduler(settings)
 

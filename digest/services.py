@@ -61,7 +61,9 @@ def import_opml(app: App, data: bytes) -> tuple[list[str], list[str]]:
     return added, present
 
 
-def fetch(app: App, on_feed: Callable[[FeedFetchReport], None] | None = None) -> list[FeedFetchReport]:
+def fetch(
+    app: App, on_feed: Callable[[FeedFetchReport], None] | None = None
+) -> list[FeedFetchReport]:
     return fetch_all(app.store, app.fetcher(), app.clock, on_feed=on_feed)
 
 
@@ -129,7 +131,8 @@ def send(
     sent only after the server's 250.
     """
     edition = get_or_build(app, edition_date)
-    assert edition.id is not None
+    edition_id = edition.id
+    assert edition_id is not None
     if edition.status == EditionStatus.HELD:
         raise EditionError(f"the {edition_date} edition is held by an editor; approve it first")
     now = app.clock()
@@ -137,24 +140,30 @@ def send(
     domain = sender_addr.rpartition("@")[2] or "localhost"
     if edition.status != EditionStatus.SENT:
         app.ledger.ensure_rows(
-            edition.id,
+            edition_id,
             app.subscribers.iter_active(),
             make_message_id=lambda: make_message_id(domain),
             now=now,
         )
-        edition = app.store.set_edition_status(edition.id, EditionStatus.SENDING, now=now)
+        if not any(app.ledger.counts(edition_id).values()):
+            # Nobody to send to: leave the edition as it is, so subscribers added later get it.
+            return SendReport(date=edition_date, counts=app.ledger.counts(edition_id))
+        edition = app.store.set_edition_status(edition_id, EditionStatus.SENDING, now=now)
     sender = _Sender(app, edition, app.renderer().render(edition), app.signer())
     report = SendReport(date=edition_date, counts={})
     try:
         report.sent_now, report.failures = sender.run(on_message)
     finally:
         sender.close()
-    report.counts = app.ledger.counts(edition.id)
-    report.next_retry = app.ledger.next_due(edition.id)
-    if report.counts[DeliveryStatus.PENDING] + report.counts[DeliveryStatus.SENDING] + report.counts[
-        DeliveryStatus.DEFERRED
-    ] == 0:
-        app.store.set_edition_status(edition.id, EditionStatus.SENT, now=app.clock())
+    report.counts = app.ledger.counts(edition_id)
+    report.next_retry = app.ledger.next_due(edition_id)
+    if (
+        report.counts[DeliveryStatus.PENDING]
+        + report.counts[DeliveryStatus.SENDING]
+        + report.counts[DeliveryStatus.DEFERRED]
+        == 0
+    ):
+        app.store.set_edition_status(edition_id, EditionStatus.SENT, now=app.clock())
     return report
 
 
@@ -173,7 +182,7 @@ class _Sender:
         self.list_id = f"{edition.topic} <{edition.topic}.{_domain(app)}>"
 
     def run(self, on_message: Callable[[Delivery, str], None] | None) -> tuple[int, list[str]]:
-        sent, failures = 0, []
+        sent, failures = 0, list[str]()
         lease = timedelta(seconds=self.settings.delivery.lease_seconds)
         while True:
             batch = self.app.ledger.claim(
@@ -198,7 +207,9 @@ class _Sender:
                 except DeliveryError as exc:
                     delay = RETRY_INITIAL * (2 ** (delivery.attempts - 1)) * random.uniform(1, 1.5)
                     self._finish(
-                        delivery, DeliveryStatus.DEFERRED, str(exc),
+                        delivery,
+                        DeliveryStatus.DEFERRED,
+                        str(exc),
                         next_attempt_at=self.app.clock() + delay,
                     )
                     failures.append(f"{delivery.email}: {exc}")
@@ -227,9 +238,14 @@ class _Sender:
             date=self.app.clock(),
             list_id=self.list_id,
             unsubscribe_url=unsubscribe_url,
-            unsubscribe_mailto=f"mailto:{mailto}?subject={quote('unsubscribe')}" if mailto else None,
+            unsubscribe_mailto=f"mailto:{mailto}?subject={quote('unsubscribe')}"
+            if mailto
+            else None,
         )
-        if self.mailer is None or self.on_connection >= self.settings.delivery.messages_per_connection:
+        if (
+            self.mailer is None
+            or self.on_connection >= self.settings.delivery.messages_per_connection
+        ):
             self.close()
             self.mailer = self.app.mailer_factory()
             self.mailer.open()
@@ -284,7 +300,11 @@ def run(app: App, edition_date: date | None = None) -> RunReport:
     fetched = fetch(app)
     existing = app.store.get_edition(app.topic.key, day)
     if existing is None or existing.status in (EditionStatus.DRAFT, EditionStatus.APPROVED):
-        edition = build(app, day) if existing is None or existing.status == EditionStatus.DRAFT else existing
+        edition = (
+            build(app, day)
+            if existing is None or existing.status == EditionStatus.DRAFT
+            else existing
+        )
     else:
         edition = existing
     sent = send(app, day)

@@ -19,7 +19,9 @@ class TokenSigner:
 
     def __init__(self, secret_key: str) -> None:
         if not secret_key:
-            raise TokenError("no secret key configured (set [digest] secret_key or DIGEST_SECRET_KEY)")
+            raise TokenError(
+                "no secret key configured (set [digest] secret_key or DIGEST_SECRET_KEY)"
+            )
         self._secret_key = secret_key
 
     def _serializer(self, purpose: str) -> URLSafeSerializer:
@@ -32,7 +34,9 @@ class TokenSigner:
         try:
             value = self._serializer(purpose).loads(token)
         except BadSignature as exc:
-            raise TokenError("this link is not valid (it was altered or is meant for another page)") from exc
+            raise TokenError(
+                "this link is not valid (it was altered or is meant for another page)"
+            ) from exc
         if not isinstance(value, int):
             raise TokenError("this link is not valid")
         return value

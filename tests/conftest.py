@@ -60,8 +60,11 @@ class Workspace:
 
     def write_config(self, extra: str = "", **digest: str) -> None:
         values = {
-            "timezone": "UTC", "send_time": "06:00", "database": "sqlite:///digest.db",
-            "secret_key": "test-secret-key", **digest,
+            "timezone": "UTC",
+            "send_time": "06:00",
+            "database": "sqlite:///digest.db",
+            "secret_key": "test-secret-key",
+            **digest,
         }
         digest_lines = "".join(f'{key} = "{value}"\n' for key, value in values.items())
         self.config.write_text(

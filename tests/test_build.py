@@ -21,13 +21,19 @@ def test_build_json_has_the_documented_shape_and_every_source(workspace, fixture
     assert edition["topic"] == "us-china-trade"
     assert edition["date"] == DAY
     assert edition["window"] == {
-        "start": "2025-06-01T06:00:00+00:00", "end": "2025-06-02T06:00:00+00:00",
+        "start": "2025-06-01T06:00:00+00:00",
+        "end": "2025-06-02T06:00:00+00:00",
     }
     assert edition["status"] == "draft"
     stories = [story for section in edition["sections"] for story in section["stories"]]
     for section in edition["sections"]:
         assert section["key"] in {
-            "export-controls", "tariffs", "investment", "minerals", "diplomacy", "companies",
+            "export-controls",
+            "tariffs",
+            "investment",
+            "minerals",
+            "diplomacy",
+            "companies",
         }
         assert section["title"] and section["stories"]  # empty sections are not listed
     for story in stories:
@@ -45,7 +51,8 @@ def test_build_json_has_the_documented_shape_and_every_source(workspace, fixture
         assert off_topic not in titles
     with sqlite3.connect(workspace.database) as db:
         in_window = {
-            url for (url,) in db.execute(
+            url
+            for (url,) in db.execute(
                 "select url from items where published >= '2025-06-01 06:00:00' "
                 "and published < '2025-06-02 06:00:00'"
             )
@@ -88,7 +95,8 @@ def test_window_follows_send_time_and_time_zone(workspace, fixture_feeds):
     assert edition["window"]["start"] == "2025-06-01T11:30:00+00:00"
     spring = workspace.json("build", "--date", "2025-03-09")  # the clocks go forward that night
     assert spring["window"] == {
-        "start": "2025-03-08T12:30:00+00:00", "end": "2025-03-09T11:30:00+00:00",
+        "start": "2025-03-08T12:30:00+00:00",
+        "end": "2025-03-09T11:30:00+00:00",
     }
 
 

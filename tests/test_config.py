@@ -29,8 +29,9 @@ def test_init_writes_commented_config_with_a_secret_and_creates_the_database(iso
     again = run("init")
     assert again.exit_code == 2 and "already exists" in again.stderr
     assert run("init", "--force").exit_code == 0
-    assert tomllib.loads((isolated / "digest.toml").read_text())["digest"]["secret_key"] != (
-        data["digest"]["secret_key"]
+    assert (
+        tomllib.loads((isolated / "digest.toml").read_text())["digest"]["secret_key"]
+        != (data["digest"]["secret_key"])
     )
 
 
@@ -83,7 +84,9 @@ def test_bad_values_are_one_line_errors_with_exit_2(isolated: Path, toml: str, m
 def test_secrets_come_from_the_environment():
     settings = settings_from_dict({"digest": {"secret_key": "from-file"}})
     assert settings.secret_key == "from-file"
-    path_settings = load_settings(None, {"DIGEST_SECRET_KEY": "from-env", "DIGEST_SMTP_PASSWORD": "pw"})
+    path_settings = load_settings(
+        None, {"DIGEST_SECRET_KEY": "from-env", "DIGEST_SMTP_PASSWORD": "pw"}
+    )
     assert path_settings.secret_key == "from-env"
     assert path_settings.smtp.password == "pw"
     with pytest.raises(ConfigError):

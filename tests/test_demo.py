@@ -14,7 +14,10 @@ from pathlib import Path
 def test_demo_runs_end_to_end_offline(isolated: Path):
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "digest", "demo"], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "digest", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
@@ -40,11 +43,19 @@ def test_demo_runs_end_to_end_offline(isolated: Path):
 
 
 def test_demo_json_and_a_second_run_replaces_the_outbox(isolated: Path):
-    first = subprocess.run([sys.executable, "-m", "digest", "demo", "--json"],
-                           capture_output=True, text=True, timeout=120)
+    first = subprocess.run(
+        [sys.executable, "-m", "digest", "demo", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert first.returncode == 0, first.stderr
-    second = subprocess.run([sys.executable, "-m", "digest", "demo", "--json"],
-                            capture_output=True, text=True, timeout=120)
+    second = subprocess.run(
+        [sys.executable, "-m", "digest", "demo", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     report = json.loads(second.stdout)
     assert report["date"] == "2026-03-10"
     assert report["feeds"] == 6

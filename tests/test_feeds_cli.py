@@ -11,7 +11,10 @@ from tests.conftest import Workspace
 def test_add_list_remove(workspace: Workspace):
     workspace.invoke("feeds", "add", "https://one.example/feed.xml", "https://two.example/rss")
     listed = workspace.json("feeds", "list")
-    assert [feed["url"] for feed in listed] == ["https://one.example/feed.xml", "https://two.example/rss"]
+    assert [feed["url"] for feed in listed] == [
+        "https://one.example/feed.xml",
+        "https://two.example/rss",
+    ]
     assert listed[0]["last_status"] is None and listed[0]["items"] == 0
     again = workspace.invoke("feeds", "add", "https://one.example/feed.xml", code=2)
     assert "already added" in again.stderr

@@ -9,7 +9,7 @@ from digest.ingest.parse import parse_feed
 from digest.ingest.sanitize import html_to_text, sanitize_html
 from digest.ingest.urls import canonical_url
 from tests.conftest import FEEDS, Workspace
-from tests.servers import FeedHTTPServer, Route
+from tests.servers import Route
 
 
 def rows(workspace: Workspace, sql: str) -> list[tuple]:
@@ -26,7 +26,11 @@ def test_fetch_stores_items_and_records_the_broken_feed(workspace, fixture_feeds
     report = workspace.json("fetch")
     by_url = {feed["url"]: feed for feed in report["feeds"]}
     assert by_url[fixture_feeds["wire"]] | {"error": None} == {
-        "url": fixture_feeds["wire"], "status": "ok", "items": 6, "new": 6, "updated": 0,
+        "url": fixture_feeds["wire"],
+        "status": "ok",
+        "items": 6,
+        "new": 6,
+        "updated": 0,
         "error": None,
     }
     assert by_url[fixture_feeds["gazette"]]["new"] == 4
@@ -34,7 +38,13 @@ def test_fetch_stores_items_and_records_the_broken_feed(workspace, fixture_feeds
     assert by_url[fixture_feeds["broken"]]["status"] == "error"
     assert "not a feed" in by_url[fixture_feeds["broken"]]["error"]
     assert report["totals"] == {
-        "feeds": 4, "ok": 3, "not_modified": 0, "failed": 1, "items": 12, "new": 12, "updated": 0,
+        "feeds": 4,
+        "ok": 3,
+        "not_modified": 0,
+        "failed": 1,
+        "items": 12,
+        "new": 12,
+        "updated": 0,
     }
     assert rows(workspace, "select count(*) from items") == [(12,)]
     feeds = {feed["url"]: feed for feed in workspace.json("feeds", "list")}
@@ -99,13 +109,17 @@ def test_tracking_parameters_are_dropped_from_canonical_urls(workspace, fixture_
     assert "utm_" not in canonical
     # an item without a guid gets its link as a stable id
     guids = [guid for (guid,) in rows(workspace, "select guid from items")]
-    assert any(guid.startswith("https://testwire.example/news/2025/06/01/treasury") for guid in guids)
+    assert any(
+        guid.startswith("https://testwire.example/news/2025/06/01/treasury") for guid in guids
+    )
 
 
 def test_private_addresses_are_refused_unless_allowed(workspace, fixture_feeds):
     workspace.write_config(extra="")
     workspace.config.write_text(
-        workspace.config.read_text().replace("allow_private_addresses = true", "allow_private_addresses = false")
+        workspace.config.read_text().replace(
+            "allow_private_addresses = true", "allow_private_addresses = false"
+        )
     )
     add_all(workspace, {"wire": fixture_feeds["wire"]})
     result = workspace.invoke("fetch", "--json", code=1)
@@ -119,10 +133,16 @@ SMALL_FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Small</
 
 def test_oversized_and_failing_feeds_are_recorded_and_others_carry_on(workspace, feed_http):
     big = feed_http.serve_file("/big.xml", FEEDS / "wire.xml")
-    feed_http.routes["/oops.xml"] = Route(body=b"server exploded", status=500, content_type="text/plain")
+    feed_http.routes["/oops.xml"] = Route(
+        body=b"server exploded", status=500, content_type="text/plain"
+    )
     feed_http.routes["/ok.xml"] = Route(body=SMALL_FEED)
     ok = feed_http.url("/ok.xml")
-    workspace.config.write_text(workspace.config.read_text().replace("timeout_seconds = 5\n", "timeout_seconds = 5\nmax_bytes = 2000\n", 1))
+    workspace.config.write_text(
+        workspace.config.read_text().replace(
+            "timeout_seconds = 5\n", "timeout_seconds = 5\nmax_bytes = 2000\n", 1
+        )
+    )
     workspace.invoke("feeds", "add", big, feed_http.url("/oops.xml"), ok)
     report = {f["url"]: f for f in workspace.json("fetch")["feeds"]}
     assert "2,000-byte limit" in report[big]["error"]
@@ -145,8 +165,10 @@ NOW = datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
 def test_parse_clamps_future_dates_dedupes_entries_and_dates_undated_items():
     future = (NOW + timedelta(days=3)).strftime("%a, %d %b %Y %H:%M:%S +0000")
     body = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>T &amp; Co</title>
-<item><title>A</title><link>https://a.example/1</link><guid isPermaLink="false">g1</guid><pubDate>{future}</pubDate></item>
-<item><title>A again</title><link>https://a.example/1</link><guid isPermaLink="false">g1</guid></item>
+<item><title>A</title><link>https://a.example/1</link>
+  <guid isPermaLink="false">g1</guid><pubDate>{future}</pubDate></item>
+<item><title>A again</title><link>https://a.example/1</link>
+  <guid isPermaLink="false">g1</guid></item>
 <item><title>Undated</title><link>/relative/2</link></item>
 </channel></rss>""".encode()
     parsed = parse_feed(body, url="https://a.example/feed.xml", now=NOW)
@@ -162,7 +184,9 @@ def test_parse_reads_atom_and_prefers_full_content():
 <feed xmlns="http://www.w3.org/2005/Atom"><title>Atom</title><id>urn:x</id><updated>2025-06-01T10:00:00Z</updated>
 <entry><id>urn:1</id><title type="html">Tariffs &lt;em&gt;rise&lt;/em&gt;</title>
 <link href="https://b.example/1"/><updated>2025-06-01T10:00:00Z</updated>
-<summary>Short.</summary><content type="html">&lt;p&gt;Long first paragraph.&lt;/p&gt;&lt;p&gt;Second one.&lt;/p&gt;</content></entry>
+<summary>Short.</summary>
+<content type="html">&lt;p&gt;Long first paragraph.&lt;/p&gt;&lt;p&gt;Second one.&lt;/p&gt;</content>
+</entry>
 </feed>"""
     parsed = parse_feed(body, url="https://b.example/atom", now=NOW)
     (item,) = parsed.items

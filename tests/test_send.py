@@ -11,7 +11,11 @@ from tests.conftest import Workspace
 from tests.servers import SmtpServer
 
 DAY = "2025-06-02"
-PEOPLE = [("ada@example.com", "Ada Lovelace"), ("zoe@example.org", "Zoë Chen"), ("bob@example.net", None)]
+PEOPLE = [
+    ("ada@example.com", "Ada Lovelace"),
+    ("zoe@example.org", "Zoë Chen"),
+    ("bob@example.net", None),
+]
 
 
 def ready(workspace: Workspace, fixture_feeds: dict[str, str]) -> None:
@@ -24,7 +28,9 @@ def ready(workspace: Workspace, fixture_feeds: dict[str, str]) -> None:
 def test_subscribers_add_list_remove_show(workspace: Workspace):
     workspace.invoke("subscribers", "add", "  Ada@Example.COM ", "--name", "Ada")
     listed = workspace.json("subscribers", "list")
-    assert [(s["email"], s["name"], s["status"]) for s in listed] == [("ada@example.com", "Ada", "active")]
+    assert [(s["email"], s["name"], s["status"]) for s in listed] == [
+        ("ada@example.com", "Ada", "active")
+    ]
     assert workspace.json("subscribers", "show", "ADA@example.com")["status"] == "active"
     dup = workspace.invoke("subscribers", "add", "ada@example.com", code=2)
     assert "already a subscriber" in dup.stderr
@@ -32,7 +38,10 @@ def test_subscribers_add_list_remove_show(workspace: Workspace):
     assert "invalid address" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     workspace.invoke("subscribers", "remove", "ada@example.com")
     assert workspace.json("subscribers", "list") == []
-    assert "no subscriber" in workspace.invoke("subscribers", "remove", "ada@example.com", code=2).stderr
+    assert (
+        "no subscriber"
+        in workspace.invoke("subscribers", "remove", "ada@example.com", code=2).stderr
+    )
 
 
 def test_send_delivers_one_multipart_message_per_subscriber_and_never_twice(
@@ -42,7 +51,12 @@ def test_send_delivers_one_multipart_message_per_subscriber_and_never_twice(
     report = workspace.json("send", "--date", DAY)
     assert report["date"] == DAY
     assert report["counts"] == {
-        "pending": 0, "sending": 0, "sent": 3, "deferred": 0, "failed": 0, "skipped": 0,
+        "pending": 0,
+        "sending": 0,
+        "sent": 3,
+        "deferred": 0,
+        "failed": 0,
+        "skipped": 0,
     }
     assert sorted(smtp_server.handler.recipients()) == sorted(email for email, _ in PEOPLE)
     messages = smtp_server.handler.parsed()
@@ -86,7 +100,9 @@ def test_a_refused_recipient_fails_alone_and_the_send_still_exits_0(
     assert any("zoe@example.org" in failure and "550" in failure for failure in report["failures"])
     assert sorted(smtp_server.handler.recipients()) == ["ada@example.com", "bob@example.net"]
     with sqlite3.connect(workspace.database) as db:
-        (reply,) = db.execute("select last_reply from deliveries where status = 'failed'").fetchone()
+        (reply,) = db.execute(
+            "select last_reply from deliveries where status = 'failed'"
+        ).fetchone()
     assert reply.startswith("recipient zoe@example.org refused: 550")
 
 
@@ -138,3 +154,13 @@ def test_missing_config_gives_one_line_and_exit_2(isolated):
     result = CliRunner().invoke(cli, ["send"])
     assert result.exit_code == 2
     assert result.stderr.startswith("digest: error: no digest.toml")
+
+
+def test_send_with_no_subscribers_leaves_the_edition_for_later(workspace, fixture_feeds, smtp_server):
+    workspace.invoke("feeds", "add", *fixture_feeds.values())
+    workspace.invoke("fetch")
+    assert "no active subscribers" in workspace.invoke("send", "--date", DAY).stdout
+    assert workspace.json("build", "--date", DAY)["status"] == "draft"  # still rebuildable
+    workspace.invoke("subscribers", "add", "late@example.com")
+    assert workspace.json("send", "--date", DAY)["counts"]["sent"] == 1
+    assert smtp_server.handler.recipients() == ["late@example.com"]

@@ -27,7 +27,9 @@ def test_serve_stores_its_job_and_stops_cleanly_on_sigterm(workspace: Workspace)
     workspace.invoke("feeds", "list")  # creates the database
     process = subprocess.Popen(
         [sys.executable, "-m", "digest", "--config", str(workspace.config), "serve"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -56,7 +58,10 @@ def test_serve_stores_its_job_and_stops_cleanly_on_sigterm(workspace: Workspace)
 
 def test_serve_without_a_config_file_refuses(isolated):
     result = subprocess.run(
-        [sys.executable, "-m", "digest", "serve"], capture_output=True, text=True, timeout=30,
+        [sys.executable, "-m", "digest", "serve"],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert "no digest.toml" in result.stderr

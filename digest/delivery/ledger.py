@@ -87,12 +87,17 @@ class Ledger:
                     attempts=DeliveryRow.attempts + 1,
                 )
                 .returning(
-                    DeliveryRow.id, DeliveryRow.edition_id, DeliveryRow.subscriber_id,
-                    DeliveryRow.email, DeliveryRow.status, DeliveryRow.attempts,
-                    DeliveryRow.message_id, DeliveryRow.last_reply,
+                    DeliveryRow.id,
+                    DeliveryRow.edition_id,
+                    DeliveryRow.subscriber_id,
+                    DeliveryRow.email,
+                    DeliveryRow.status,
+                    DeliveryRow.attempts,
+                    DeliveryRow.message_id,
+                    DeliveryRow.last_reply,
                 )
             ).all()
-        return sorted((Delivery(*row) for row in rows), key=lambda d: d.id)
+        return sorted((Delivery(**row._asdict()) for row in rows), key=lambda d: d.id)
 
     def active_subscribers(self, subscriber_ids: Iterable[int]) -> set[int]:
         """Which of these are still active right now (an unsubscribe mid-send is honoured)."""
@@ -125,7 +130,9 @@ class Ledger:
         if status == DeliveryStatus.DEFERRED:
             values["next_attempt_at"] = next_attempt_at
         with self._sessions.begin() as session:
-            session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values))
+            session.execute(
+                update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values)
+            )
 
     def release(self, delivery_ids: Iterable[int]) -> None:
         """Give back claimed rows that were never attempted (e.g. the server was unreachable)."""

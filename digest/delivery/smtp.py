@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from typing import Protocol
 
@@ -48,12 +47,17 @@ class SmtpMailer:
                 smtp.login(s.username, s.password)
         except smtplib.SMTPAuthenticationError as exc:
             raise SmtpUnavailableError(
-                f"SMTP login to {where} as {s.username} refused: {_reply(exc.smtp_code, exc.smtp_error)}"
+                f"SMTP login to {where} as {s.username} refused: "
+                f"{_reply(exc.smtp_code, exc.smtp_error)}"
             ) from exc
         except smtplib.SMTPNotSupportedError as exc:
-            raise SmtpUnavailableError(f"SMTP server {where} does not support {s.security}: {exc}") from exc
+            raise SmtpUnavailableError(
+                f"SMTP server {where} does not support {s.security}: {exc}"
+            ) from exc
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-            raise SmtpUnavailableError(f"cannot connect to SMTP server {where}: {_text(exc)}") from exc
+            raise SmtpUnavailableError(
+                f"cannot connect to SMTP server {where}: {_text(exc)}"
+            ) from exc
         self._smtp = smtp
 
     @property
@@ -81,7 +85,7 @@ class SmtpMailer:
         except smtplib.SMTPResponseException as exc:  # before OSError: it is one
             self.close()
             raise _classify(exc.smtp_code, exc.smtp_error, "server error") from exc
-        except (smtplib.SMTPServerDisconnected, socket.timeout, OSError) as exc:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             self.close()
             raise TemporaryDeliveryError(f"connection lost: {_text(exc)}") from exc
 
@@ -102,7 +106,9 @@ class SmtpMailer:
             smtp.close()
 
 
-def _classify(code: int, reply: bytes | str, what: str) -> TemporaryDeliveryError | PermanentDeliveryError:
+def _classify(
+    code: int, reply: bytes | str, what: str
+) -> TemporaryDeliveryError | PermanentDeliveryError:
     message = f"{what}: {_reply(code, reply)}"
     if 500 <= code < 600:
         return PermanentDeliveryError(message, code=code)

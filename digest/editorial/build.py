@@ -73,10 +73,10 @@ def build_edition(
     info = {a.item.id: (a, score, sections) for a, score, sections in selected}
     groups = cluster_items(
         chosen,
-        threshold=float(options.get("cluster_threshold", 0.2)),
+        threshold=float(options.get("cluster_threshold", 0.18)),
         window_hours=float(options.get("merge_window_hours", 36)),
         title_boost=float(options.get("cluster_title_boost", 2.0)),
-        link_factor=float(options.get("cluster_link_factor", 1.5)),
+        link_factor=float(options.get("cluster_link_factor", 1.75)),
         token_pairs=[(a.title_tokens, a.text_tokens) for a, _, _ in selected],
         background=document_frequencies((a.title_tokens, a.text_tokens) for a in day),
     )

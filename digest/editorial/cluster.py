@@ -24,11 +24,15 @@ __all__ = ["cluster_items", "cosine", "document_frequencies", "item_vectors"]
 
 #: Content words of the text taken into the vector (the lead carries the event).
 _LEAD_WORDS = 60
+#: Fewest documents assumed behind the inverse document frequencies.
+_MIN_DOCUMENTS = 300
 #: Weight kept by words that only one item uses.
 _UNIQUE = 0.5
 
 
-def _terms(title_tokens: Sequence[str], text_tokens: Sequence[str], title_boost: float) -> Counter[str]:
+def _terms(
+    title_tokens: Sequence[str], text_tokens: Sequence[str], title_boost: float
+) -> Counter[str]:
     bag: Counter[str] = Counter()
     for word in content_words(title_tokens):
         bag[word] += title_boost
@@ -69,6 +73,9 @@ def item_vectors(
     for bag in bags:
         df.update(bag.keys())
     idf_df, idf_n = background if background is not None else (df, len(bags))
+    # A handful of items says little about how rare a word is: count them as part of at least
+    # a day's worth of news (the other items simply not using the word).
+    idf_n = max(idf_n, _MIN_DOCUMENTS)
     vectors = []
     for bag in bags:
         # Words no other item uses cannot make two items alike; they only dilute the vector.
@@ -95,12 +102,12 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
 def cluster_items(
     items: Sequence[Item],
     *,
-    threshold: float = 0.2,
+    threshold: float = 0.18,
     window_hours: float = 36.0,
     title_boost: float = 2.0,
     token_pairs: Sequence[tuple[Sequence[str], Sequence[str]]] | None = None,
     background: tuple[Counter[str], int] | None = None,
-    link_factor: float = 1.5,
+    link_factor: float = 1.75,
 ) -> list[list[Item]]:
     """Group `items` by event; each group and the list of groups ordered by publication time.
 

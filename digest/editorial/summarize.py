@@ -26,9 +26,9 @@ __all__ = ["candidate_sentences", "summarize"]
 
 _DANGLING = frozenset(
     """
-    he she they it its his her their theirs them him this that these those
-    but and or also however meanwhile still yet so instead then thus hence such
-    """.split()
+    he she they it its his her their theirs them him this that these those but and or also
+    however meanwhile still yet so instead then thus hence such
+    """.split()  # noqa: SIM905
 )
 _FIRST_WORD = re.compile(r"[\"'“‘(]*([A-Za-z]+)")
 _JUNK = re.compile(
@@ -57,6 +57,10 @@ def _usable(sentence: str) -> bool:
     if stripped.endswith(("...", "…", ":", ",", ";", "-", "–", "—")):
         return False
     return _JUNK.search(sentence) is None
+
+
+def _terminated(sentence: str) -> bool:
+    return sentence.rstrip("\"'”’) ").endswith((".", "!", "?"))
 
 
 def candidate_sentences(item: Item, clean: str | None = None) -> list[str]:
@@ -116,7 +120,11 @@ def summarize(
         return first.text
 
     second = None
+    if not _terminated(first.text):
+        return first.text  # a standfirst without a full stop reads badly followed by more
     for c in ranked[1:]:
+        if not _terminated(c.text):
+            continue
         if used + word_count(c.text) > max_words or c.text == first.text:
             continue
         overlap = len(c.words & first.words) / len(c.words | first.words)

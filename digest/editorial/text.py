@@ -35,7 +35,9 @@ __all__ = [
 # --- markup and feed noise ------------------------------------------------------------------
 
 _TAG = re.compile(r"<[^>]*>")
-_BLOCK_TAG = re.compile(r"</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|figure|figcaption|tr|table)\b[^>]*>", re.I)
+_BLOCK_TAG = re.compile(
+    r"</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|figure|figcaption|tr|table)\b[^>]*>", re.I
+)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2009\u200a\u202f]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 
@@ -43,7 +45,10 @@ _NEWLINES = re.compile(r"\s*\n\s*")
 #: when one of its trigger words is in the lower-cased text, which keeps cleaning fast.
 _BOILERPLATE: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
     # "The post <title> appeared first on <site>."
-    (("appeared first",), re.compile(r"\bThe post\b.{0,300}?\bappeared first on\b[^.\n]*\.?", re.I | re.S)),
+    (
+        ("appeared first",),
+        re.compile(r"\bThe post\b.{0,300}?\bappeared first on\b[^.\n]*\.?", re.I | re.S),
+    ),
     (
         ("originally", "first published", "first appeared", "was published"),
         re.compile(
@@ -52,10 +57,15 @@ _BOILERPLATE: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
             re.I,
         ),
     ),
-    (("reading",), re.compile(r"\b(?:Continue|Keep) reading\b\s*(?:\.\.\.|…)?[^\n]*$", re.I | re.M)),
+    (
+        ("reading",),
+        re.compile(r"\b(?:Continue|Keep) reading\b\s*(?:\.\.\.|…)?[^\n]*$", re.I | re.M),
+    ),
     (
         ("read more", "read the full"),
-        re.compile(r"\bRead (?:more|the full (?:story|article))\b\s*(?:here|»|›|\.\.\.|…)?\s*\.?", re.I),
+        re.compile(
+            r"\bRead (?:more|the full (?:story|article))\b\s*(?:here|»|›|\.\.\.|…)?\s*\.?", re.I
+        ),
     ),
     (("comments",), re.compile(r"\bComments (?:are|have been) closed\b\.?", re.I)),
     (("premoderated",), re.compile(r"\bComments on this piece are premoderated\b[^\n]*", re.I)),
@@ -127,19 +137,19 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 STOP_WORDS = frozenset(
     """
-    a about above after again against ago all also am an and any are around as at be because
-    been before being below between both but by can could did do does doing down during each
-    even ever every few for from further had has have having he her here hers herself him
-    himself his how i if in into is it its itself just least less like made make many may me
-    might more most much must my myself new news no nor not now of off on once one only or
-    other our ours out over own per said same say says see she should since so some still such
-    than that the their theirs them themselves then there these they this those though through
-    to too under until up upon us very via was we were what when where which while who whom
-    whose why will with within without would yet you your yours
-    week weeks day days year years month months today yesterday tomorrow monday tuesday
-    wednesday thursday friday saturday sunday mr mrs ms according told tell get got go going
-    two three first last latest live update updates
-    """.split()
+    a about above after again against ago all also am an and any are around as at be
+    because been before being below between both but by can could did do does doing down
+    during each even ever every few for from further had has have having he her here hers
+    herself him himself his how i if in into is it its itself just least less like made
+    make many may me might more most much must my myself new news no nor not now of off on
+    once one only or other our ours out over own per said same say says see she should
+    since so some still such than that the their theirs them themselves then there these
+    they this those though through to too under until up upon us very via was we were what
+    when where which while who whom whose why will with within without would yet you your
+    yours week weeks day days year years month months today yesterday tomorrow monday
+    tuesday wednesday thursday friday saturday sunday mr mrs ms according told tell get
+    got go going two three first last latest live update updates
+    """.split()  # noqa: SIM905
 )
 
 
@@ -196,9 +206,9 @@ def word_count(text: str) -> int:
 #: Words after which a full stop does not end a sentence.
 _NO_BREAK_AFTER = frozenset(
     """
-    mr mrs ms dr prof sr jr st gen col lt sgt gov sen rep rev vs etc inc corp co ltd
-    jan feb mar apr jun jul aug sep sept oct nov dec fig approx est
-    """.split()
+    mr mrs ms dr prof sr jr st gen col lt sgt gov sen rep rev vs etc inc corp co ltd jan
+    feb mar apr jun jul aug sep sept oct nov dec fig approx est
+    """.split()  # noqa: SIM905
 )
 _SENTENCE_END = re.compile(r"[.!?]+['\"’”)\]]*(?=\s+)")
 _SENTENCE_START = re.compile(r"\s+['\"‘“(\[]?[A-Z0-9]")

@@ -59,7 +59,9 @@ def load_topic(key_or_path: str | Path) -> Topic:
     except FileNotFoundError as exc:
         if is_key:
             known = ", ".join(bundled_topics()) or "none"
-            raise TopicError(f"unknown topic {text!r} (no {path.name}; bundled topics: {known})") from exc
+            raise TopicError(
+                f"unknown topic {text!r} (no {path.name}; bundled topics: {known})"
+            ) from exc
         raise TopicError(f"topic file {path} not found") from exc
     except OSError as exc:
         raise TopicError(f"topic file {path} cannot be read: {exc.strerror or exc}") from exc

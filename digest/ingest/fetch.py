@@ -25,7 +25,9 @@ class HttpFetcher:
 
     def __init__(self, settings: FetchSettings, *, transport: httpx.BaseTransport | None = None):
         self._settings = settings
-        timeout = httpx.Timeout(settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds))
+        timeout = httpx.Timeout(
+            settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds)
+        )
         self._client = httpx.Client(
             timeout=timeout,
             follow_redirects=False,  # followed by hand so every hop is checked
@@ -58,8 +60,13 @@ class HttpFetcher:
             try:
                 with self._client.stream("GET", current, headers=headers) as response:
                     if response.status_code == 304:
-                        return FetchedFeed(url=url, final_url=current, status=304,
-                                           etag=etag, last_modified=last_modified)
+                        return FetchedFeed(
+                            url=url,
+                            final_url=current,
+                            status=304,
+                            etag=etag,
+                            last_modified=last_modified,
+                        )
                     if response.status_code in REDIRECTS:
                         location = response.headers.get("location")
                         if not location:
@@ -67,7 +74,9 @@ class HttpFetcher:
                         current = urljoin(current, location)
                         continue
                     if response.status_code != 200:
-                        raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
+                        raise FetchError(
+                            f"HTTP {response.status_code} {response.reason_phrase}".strip()
+                        )
                     body = self._read_body(response, deadline)
                     return FetchedFeed(
                         url=url,
@@ -103,11 +112,15 @@ class HttpFetcher:
     def _check_url(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
-            raise FetchError(f"only http and https feeds are fetched, not {parts.scheme or 'a bare path'}")
+            raise FetchError(
+                f"only http and https feeds are fetched, not {parts.scheme or 'a bare path'}"
+            )
         if not parts.hostname:
             raise FetchError("URL has no host")
         if not self._settings.allow_private_addresses:
-            refuse_private_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+            refuse_private_host(
+                parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+            )
 
 
 def refuse_private_host(host: str, port: int) -> None:

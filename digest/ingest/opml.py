@@ -31,8 +31,6 @@ def write_opml(feeds: Iterable[Feed], *, title: str) -> str:
     ET.SubElement(head, "title").text = title
     body = ET.SubElement(root, "body")
     for feed in feeds:
-        ET.SubElement(
-            body, "outline", type="rss", text=feed.name, title=feed.name, xmlUrl=feed.url
-        )
+        ET.SubElement(body, "outline", type="rss", text=feed.name, title=feed.name, xmlUrl=feed.url)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

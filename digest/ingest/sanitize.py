@@ -9,14 +9,50 @@ from urllib.parse import urljoin, urlsplit
 import nh3
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "cite", "code", "em", "figcaption", "h2", "h3", "h4",
-    "i", "li", "ol", "p", "pre", "q", "s", "small", "strong", "sub", "sup", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "cite",
+    "code",
+    "em",
+    "figcaption",
+    "h2",
+    "h3",
+    "h4",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "small",
+    "strong",
+    "sub",
+    "sup",
+    "u",
+    "ul",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 # Whole elements whose content is dropped, not just the tags.
-DROP_WITH_CONTENT = {"script", "style", "noscript", "template", "iframe", "object", "embed",
-                     "form", "select", "textarea", "button", "svg", "math"}
+DROP_WITH_CONTENT = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "select",
+    "textarea",
+    "button",
+    "svg",
+    "math",
+}
 
 _BLOCK_BREAK = re.compile(
     r"<\s*(?:br|/p|/div|/li|/h[1-6]|/blockquote|/tr|/figcaption|p|div|li|h[1-6])\b[^>]*>",

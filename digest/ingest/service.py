@@ -72,10 +72,17 @@ def _store_outcome(
         return FeedFetchReport(url=feed.url, status="error", error=str(exc))
     new, updated = store.upsert_items(feed.id, parsed.items, now=now)
     store.record_fetch(
-        feed.id, now=now, status="ok", title=parsed.title,
-        etag=outcome.etag, last_modified=outcome.last_modified,
+        feed.id,
+        now=now,
+        status="ok",
+        title=parsed.title,
+        etag=outcome.etag,
+        last_modified=outcome.last_modified,
     )
     return FeedFetchReport(
-        url=feed.url, status="ok", items_seen=len(parsed.items), items_new=new,
+        url=feed.url,
+        status="ok",
+        items_seen=len(parsed.items),
+        items_new=new,
         items_updated=updated,
     )

@@ -6,8 +6,25 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _TRACKING_PREFIXES = ("utm_", "ns_", "mc_", "pk_", "_hs", "hsa_", "itm_")
 _TRACKING_NAMES = {
-    "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "ito", "cmpid", "ocid",
-    "smid", "cid", "ref", "ref_src", "rss", "src", "mbid", "guccounter", "taid", "spm",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "msclkid",
+    "yclid",
+    "igshid",
+    "ito",
+    "cmpid",
+    "ocid",
+    "smid",
+    "cid",
+    "ref",
+    "ref_src",
+    "rss",
+    "src",
+    "mbid",
+    "guccounter",
+    "taid",
+    "spm",
 }
 
 
@@ -19,7 +36,11 @@ def canonical_url(url: str) -> str:
         return url.strip()
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    port = parts.port if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443)) else None
+    port = (
+        parts.port
+        if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443))
+        else None
+    )
     netloc = host if port is None else f"{host}:{port}"
     query = [
         (key, value)

@@ -55,7 +55,7 @@ class Database:
 
 def open_database(url: str, *, migrate: bool = True) -> Database:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        folder = Path(url[len("sqlite:///"):]).parent
+        folder = Path(url[len("sqlite:///") :]).parent
         if not folder.is_dir():
             raise StoreError(f"database folder does not exist: {folder}")
     database = Database(url)

@@ -55,7 +55,8 @@ class Store:
             row = session.scalar(select(FeedRow).where(FeedRow.url == url))
             if row is None:
                 raise UsageError(f"no such feed: {url}")
-            removed = session.execute(delete(ItemRow).where(ItemRow.feed_id == row.id)).rowcount
+            result = session.execute(delete(ItemRow).where(ItemRow.feed_id == row.id))
+            removed = getattr(result, "rowcount", 0)
             session.delete(row)
             return int(removed or 0)
 
@@ -97,19 +98,27 @@ class Store:
         new = updated = 0
         with self._sessions.begin() as session:
             guids = [item.guid for item in items]
-            existing = {
-                row.guid: row
-                for row in session.scalars(
-                    select(ItemRow).where(ItemRow.feed_id == feed_id, ItemRow.guid.in_(guids))
-                )
-            } if guids else {}
+            existing = (
+                {
+                    row.guid: row
+                    for row in session.scalars(
+                        select(ItemRow).where(ItemRow.feed_id == feed_id, ItemRow.guid.in_(guids))
+                    )
+                }
+                if guids
+                else {}
+            )
             for item in items:
                 digest = content_hash(item)
                 row = existing.get(item.guid)
                 if row is None:
                     row = ItemRow(
-                        feed_id=feed_id, guid=item.guid, fetched=now, content_hash=digest,
-                        updated=now, **_item_fields(item),
+                        feed_id=feed_id,
+                        guid=item.guid,
+                        fetched=now,
+                        content_hash=digest,
+                        updated=now,
+                        **_item_fields(item),
                     )
                     session.add(row)
                     existing[item.guid] = row
@@ -161,8 +170,12 @@ class Store:
             )
             if row is None:
                 row = EditionRow(
-                    topic=edition.topic, edition_date=edition.date, status=EditionStatus.DRAFT,
-                    content=content, changes={}, built_at=now,
+                    topic=edition.topic,
+                    edition_date=edition.date,
+                    status=EditionStatus.DRAFT,
+                    content=content,
+                    changes={},
+                    built_at=now,
                 )
                 session.add(row)
                 try:
@@ -181,9 +194,7 @@ class Store:
                 row.status = EditionStatus.DRAFT
             return _edition(row)
 
-    def set_edition_status(
-        self, edition_id: int, status: str, *, now: datetime
-    ) -> Edition:
+    def set_edition_status(self, edition_id: int, status: str, *, now: datetime) -> Edition:
         with self._sessions.begin() as session:
             row = session.get_one(EditionRow, edition_id)
             row.status = status

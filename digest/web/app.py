@@ -41,14 +41,19 @@ def create_web_app(app: App) -> Flask:
     @web.get("/u/<token>")
     def unsubscribe_page(token: str) -> tuple[str, int]:
         subscriber = subscriber_for(UNSUBSCRIBE, token)
-        return page("unsubscribe.html.j2", subscriber=subscriber,
-                    done=subscriber.status == SubscriberStatus.UNSUBSCRIBED)
+        return page(
+            "unsubscribe.html.j2",
+            subscriber=subscriber,
+            done=subscriber.status == SubscriberStatus.UNSUBSCRIBED,
+        )
 
     @web.post("/u/<token>")
     def unsubscribe(token: str) -> Response | tuple[str, int]:
         subscriber = subscriber_for(UNSUBSCRIBE, token)
         if subscriber.status != SubscriberStatus.UNSUBSCRIBED:
-            app.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, now=app.clock())
+            app.subscribers.set_status(
+                subscriber.id, SubscriberStatus.UNSUBSCRIBED, now=app.clock()
+            )
         if request.form.get("List-Unsubscribe") == "One-Click":
             return Response("unsubscribed\n", status=200, mimetype="text/plain")
         return page("unsubscribe.html.j2", subscriber=subscriber, done=True)
@@ -57,7 +62,8 @@ def create_web_app(app: App) -> Flask:
     def preferences(token: str) -> tuple[str, int]:
         subscriber = subscriber_for(PREFERENCES, token)
         return page(
-            "preferences.html.j2", subscriber=subscriber,
+            "preferences.html.j2",
+            subscriber=subscriber,
             unsubscribe_token=signer.make(UNSUBSCRIBE, subscriber.id),
         )
 
@@ -70,8 +76,12 @@ def create_web_app(app: App) -> Flask:
             return page("message.html.j2", 404, heading="Not found", message="No such edition.")
         edition = app.store.get_edition(app.topic.key, edition_date)
         if edition is None or edition.status not in (EditionStatus.SENDING, EditionStatus.SENT):
-            return page("message.html.j2", 404, heading="Not found",
-                        message=f"No edition of {day} has been sent.")
+            return page(
+                "message.html.j2",
+                404,
+                heading="Not found",
+                message=f"No edition of {day} has been sent.",
+            )
         return app.renderer().render_preview(edition).html, 200
 
     @web.get("/healthz")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from digest.editorial.topic import load_topic
 from digest.types import Item, Topic
 
-BASE = datetime(2024, 3, 5, 6, 0, tzinfo=timezone.utc)
+BASE = datetime(2024, 3, 5, 6, 0, tzinfo=UTC)
 _ids = itertools.count(1)
 
 

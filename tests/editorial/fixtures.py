@@ -42,10 +42,10 @@ TARIFF_STORY = make_item(
 )
 
 GALLIUM_STORY = make_item(
-    "Beijing restricts exports of gallium and graphite",
-    "China will require licences for exports of gallium, germanium and some graphite products, "
-    "a move seen as a response to US export controls on chips. The critical minerals are used "
-    "in semiconductors and electric vehicle batteries.",
+    "China tightens grip on gallium and graphite shipments",
+    "Chinese exporters of gallium, germanium and some graphite products will need government "
+    "permits from December, the commerce ministry said. The critical minerals are used in "
+    "electric vehicle batteries and solar panels.",
     feed="Market Times",
     hours=-3,
 )
@@ -105,3 +105,73 @@ It is unclear whether the talks will yield concrete agreements. Analysts said a 
 group on trade could be announced at the end of the visit.
 
 Continue reading..."""
+
+# The rest of a news day: off-topic stories, several mentioning China or the US, as a real day
+# has. They give the clustering its background of common words.
+_OTHER_NEWS = [
+    (
+        "China's space agency plans crewed lunar mission",
+        "China said it would land astronauts on the moon before 2030.",
+    ),
+    (
+        "Chinese tourists return to Thai beaches",
+        "Visitors from China are back in Phuket as flights resume.",
+    ),
+    (
+        "Beijing marathon draws record field",
+        "Runners from China and abroad filled the streets of Beijing.",
+    ),
+    (
+        "US Senate passes farm bill",
+        "The US Senate passed a farm bill after weeks of debate in Washington.",
+    ),
+    (
+        "Washington wildfire forces evacuations",
+        "Crews in Washington state fought a fire as residents left homes.",
+    ),
+    ("Storm batters southern England", "High winds cut power to thousands of homes overnight."),
+    (
+        "Central bank holds interest rates",
+        "The European Central Bank left rates unchanged on Thursday.",
+    ),
+    (
+        "New museum opens in Shanghai",
+        "The art museum in Shanghai opened with an exhibition of Chinese painting.",
+    ),
+    (
+        "Electric car sales climb in Europe",
+        "Sales of electric cars rose in Germany and France last month.",
+    ),
+    (
+        "Scientists map ocean floor",
+        "Researchers used robots to chart a deep trench in the Pacific.",
+    ),
+    (
+        "Chinese film tops global box office",
+        "A Chinese animated film earned the most of any movie this weekend.",
+    ),
+    (
+        "US jobs report beats forecasts",
+        "American employers added more jobs than expected last month.",
+    ),
+    (
+        "Election campaign enters final week",
+        "Candidates made last appeals to voters in the capital.",
+    ),
+    (
+        "Taiwan holds annual military drills",
+        "Taiwan practised defending against an invasion from China.",
+    ),
+    (
+        "Vaccine trial shows promise",
+        "A new vaccine cut infections in a large trial, researchers said.",
+    ),
+    (
+        "Hong Kong ferry services resume",
+        "Ferries between Hong Kong and Macau resumed after a typhoon.",
+    ),
+]
+NEWS_DAY = [
+    make_item(title, text, feed="World Report", hours=-12 + n * 0.5)
+    for n, (title, text) in enumerate(_OTHER_NEWS)
+]

@@ -1,4 +1,3 @@
-from dataclasses import replace
 from datetime import date, timedelta
 
 from digest.editorial import build_edition
@@ -15,7 +14,9 @@ def _build(items, topic):
 
 
 def test_end_to_end(topic):
-    outside = make_item("China raises tariffs on US cars", "China raised tariffs on US cars.", hours=+2)
+    outside = make_item(
+        "China raises tariffs on US cars", "China raised tariffs on US cars.", hours=+2
+    )
     items = [
         *fx.CHIP_RULES,
         fx.TARIFF_STORY,
@@ -26,6 +27,7 @@ def test_end_to_end(topic):
         fx.LUMBER_TARIFFS,
         fx.CHINA_FLOODS,
         outside,
+        *fx.NEWS_DAY,
     ]
     edition = _build(items, topic)
     assert edition.topic == "us-china-trade"
@@ -51,13 +53,29 @@ def test_end_to_end(topic):
             assert any(sentence in t for t in texts)
     assert {s.key for s in edition.sections} == {"export-controls", "tariffs", "minerals"}
     all_ids = {src.item_id for s in stories for src in s.sources}
-    for lookalike in (fx.PHONE_CHIP_LAUNCH, fx.SPORTS_TRADE, fx.PANDA_STORY, fx.LUMBER_TARIFFS, outside):
+    for lookalike in (
+        fx.PHONE_CHIP_LAUNCH,
+        fx.SPORTS_TRADE,
+        fx.PANDA_STORY,
+        fx.LUMBER_TARIFFS,
+        outside,
+    ):
         assert lookalike.id not in all_ids
 
 
 def test_headline_rule_prefers_central_title_then_earliest(topic):
-    a = make_item("US expands AI chip export controls on China", "Export controls on AI chips to China.", feed="A", hours=-5)
-    b = make_item("US expands AI chip export controls on China", "Export controls on AI chips to China.", feed="B", hours=-7)
+    a = make_item(
+        "US expands AI chip export controls on China",
+        "Export controls on AI chips to China.",
+        feed="A",
+        hours=-5,
+    )
+    b = make_item(
+        "US expands AI chip export controls on China",
+        "Export controls on AI chips to China.",
+        feed="B",
+        hours=-7,
+    )
     edition = _build([a, b], topic)
     (story,) = edition.stories
     assert story.sources[0].item_id == b.id  # same title: earliest wins
@@ -69,5 +87,5 @@ def test_empty_input_gives_empty_edition(topic):
 
 
 def test_build_is_pure_and_repeatable(topic):
-    items = [*fx.CHIP_RULES, fx.TARIFF_STORY, fx.GALLIUM_STORY]
+    items = [*fx.CHIP_RULES, fx.TARIFF_STORY, fx.GALLIUM_STORY, *fx.NEWS_DAY]
     assert _build(items, topic) == _build(list(reversed(items)), topic)

@@ -3,8 +3,8 @@ import time
 import pytest
 
 from digest.editorial.relevance import relevance_score, select_relevant
-from tests.editorial.conftest import make_item
 from tests.editorial import fixtures as fx
+from tests.editorial.conftest import make_item
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,9 @@ def test_title_counts_more_than_text(topic):
 
 def test_negative_terms_lower_the_score(topic):
     plain = make_item("China chip exports fall", "Exports of chips from China fell.")
-    gadget = make_item("China chip exports fall", "Exports of chips from China fell. Smartphone review.")
+    gadget = make_item(
+        "China chip exports fall", "Exports of chips from China fell. Smartphone review."
+    )
     assert relevance_score(gadget, topic) < relevance_score(plain, topic)
 
 
@@ -58,7 +60,10 @@ def test_select_relevant_keeps_order_and_scores(topic):
 
 
 def test_a_day_of_items_is_fast(topic):
-    items = [make_item(f"Story {n} about China tariffs and chips", fx.BOILERPLATE_TEXT * 3) for n in range(1500)]
+    items = [
+        make_item(f"Story {n} about China tariffs and chips", fx.BOILERPLATE_TEXT * 3)
+        for n in range(1500)
+    ]
     start = time.perf_counter()
     select_relevant(items, topic)
     assert time.perf_counter() - start < 2.0

@@ -25,7 +25,13 @@ def test_fallback_is_last_section(topic):
 
 def test_story_score_grows_with_outlets_relevance_and_recency(topic):
     window = Window(BASE - timedelta(hours=24), BASE)
-    base = dict(outlets=1, relevance=10.0, latest=BASE - timedelta(hours=12), window=window, options=topic.options)
+    base = dict(
+        outlets=1,
+        relevance=10.0,
+        latest=BASE - timedelta(hours=12),
+        window=window,
+        options=topic.options,
+    )
     s = story_score(**base)
     assert story_score(**{**base, "outlets": 3}) > s
     assert story_score(**{**base, "relevance": 20.0}) > s
@@ -33,7 +39,9 @@ def test_story_score_grows_with_outlets_relevance_and_recency(topic):
 
 
 def _story(section, score, title="t"):
-    return Story(title=title, url="u", summary="", published=BASE, section=section, score=score, sources=())
+    return Story(
+        title=title, url="u", summary="", published=BASE, section=section, score=score, sources=()
+    )
 
 
 def test_order_sections_by_total_and_drop_empty(topic):

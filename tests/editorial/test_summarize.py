@@ -72,3 +72,16 @@ def test_title_used_when_text_is_empty():
 def test_truncated_text_is_not_quoted():
     item = make_item("China exports", "Chinese exports fell sharply in July as demand for…")
     assert summarize([item]) == ""
+
+
+def test_unpunctuated_standfirst_is_not_followed_by_another_sentence():
+    item = make_item(
+        "Tariff row deepens",
+        "Washington and Beijing trade blows over new tariffs on electric cars\n"
+        "China said on Monday it would answer the latest US tariffs on electric vehicles.",
+    )
+    summary = summarize([item])
+    assert summary in (
+        "Washington and Beijing trade blows over new tariffs on electric cars",
+        "China said on Monday it would answer the latest US tariffs on electric vehicles.",
+    )

@@ -1,5 +1,4 @@
 from digest.editorial.text import clean_text, content_words, split_sentences, tokens
-
 from tests.editorial.fixtures import BOILERPLATE_TEXT
 
 

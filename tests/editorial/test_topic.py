@@ -34,7 +34,7 @@ def test_load_by_path_with_both_term_forms(tmp_path: Path):
         'subject_terms = [{ phrase = "China", weight = 2 }, "beijing", "smic = 3"]\n'
         '[policy_terms]\n"tariff" = 1.5\n'
         '[[sections]]\nkey = "a"\ntitle = "A"\n[sections.terms]\n"chip" = 1\n'
-        '[options]\nfoo = 1\n',
+        "[options]\nfoo = 1\n",
         encoding="utf-8",
     )
     topic = load_topic(path)
@@ -74,8 +74,14 @@ def test_bad_toml_is_one_line_topic_error(tmp_path: Path):
     [
         ('title = "T"\n[[sections]]\nkey = "a"\ntitle = "A"\n', "key"),
         ('key = "k"\ntitle = "T"\n', "sections"),
-        ('key = "k"\ntitle = "T"\nthreshold = "high"\n[[sections]]\nkey="a"\ntitle="A"\n', "threshold"),
-        ('key = "k"\ntitle = "T"\nsubject_terms = [3]\n[[sections]]\nkey="a"\ntitle="A"\n', "subject_terms"),
+        (
+            'key = "k"\ntitle = "T"\nthreshold = "high"\n[[sections]]\nkey="a"\ntitle="A"\n',
+            "threshold",
+        ),
+        (
+            'key = "k"\ntitle = "T"\nsubject_terms = [3]\n[[sections]]\nkey="a"\ntitle="A"\n',
+            "subject_terms",
+        ),
     ],
 )
 def test_malformed_topic_names_the_problem(tmp_path: Path, body: str, problem: str):

@@ -102,9 +102,7 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(256), nullable=False),
         sa.Column("sent_at", TS),
         sa.Column("created_at", TS, nullable=False),
-        sa.UniqueConstraint(
-            "edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"
-        ),
+        sa.UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
     )
     op.create_index("ix_deliveries_edition_status", "deliveries", ["edition_id", "status"])
 
