@@ -185,7 +185,8 @@ def test_parse_reads_atom_and_prefers_full_content():
 <entry><id>urn:1</id><title type="html">Tariffs &lt;em&gt;rise&lt;/em&gt;</title>
 <link href="https://b.example/1"/><updated>2025-06-01T10:00:00Z</updated>
 <summary>Short.</summary>
-<content type="html">&lt;p&gt;Long first paragraph.&lt;/p&gt;&lt;p&gt;Second one.&lt;/p&gt;</content>
+<content type="html">&lt;p&gt;Long first paragraph.&lt;/p&gt;
+&lt;p&gt;Second one.&lt;/p&gt;</content>
 </entry>
 </feed>"""
     parsed = parse_feed(body, url="https://b.example/atom", now=NOW)

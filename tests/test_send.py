@@ -156,7 +156,9 @@ def test_missing_config_gives_one_line_and_exit_2(isolated):
     assert result.stderr.startswith("digest: error: no digest.toml")
 
 
-def test_send_with_no_subscribers_leaves_the_edition_for_later(workspace, fixture_feeds, smtp_server):
+def test_send_with_no_subscribers_leaves_the_edition_for_later(
+    workspace, fixture_feeds, smtp_server
+):
     workspace.invoke("feeds", "add", *fixture_feeds.values())
     workspace.invoke("fetch")
     assert "no active subscribers" in workspace.invoke("send", "--date", DAY).stdout

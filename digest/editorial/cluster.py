@@ -13,7 +13,7 @@ item id, so the result does not depend on the order of the input.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
@@ -32,8 +32,8 @@ _UNIQUE = 0.5
 
 def _terms(
     title_tokens: Sequence[str], text_tokens: Sequence[str], title_boost: float
-) -> Counter[str]:
-    bag: Counter[str] = Counter()
+) -> dict[str, float]:
+    bag: dict[str, float] = defaultdict(float)
     for word in content_words(title_tokens):
         bag[word] += title_boost
     for word in content_words(text_tokens)[:_LEAD_WORDS]:

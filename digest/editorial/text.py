@@ -74,7 +74,7 @@ _BOILERPLATE: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
         ("photo", "image", "illustration", "picture"),
         re.compile(
             r"\(?\b(?:Photo(?:graph)?s?|Image|Illustration|Photo illustration|Picture)s?"
-            r"(?: credit)?(?: by|:)\s[^\n.]{0,80}?(?:/\s?[A-Z][\w.&' -]{1,40})*(?=\s{2,}|\n|$|\)|\.\s)\)?",
+            r"(?: credit)?(?: by|:)\s[^\n.]{0,80}?(?:/\s?[A-Z][\w.&' -]{1,40})*(?=\s{2,}|\n|$|\)|\.\s)\)?",  # noqa: E501
             re.M,
         ),
     ),

@@ -135,6 +135,8 @@ def _terms(raw: Any, where: str) -> tuple[WeightedTerm, ...]:
     if not isinstance(raw, list):
         raise ValueError(f"{where} must be a table of phrase = weight or a list")
     terms = []
+    phrase: Any
+    weight: Any
     for entry in raw:
         if isinstance(entry, str):
             phrase, _, weight_text = entry.partition("=")

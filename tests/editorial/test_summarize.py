@@ -59,7 +59,8 @@ def test_long_first_sentence_is_used_alone_not_cut():
 def test_no_dangling_pronoun_start():
     item = make_item(
         "China curbs exports",
-        "He said the curbs were a warning. China will restrict exports of two metals used in chips.",
+        "He said the curbs were a warning. "
+        "China will restrict exports of two metals used in chips.",
     )
     assert summarize([item]) == "China will restrict exports of two metals used in chips."
 
