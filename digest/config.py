@@ -67,6 +67,8 @@ class SmtpSettings:
     #: From address: "addr" or "Name <addr>".
     sender: str = "digest@localhost"
     timeout_seconds: float = 30.0
+    #: Extra CA certificates (PEM) to trust, for a relay with a private CA; "" trusts the system's.
+    ca_file: str = ""
     #: From DIGEST_SMTP_PASSWORD, never from the file.
     password: str = field(default="", repr=False)
 
@@ -277,6 +279,8 @@ security = "none"
 username = ""
 # "addr" or "Name <addr>"
 sender = "US–China Trade Digest <digest@localhost>"
+# A PEM file of CA certificates to trust, for a relay whose certificate a private CA signed.
+ca_file = ""
 
 [web]
 # Public address of `digest web`: unsubscribe and preferences links point here.

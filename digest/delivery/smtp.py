@@ -35,13 +35,13 @@ class SmtpMailer:
         try:
             if s.security == "ssl":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=s.timeout_seconds, context=ssl.create_default_context()
+                    s.host, s.port, timeout=s.timeout_seconds, context=self._tls_context()
                 )
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
             smtp.ehlo()
             if s.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=self._tls_context())
                 smtp.ehlo()
             if s.username:
                 smtp.login(s.username, s.password)
@@ -59,6 +59,13 @@ class SmtpMailer:
                 f"cannot connect to SMTP server {where}: {_text(exc)}"
             ) from exc
         self._smtp = smtp
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Certificates are always verified; ca_file only adds CAs to trust."""
+        context = ssl.create_default_context()
+        if self._settings.ca_file:
+            context.load_verify_locations(cafile=self._settings.ca_file)
+        return context
 
     @property
     def is_open(self) -> bool:
