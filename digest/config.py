@@ -53,7 +53,7 @@ class FetchSettings:
     timeout_seconds: float = 20.0
     max_bytes: int = 10_000_000
     max_redirects: int = 5
-    user_agent: str = "digest/0.1 (+https://github.com/digest-news/digest)"
+    user_agent: str = "digest/0.1 (daily news digest; feed reader)"
     #: Refuse feeds on private, loopback and link-local addresses unless this is true.
     allow_private_addresses: bool = False
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape as _e
 from rich.table import Table
 
 from digest.types import DeliveryStatus, Edition, Feed, FeedFetchReport
@@ -66,10 +67,10 @@ def print_feeds(feeds: list[Feed]) -> None:
         if feed.last_error:
             status = f"error: {feed.last_error}"
         table.add_row(
-            f"{feed.title or ''}\n{feed.url}" if feed.title else feed.url,
+            _e(f"{feed.title}\n{feed.url}" if feed.title else feed.url),
             str(feed.item_count),
             _when(feed.last_success_at),
-            status,
+            _e(status),
             str(feed.consecutive_failures),
         )
     _out().print(table)
@@ -77,12 +78,12 @@ def print_feeds(feeds: list[Feed]) -> None:
 
 def fetch_progress(report: FeedFetchReport) -> None:
     if report.status == "error":
-        _err().print(f"[red]failed[/red] {report.url}: {report.error}")
+        _err().print(f"[red]failed[/red] {_e(report.url)}: {_e(report.error or '')}")
     elif report.status == "not-modified":
-        _err().print(f"unchanged {report.url}")
+        _err().print(f"unchanged {_e(report.url)}")
     else:
         _err().print(
-            f"ok {report.url}: {report.items_seen} items, {report.items_new} new, "
+            f"ok {_e(report.url)}: {report.items_seen} items, {report.items_new} new, "
             f"{report.items_updated} updated"
         )
 
@@ -133,12 +134,12 @@ def print_edition(edition: Edition) -> None:
     if edition.is_empty:
         console.print("no on-topic stories in this window")
     for section in edition.sections:
-        console.print(f"\n[bold underline]{section.title}[/bold underline]")
+        console.print(f"\n[bold underline]{_e(section.title)}[/bold underline]")
         for number, story in enumerate(section.stories, 1):
-            console.print(f"{number}. [bold]{story.title}[/bold]")
-            console.print(f"   {story.summary}")
+            console.print(f"{number}. [bold]{_e(story.title)}[/bold]")
+            console.print(f"   {_e(story.summary)}")
             outlets = ", ".join(story.outlets)
-            console.print(f"   [dim]{outlets} · {story.url}[/dim]")
+            console.print(f"   [dim]{_e(outlets)} · {_e(story.url)}[/dim]")
 
 
 def section_counts(edition: Edition) -> dict[str, int]:
@@ -171,7 +172,7 @@ def print_send(report: SendReport) -> None:
     print_counts(report.date, report.counts)
     console.print(f"sent {report.sent_now} messages in this run")
     for failure in report.failures:
-        console.print(f"  [red]{failure}[/red]")
+        console.print(f"  [red]{_e(failure)}[/red]")
     if report.next_retry:
         console.print(
             f"deferred deliveries are due again from {_when(report.next_retry)}: "
@@ -219,7 +220,7 @@ def print_subscribers(subscribers: Iterable[Subscriber]) -> None:
         return
     table = Table("email", "name", "status", "since")
     for s in rows:
-        table.add_row(s.email, s.name or "", s.status, s.created_at.strftime("%Y-%m-%d"))
+        table.add_row(_e(s.email), _e(s.name or ""), s.status, s.created_at.strftime("%Y-%m-%d"))
     _out().print(table)
 
 
