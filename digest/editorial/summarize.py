@@ -127,8 +127,8 @@ def summarize(
             continue
         if used + word_count(c.text) > max_words or c.text == first.text:
             continue
-        overlap = len(c.words & first.words) / len(c.words | first.words)
-        if overlap > 0.4:
+        # A second sentence must add news: skip one whose words the first mostly has already.
+        if len(c.words & first.words) / len(c.words) > 0.5:
             continue
         if c.item_rank != first.item_rank and score(c) < 0.5 * score(first):
             continue

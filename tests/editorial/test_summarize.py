@@ -86,3 +86,23 @@ def test_unpunctuated_standfirst_is_not_followed_by_another_sentence():
         "Washington and Beijing trade blows over new tariffs on electric cars",
         "China said on Monday it would answer the latest US tariffs on electric vehicles.",
     )
+
+
+def test_second_sentence_is_not_a_restatement_of_the_first():
+    first = make_item(
+        "Washington blacklists nine Chinese chipmakers",
+        "The Commerce Department on Tuesday added nine Chinese chipmakers, including foundry "
+        "Qinghe Semi and toolmaker Lanxi Etch, to its entity list, cutting off their access "
+        "to American technology. Officials said the firms supplied China's military.",
+        feed="Wire One",
+    )
+    second = make_item(
+        "Nine Chinese chip firms added to US entity list",
+        "Qinghe Semi and Lanxi Etch are among the chipmakers added to the US entity list. "
+        "Shares of both companies fell sharply in Shanghai trading on Wednesday.",
+        feed="Wire Two", hours=-5.0,
+    )
+    summary = summarize([first, second], max_words=60)
+    assert summary.startswith("The Commerce Department on Tuesday added nine Chinese chipmakers")
+    assert "are among the chipmakers added" not in summary
+    _sentences_verbatim(summary, [first, second])
