@@ -1,0 +1,56 @@
+"""A person clicks the unsubscribe link of a real sent email, in a real headless browser."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from digest.app import make_app
+from digest.config import load_settings
+from digest.loopback import free_port
+from tests.browser import headless_chromium
+from tests.conftest import Workspace
+
+
+def test_unsubscribe_by_clicking_the_link_in_a_sent_email(
+    workspace: Workspace, fixture_feeds, smtp_server, tmp_path: Path
+):
+    from digest.web.app import create_web_app
+
+    port = free_port()
+    workspace.write_config(extra="")
+    workspace.config.write_text(
+        workspace.config.read_text().replace(
+            'base_url = "https://news.example"', f'base_url = "http://127.0.0.1:{port}"'
+        )
+    )
+    workspace.invoke("feeds", "add", *fixture_feeds.values())
+    workspace.invoke("subscribers", "add", "ada@example.com", "--name", "Ada")
+    workspace.invoke("run", "--date", "2025-06-02")
+    (message,) = smtp_server.handler.parsed()
+    html = message.get_body(("html",)).get_content()
+    link = re.search(r'href="(http://127\.0\.0\.1:\d+/u/[^"]+)"', html).group(1)
+
+    with make_app(load_settings(workspace.config)) as app:
+        server = make_server("127.0.0.1", port, create_web_app(app), threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            with headless_chromium() as browser:
+                browser.get(link)
+                assert "Unsubscribe" in browser.title
+                assert "ada@example.com" in browser.page_source
+                assert app.subscribers.find("ada@example.com").status == "active"  # GET: no change
+                browser.save_screenshot(str(tmp_path / "unsubscribe.png"))
+                browser.find_element("css selector", "form button[type=submit]").click()
+                assert "You are unsubscribed" in browser.find_element("tag name", "h1").text
+                assert app.subscribers.find("ada@example.com").status == "unsubscribed"
+                browser.get(f"http://127.0.0.1:{port}/archive/2025-06-02")
+                assert "US–China" in browser.page_source
+        finally:
+            server.shutdown()
+    assert workspace.json("send", "--date", "2025-06-02")["counts"]["sent"] == 1
+    assert len(smtp_server.handler.messages) == 1
