@@ -6,6 +6,9 @@ import re
 import threading
 from pathlib import Path
 
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import text_to_be_present_in_element
+from selenium.webdriver.support.wait import WebDriverWait
 from werkzeug.serving import make_server
 
 from digest.app import make_app
@@ -45,8 +48,11 @@ def test_unsubscribe_by_clicking_the_link_in_a_sent_email(
                 assert "ada@example.com" in browser.page_source
                 assert app.subscribers.find("ada@example.com").status == "active"  # GET: no change
                 browser.save_screenshot(str(tmp_path / "unsubscribe.png"))
-                browser.find_element("css selector", "form button[type=submit]").click()
-                assert "You are unsubscribed" in browser.find_element("tag name", "h1").text
+                browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+                # the click loads a new page: wait for it rather than read the old one
+                WebDriverWait(browser, 10).until(
+                    text_to_be_present_in_element((By.TAG_NAME, "h1"), "You are unsubscribed")
+                )
                 assert app.subscribers.find("ada@example.com").status == "unsubscribed"
                 browser.get(f"http://127.0.0.1:{port}/archive/2025-06-02")
                 assert "US–China" in browser.page_source
