@@ -11,6 +11,7 @@ import secrets
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import time
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +23,7 @@ CONFIG_ENV = "DIGEST_CONFIG"
 SECRET_KEY_ENV = "DIGEST_SECRET_KEY"
 SMTP_PASSWORD_ENV = "DIGEST_SMTP_PASSWORD"
 SECURITY_MODES = ("none", "starttls", "ssl")
+_ADDRESS = re.compile(r"[^@\s<>,\"]+@[^@\s<>,\"]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +207,13 @@ def _validate(settings: Settings) -> None:
         )
     if not 0 < settings.smtp.port < 65536:
         raise ConfigError(f"[smtp] port out of range: {settings.smtp.port}")
+    sender = settings.smtp.sender
+    _name, address = parseaddr(sender)
+    if any(ch in sender for ch in "\r\n") or not _ADDRESS.fullmatch(address):
+        raise ConfigError(f'[smtp] sender must be "addr" or "Name <addr>", not {sender!r}')
+    mailto = settings.web.unsubscribe_mailto
+    if mailto and not _ADDRESS.fullmatch(mailto):
+        raise ConfigError(f"[web] unsubscribe_mailto must be a plain address, not {mailto!r}")
     if not settings.web.base_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"[web] base_url must start with http:// or https://, not {settings.web.base_url!r}"

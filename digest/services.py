@@ -10,12 +10,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 from digest.app import App
-from digest.delivery.message import build_message, make_message_id, parse_sender
+from digest.delivery.message import ascii_address, build_message, make_message_id, parse_sender
 from digest.delivery.smtp import Mailer
 from digest.editorial import build_edition
 from digest.errors import (
     DeliveryError,
     EditionError,
+    HeaderError,
     PermanentDeliveryError,
     SmtpUnavailableError,
     UsageError,
@@ -200,7 +201,8 @@ class _Sender:
                 except SmtpUnavailableError:
                     self.app.ledger.release(d.id for d in batch[position:])
                     raise
-                except PermanentDeliveryError as exc:
+                except (PermanentDeliveryError, HeaderError) as exc:
+                    # HeaderError: this one address cannot be written (e.g. needs SMTPUTF8)
                     self._finish(delivery, DeliveryStatus.FAILED, str(exc))
                     failures.append(f"{delivery.email}: {exc}")
                     outcome = DeliveryStatus.FAILED
@@ -253,7 +255,7 @@ class _Sender:
         _, envelope_from = parse_sender(self.settings.smtp.sender)
         self.on_connection += 1
         try:
-            return self.mailer.send(envelope_from, delivery.email, message)
+            return self.mailer.send(envelope_from, ascii_address(delivery.email), message)
         except DeliveryError:
             self.close()  # a fresh connection for the next message
             raise

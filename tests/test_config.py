@@ -93,3 +93,28 @@ def test_secrets_come_from_the_environment():
         settings_from_dict({"smtp": {"password": 3}, "digest": {"send_time": "6am"}})
     # the password is never read from the file, only warned about
     assert "unknown key 'password'" in settings_from_dict({"smtp": {"password": "x"}}).warnings[0]
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["Digest <digest@news.example>", "digest@news.example", '"Trade, Daily" <d@x.example>'],
+)
+def test_sender_may_be_an_address_or_name_and_address(sender):
+    assert settings_from_dict({"smtp": {"sender": sender}}).smtp.sender == sender
+
+
+@pytest.mark.parametrize(
+    ("table", "value"),
+    [("smtp", {"sender": "not an address"}), ("web", {"unsubscribe_mailto": "mailto:x y@z"})],
+)
+def test_bad_addresses_in_config_are_config_errors(table, value):
+    with pytest.raises(ConfigError):
+        settings_from_dict({table: value})
+
+
+def test_unknown_topic_is_a_one_line_error(isolated: Path):
+    (isolated / "digest.toml").write_text('[digest]\ntopic = "no-such-topic"\n')
+    result = run("build", "--date", "2025-06-02")
+    assert result.exit_code == 2
+    assert "no-such-topic" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

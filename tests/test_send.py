@@ -166,3 +166,18 @@ def test_send_with_no_subscribers_leaves_the_edition_for_later(
     workspace.invoke("subscribers", "add", "late@example.com")
     assert workspace.json("send", "--date", DAY)["counts"]["sent"] == 1
     assert smtp_server.handler.recipients() == ["late@example.com"]
+
+
+def test_international_addresses(workspace, fixture_feeds, smtp_server):
+    workspace.invoke("feeds", "add", *fixture_feeds.values())
+    workspace.invoke("fetch")
+    workspace.invoke("subscribers", "add", "ada@bücher.example")  # IDN domain: punycode on the wire
+    workspace.invoke("subscribers", "add", "zoë@example.com")  # needs SMTPUTF8, which we do not use
+    workspace.invoke("subscribers", "add", "bob@example.net")
+    report = workspace.json("send", "--date", DAY)
+    assert report["counts"]["sent"] == 2 and report["counts"]["failed"] == 1
+    assert sorted(smtp_server.handler.recipients()) == [
+        "ada@xn--bcher-kva.example",
+        "bob@example.net",
+    ]
+    assert any("zoë@example.com" in f and "SMTPUTF8" in f for f in report["failures"])

@@ -89,11 +89,11 @@ def make_message_id(domain: str) -> str:
     return make_msgid(domain=domain)
 
 
-def _address(header: str, name: str | None, addr: str) -> Address:
-    check_header_value(header, addr)
-    if name is not None:
-        check_header_value(header, name)
-    _check_addr_spec(header, addr)
+def ascii_address(addr: str, header: str = "To") -> str:
+    """``addr`` as plain ASCII for headers and the SMTP envelope: IDNA for the domain.
+
+    A non-ASCII local part would need SMTPUTF8, which we do not use: HeaderError.
+    """
     local, _, domain = addr.rpartition("@")
     if not local.isascii():
         raise HeaderError(f"{header} address {addr!r} has a non-ASCII local part (needs SMTPUTF8)")
@@ -102,6 +102,15 @@ def _address(header: str, name: str | None, addr: str) -> Address:
             domain = domain.encode("idna").decode("ascii")  # bücher.example → xn--bcher-kva...
         except UnicodeError as exc:
             raise HeaderError(f"{header} address {addr!r} has an invalid domain") from exc
+    return f"{local}@{domain}"
+
+
+def _address(header: str, name: str | None, addr: str) -> Address:
+    check_header_value(header, addr)
+    if name is not None:
+        check_header_value(header, name)
+    _check_addr_spec(header, addr)
+    local, _, domain = ascii_address(addr, header).rpartition("@")
     try:
         return Address(display_name=(name or "").strip(), username=local, domain=domain)
     except (ValueError, IndexError, TypeError) as exc:
