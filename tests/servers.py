@@ -84,11 +84,13 @@ class FeedHTTPServer:
 
 
 class RecordingHandler:
-    """Accepts messages and keeps them; recipients in ``refuse`` get a 550 at RCPT."""
+    """Accepts messages and keeps them. Recipients in ``refuse`` get a 550 at RCPT; a message
+    to a recipient in ``drop`` has its connection closed before the reply to DATA."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.refuse: set[str] = set()
+        self.drop: set[str] = set()
         self._lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
@@ -98,6 +100,9 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.drop & set(envelope.rcpt_tos):
+            server.transport.close()
+            return "421 4.3.0 going away"  # never reaches the client: the connection is gone
         with self._lock:
             self.messages.append(
                 (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)

@@ -181,3 +181,30 @@ def test_international_addresses(workspace, fixture_feeds, smtp_server):
         "bob@example.net",
     ]
     assert any("zoë@example.com" in f and "SMTPUTF8" in f for f in report["failures"])
+
+
+def test_a_dropped_connection_defers_that_delivery_and_the_rest_go_out(
+    workspace, fixture_feeds, smtp_server
+):
+    ready(workspace, fixture_feeds)
+    smtp_server.handler.drop.add("zoe@example.org")
+    first = workspace.invoke("send", "--date", DAY)
+    assert "due again" in first.stdout
+    counts = workspace.json("deliveries", "--date", DAY)["counts"]
+    assert counts["sent"] == 2 and counts["deferred"] == 1
+    assert sorted(smtp_server.handler.recipients()) == ["ada@example.com", "bob@example.net"]
+    # run again before the retry is due: nothing is sent twice, the deferred one waits
+    again = workspace.json("send", "--date", DAY)
+    assert again["sent_now"] == 0 and again["next_retry"] is not None
+    assert len(smtp_server.handler.messages) == 2
+    # once due (here: made due by hand), only the deferred one goes out, with its Message-ID
+    with sqlite3.connect(workspace.database) as db:
+        (message_id,) = db.execute(
+            "select message_id from deliveries where status = 'deferred'"
+        ).fetchone()
+        db.execute("update deliveries set next_attempt_at = '2000-01-01 00:00:00'")
+    smtp_server.handler.drop.clear()
+    final = workspace.json("send", "--date", DAY)
+    assert final["counts"]["sent"] == 3 and final["sent_now"] == 1
+    assert smtp_server.handler.recipients()[-1] == "zoe@example.org"
+    assert smtp_server.handler.parsed()[-1]["Message-ID"] == message_id
