@@ -19,8 +19,7 @@ import smtplib
 import sys
 import tempfile
 import time
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
@@ -28,7 +27,6 @@ from aiosmtpd.controller import Controller
 
 from digest import services
 from digest.app import make_app
-from digest.clock import fixed_clock
 from digest.config import DeliverySettings, DigestSettings, FetchSettings, Settings, SmtpSettings
 from digest.loopback import FeedServer, free_port
 
@@ -125,7 +123,7 @@ def main() -> None:
 
     print(f"feeds {len(files)}, items {items}, days built {len(days)}")
     print(
-        f"baseline feedparser.parse (defaults, from memory): {entries / baseline_parse:,.0f} items/s"
+        f"baseline feedparser.parse (defaults, in memory): {entries / baseline_parse:,.0f} items/s"
     )
     print(
         f"cold fetch (HTTP + parse + sanitize + store):       {items / cold_s:,.0f} items/s "
