@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 from digest.app import App
 from digest.delivery.message import ascii_address, build_message, make_message_id, parse_sender
@@ -179,8 +178,13 @@ class _Sender:
         self.settings = app.settings
         self.mailer: Mailer | None = None
         self.on_connection = 0
+        # What is the same for every message is worked out once, not per subscriber.
+        _, self.envelope_from = parse_sender(self.settings.smtp.sender)
+        domain = self.envelope_from.rpartition("@")[2] or "localhost"
         # ASCII on purpose: the topic title has an en dash, which would be RFC 2047-encoded.
-        self.list_id = f"{edition.topic} <{edition.topic}.{_domain(app)}>"
+        self.list_id = f"{edition.topic} <{edition.topic}.{domain}>"
+        mailto = self.settings.web.unsubscribe_mailto
+        self.unsubscribe_mailto = f"mailto:{mailto}?subject=unsubscribe" if mailto else None
 
     def run(self, on_message: Callable[[Delivery, str], None] | None) -> tuple[int, list[str]]:
         sent, failures = 0, list[str]()
@@ -197,7 +201,7 @@ class _Sender:
                     self._finish(delivery, DeliveryStatus.SKIPPED, "subscriber no longer active")
                     continue
                 try:
-                    reply = self._send_one(delivery)
+                    reply = self._send_one(delivery, still_active[delivery.subscriber_id])
                 except SmtpUnavailableError:
                     self.app.ledger.release(d.id for d in batch[position:])
                     raise
@@ -223,26 +227,22 @@ class _Sender:
                 if on_message is not None:
                     on_message(delivery, outcome)
 
-    def _send_one(self, delivery: Delivery) -> str:
-        subscriber = self.app.subscribers.get(delivery.subscriber_id)
+    def _send_one(self, delivery: Delivery, name: str | None) -> str:
         unsubscribe_url = self._link("u", UNSUBSCRIBE, delivery.subscriber_id)
         email = self.rendered.personalize(
             unsubscribe_url=unsubscribe_url,
             preferences_url=self._link("preferences", PREFERENCES, delivery.subscriber_id),
         )
-        mailto = self.settings.web.unsubscribe_mailto
         message = build_message(
             email,
             sender=self.settings.smtp.sender,
             recipient=delivery.email,
-            recipient_name=subscriber.name if subscriber else None,
+            recipient_name=name,
             message_id=delivery.message_id,
             date=self.app.clock(),
             list_id=self.list_id,
             unsubscribe_url=unsubscribe_url,
-            unsubscribe_mailto=f"mailto:{mailto}?subject={quote('unsubscribe')}"
-            if mailto
-            else None,
+            unsubscribe_mailto=self.unsubscribe_mailto,
         )
         if (
             self.mailer is None
@@ -252,10 +252,9 @@ class _Sender:
             self.mailer = self.app.mailer_factory()
             self.mailer.open()
             self.on_connection = 0
-        _, envelope_from = parse_sender(self.settings.smtp.sender)
         self.on_connection += 1
         try:
-            return self.mailer.send(envelope_from, ascii_address(delivery.email), message)
+            return self.mailer.send(self.envelope_from, ascii_address(delivery.email), message)
         except DeliveryError:
             self.close()  # a fresh connection for the next message
             raise
@@ -264,18 +263,17 @@ class _Sender:
         token = self.signer.make(purpose, subscriber_id)
         return f"{self.settings.web.base_url.rstrip('/')}/{path}/{token}"
 
-    def _finish(self, delivery: Delivery, status: str, reply: str, **extra: object) -> None:
-        self.app.ledger.finish(delivery.id, status, now=self.app.clock(), reply=reply, **extra)  # type: ignore[arg-type]
+    def _finish(
+        self, delivery: Delivery, status: str, reply: str, next_attempt_at: datetime | None = None
+    ) -> None:
+        self.app.ledger.finish(
+            delivery.id, status, now=self.app.clock(), reply=reply, next_attempt_at=next_attempt_at
+        )
 
     def close(self) -> None:
         if self.mailer is not None:
             self.mailer.close()
             self.mailer = None
-
-
-def _domain(app: App) -> str:
-    _, addr = parse_sender(app.settings.smtp.sender)
-    return addr.rpartition("@")[2] or "localhost"
 
 
 def deliveries(app: App, edition_date: date) -> dict[str, int]:

@@ -99,20 +99,22 @@ class Ledger:
             ).all()
         return sorted((Delivery(**row._asdict()) for row in rows), key=lambda d: d.id)
 
-    def active_subscribers(self, subscriber_ids: Iterable[int]) -> set[int]:
-        """Which of these are still active right now (an unsubscribe mid-send is honoured)."""
+    def active_subscribers(self, subscriber_ids: Iterable[int]) -> dict[int, str | None]:
+        """Which of these are still active right now, with their names.
+
+        Read just before sending each batch, so an unsubscribe during a send is honoured.
+        """
         ids = list(subscriber_ids)
         if not ids:
-            return set()
+            return {}
         with self._sessions() as session:
-            return set(
-                session.scalars(
-                    select(SubscriberRow.id).where(
-                        SubscriberRow.id.in_(ids),
-                        SubscriberRow.status == SubscriberStatus.ACTIVE,
-                    )
+            rows = session.execute(
+                select(SubscriberRow.id, SubscriberRow.name).where(
+                    SubscriberRow.id.in_(ids),
+                    SubscriberRow.status == SubscriberStatus.ACTIVE,
                 )
-            )
+            ).all()
+        return {subscriber_id: name for subscriber_id, name in rows}
 
     def finish(
         self,
