@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape as _e
-from rich.table import Table
+from rich.table import Column, Table
 
 from digest.types import DeliveryStatus, Edition, Feed, FeedFetchReport
 from subscribers.types import Subscriber
@@ -61,7 +61,8 @@ def print_feeds(feeds: list[Feed]) -> None:
     if not feeds:
         _out().print("no feeds yet: `digest feeds add URL`")
         return
-    table = Table("feed", "items", "last success", "status", "failures")
+    # URLs wrap rather than being cut short
+    table = Table(Column("feed", overflow="fold"), "items", "last success", "status", "failures")
     for feed in feeds:
         status = feed.last_status or "not fetched"
         if feed.last_error:
