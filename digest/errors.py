@@ -8,6 +8,12 @@ and exits with ``exit_code``; no traceback reaches a user.
 from __future__ import annotations
 
 
+def one_line(exc: BaseException) -> str:
+    """The first line of a library error's message (its type name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class DigestError(Exception):
     """Base of every error the project raises on purpose."""
 

@@ -136,8 +136,8 @@ def send(
     if edition.status == EditionStatus.HELD:
         raise EditionError(f"the {edition_date} edition is held by an editor; approve it first")
     now = app.clock()
-    _, sender_addr = parse_sender(app.settings.smtp.sender)
-    domain = sender_addr.rpartition("@")[2] or "localhost"
+    _, envelope_from = parse_sender(app.settings.smtp.sender)
+    domain = envelope_from.rpartition("@")[2] or "localhost"
     if edition.status != EditionStatus.SENT:
         app.ledger.ensure_rows(
             edition_id,
@@ -145,11 +145,14 @@ def send(
             make_message_id=lambda: make_message_id(domain),
             now=now,
         )
-        if not any(app.ledger.counts(edition_id).values()):
+        counts = app.ledger.counts(edition_id)
+        if not any(counts.values()):
             # Nobody to send to: leave the edition as it is, so subscribers added later get it.
-            return SendReport(date=edition_date, counts=app.ledger.counts(edition_id))
+            return SendReport(date=edition_date, counts=counts)
         edition = app.store.set_edition_status(edition_id, EditionStatus.SENDING, now=now)
-    sender = _Sender(app, edition, app.renderer().render(edition), app.signer())
+    sender = _Sender(
+        app, edition, app.renderer().render(edition), app.signer(), envelope_from=envelope_from
+    )
     report = SendReport(date=edition_date, counts={})
     try:
         report.sent_now, report.failures = sender.run(on_message)
@@ -170,7 +173,15 @@ def send(
 class _Sender:
     """Claims ledger rows in batches and sends them over one reused connection."""
 
-    def __init__(self, app: App, edition: Edition, rendered: RenderedEdition, signer: TokenSigner):
+    def __init__(
+        self,
+        app: App,
+        edition: Edition,
+        rendered: RenderedEdition,
+        signer: TokenSigner,
+        *,
+        envelope_from: str,
+    ):
         self.app = app
         self.edition = edition
         self.rendered = rendered
@@ -179,8 +190,8 @@ class _Sender:
         self.mailer: Mailer | None = None
         self.on_connection = 0
         # What is the same for every message is worked out once, not per subscriber.
-        _, self.envelope_from = parse_sender(self.settings.smtp.sender)
-        domain = self.envelope_from.rpartition("@")[2] or "localhost"
+        self.envelope_from = envelope_from
+        domain = envelope_from.rpartition("@")[2] or "localhost"
         # ASCII on purpose: the topic title has an en dash, which would be RFC 2047-encoded.
         self.list_id = f"{edition.topic} <{edition.topic}.{domain}>"
         mailto = self.settings.web.unsubscribe_mailto

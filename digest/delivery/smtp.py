@@ -11,6 +11,7 @@ from digest.errors import (
     PermanentDeliveryError,
     SmtpUnavailableError,
     TemporaryDeliveryError,
+    one_line,
 )
 
 
@@ -56,7 +57,7 @@ class SmtpMailer:
             ) from exc
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             raise SmtpUnavailableError(
-                f"cannot connect to SMTP server {where}: {_text(exc)}"
+                f"cannot connect to SMTP server {where}: {one_line(exc)}"
             ) from exc
         self._smtp = smtp
 
@@ -94,7 +95,7 @@ class SmtpMailer:
             raise _classify(exc.smtp_code, exc.smtp_error, "server error") from exc
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             self.close()
-            raise TemporaryDeliveryError(f"connection lost: {_text(exc)}") from exc
+            raise TemporaryDeliveryError(f"connection lost: {one_line(exc)}") from exc
 
     def _reset(self) -> None:
         try:
@@ -125,8 +126,3 @@ def _classify(
 def _reply(code: int, reply: bytes | str) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     return f"{code} {' '.join(text.split())}"
-
-
-def _text(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from digest.config import FetchSettings
-from digest.errors import FetchError
+from digest.errors import FetchError, one_line
 from digest.types import FetchedFeed
 
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -90,7 +90,7 @@ class HttpFetcher:
             except httpx.TimeoutException as exc:
                 raise FetchError(f"timed out after {self._settings.timeout_seconds:g} s") from exc
             except httpx.HTTPError as exc:
-                raise FetchError(f"network error: {_one_line(exc)}") from exc
+                raise FetchError(f"network error: {one_line(exc)}") from exc
         raise FetchError(f"more than {self._settings.max_redirects} redirects")
 
     def _read_body(self, response: httpx.Response, deadline: float) -> bytes:
@@ -136,8 +136,3 @@ def refuse_private_host(host: str, port: int) -> None:
                 f"{host} resolves to a non-public address ({address}); "
                 "set [fetch] allow_private_addresses = true to allow it"
             )
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from digest.errors import StoreError
+from digest.errors import StoreError, one_line
 
 
 class Database:
@@ -41,7 +41,7 @@ class Database:
                 cfg.attributes["connection"] = connection
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot prepare database {self.url}: {_one_line(exc)}") from exc
+            raise StoreError(f"cannot prepare database {self.url}: {one_line(exc)}") from exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -83,7 +83,3 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def _one_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
