@@ -11,6 +11,7 @@ from pathlib import Path
 from digest.app import App
 from digest.delivery.message import ascii_address, build_message, make_message_id, parse_sender
 from digest.delivery.smtp import Mailer
+from digest.desk.changes import apply_changes
 from digest.editorial import build_edition
 from digest.errors import (
     DeliveryError,
@@ -80,12 +81,19 @@ def build(app: App, edition_date: date) -> Edition:
     window = edition_window(edition_date, app.settings.digest)
     items = app.store.items_published_between(window.start, window.end)
     edition = build_edition(items, app.topic, edition_date=edition_date, window=window)
-    return app.store.save_edition(edition, now=app.clock())
+    return with_changes(app, app.store.save_edition(edition, now=app.clock()))
 
 
 def get_or_build(app: App, edition_date: date) -> Edition:
     existing = app.store.get_edition(app.topic.key, edition_date)
-    return existing if existing is not None else build(app, edition_date)
+    return with_changes(app, existing) if existing is not None else build(app, edition_date)
+
+
+def with_changes(app: App, edition: Edition) -> Edition:
+    """The stored edition with the editor's changes applied (they survive every rebuild)."""
+    if edition.id is None:
+        return edition
+    return apply_changes(edition, app.store.get_edition_changes(edition.id))
 
 
 @dataclass(frozen=True)

@@ -256,6 +256,8 @@ class Edition:
     #: Store id, None until stored.
     id: int | None = None
     built_at: datetime | None = None
+    #: The editor's intro note shown at the top of the email ("" for none).
+    note: str = ""
 
     @property
     def stories(self) -> tuple[Story, ...]:

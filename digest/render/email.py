@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,13 +29,30 @@ from digest.errors import RenderError
 from digest.render.templates import make_environment, safe_url, short_date, utc_time
 from digest.types import Edition, RenderedEmail, Story
 
-__all__ = ["EditionRenderer", "RenderedEdition", "SUBJECT_MAX_LENGTH"]
+__all__ = [
+    "EditionRenderer",
+    "RenderedEdition",
+    "SUBJECT_MAX_LENGTH",
+    "HTML_BUDGET_BYTES",
+    "MAX_EMAIL_STORIES",
+]
 
 #: Longest subject produced (characters); longer ones are cut at a word boundary with "…".
 SUBJECT_MAX_LENGTH = 80
 
 HTML_TEMPLATE = "email/digest.html.j2"
 TEXT_TEMPLATE = "email/digest.txt.j2"
+
+#: Gmail clips an HTML part over 102 KB; rendered HTML (before the subscriber's links, which
+#: add a few hundred bytes) is kept under this many bytes by showing fewer stories.
+HTML_BUDGET_BYTES = 96_000
+#: At most this many stories in one email, whatever the day's volume (the rest are on the web).
+MAX_EMAIL_STORIES = 40
+#: Per-story caps in the email (the web edition shows everything in full).
+_SUMMARY_MAX = 700
+_TITLE_MAX = 300
+_OUTLET_MAX = 80
+_ALSO_MAX = 6
 
 _PREHEADER_STORIES = 3
 _PREHEADER_MAX_LENGTH = 140
@@ -94,15 +112,32 @@ class RenderedEdition:
 
 
 @dataclass(frozen=True)
+class _Link:
+    #: Number of the link in the plain-text part ([1], [2], ...).
+    number: int
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
 class _StoryView:
     title: str
     #: The story's link, or "" when it is not a plain http(s) link (it is then not shown).
     url: str
     summary: str
     source: str
-    also: tuple[str, ...]
+    #: Other outlets that carried the story, each with its link ("" when unsafe).
+    also: tuple[tuple[str, str], ...]
+    #: How many more outlets carried it than are listed.
+    also_more: int
     time: str
     published: datetime
+    #: The story's links, numbered for the plain-text part.
+    links: tuple[_Link, ...]
+
+    @property
+    def also_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.also)
 
 
 @dataclass(frozen=True)
@@ -148,24 +183,29 @@ class EditionRenderer:
     # --- public -----------------------------------------------------------------------------
 
     def render(self, edition: Edition) -> RenderedEdition:
-        """Render the edition once, with placeholder markers for the per-subscriber links."""
+        """Render the edition once, with placeholder markers for the per-subscriber links.
+
+        However many stories the day has, the HTML stays under :data:`HTML_BUDGET_BYTES`: the
+        email shows the top stories of each section and links to the web edition for the rest,
+        showing fewer until it fits.
+        """
         nonce = secrets.token_hex(8)
         unsubscribe_marker = f"DIGEST-UNSUBSCRIBE-URL-{nonce}"
         preferences_marker = f"DIGEST-PREFERENCES-URL-{nonce}"
-        context = self._context(edition)
-        context["unsubscribe_url"] = unsubscribe_marker
-        context["preferences_url"] = preferences_marker
-        try:
-            html_part = self._env.get_template(HTML_TEMPLATE).render(context)
-            text_part = self._env.get_template(TEXT_TEMPLATE).render(context)
-        except jinja2.TemplateNotFound as exc:
-            raise RenderError(f"email template not found: {exc.name}") from exc
-        except jinja2.TemplateError as exc:
-            raise RenderError(f"email template failed to render: {exc}") from exc
-        try:
-            html_part = self._inliner.inline(html_part)
-        except (css_inline.InlineError, ValueError) as exc:
-            raise RenderError(f"CSS inlining failed: {exc}") from exc
+        per_section = self.max_stories_per_section
+        total = MAX_EMAIL_STORIES
+        while True:
+            context = self._context(edition, per_section=per_section, total=total)
+            context["unsubscribe_url"] = unsubscribe_marker
+            context["preferences_url"] = preferences_marker
+            html_part, text_part = self._render_parts(context)
+            shown = context["shown_count"]
+            if len(html_part.encode("utf-8")) <= HTML_BUDGET_BYTES or shown <= 1:
+                break
+            # shrink in proportion to the overshoot, at least one story less
+            ratio = HTML_BUDGET_BYTES / len(html_part.encode("utf-8"))
+            total = max(1, min(shown - 1, int(shown * ratio * 0.95)))
+            per_section = min(per_section, total)
         for name, marker in (
             ("unsubscribe", unsubscribe_marker),
             ("preferences", preferences_marker),
@@ -179,6 +219,28 @@ class EditionRenderer:
             unsubscribe_marker=unsubscribe_marker,
             preferences_marker=preferences_marker,
         )
+
+    def render_web(self, edition: Edition) -> str:
+        """The edition as a web page (the archive's "view online"): every story, in full."""
+        context = self._context(edition, per_section=None, total=None, web=True)
+        context["unsubscribe_url"] = ""
+        context["preferences_url"] = ""
+        html_part, _ = self._render_parts(context, text=False)
+        return html_part.strip() + "\n"
+
+    def _render_parts(self, context: dict[str, Any], *, text: bool = True) -> tuple[str, str]:
+        try:
+            html_part = self._env.get_template(HTML_TEMPLATE).render(context)
+            text_part = self._env.get_template(TEXT_TEMPLATE).render(context) if text else ""
+        except jinja2.TemplateNotFound as exc:
+            raise RenderError(f"email template not found: {exc.name}") from exc
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"email template failed to render: {exc}") from exc
+        try:
+            html_part = self._inliner.inline(html_part)
+        except (css_inline.InlineError, ValueError) as exc:
+            raise RenderError(f"CSS inlining failed: {exc}") from exc
+        return html_part, text_part
 
     def render_preview(self, edition: Edition) -> RenderedEmail:
         """The email as an editor previews it: sample links in place of a subscriber's.
@@ -206,21 +268,39 @@ class EditionRenderer:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _context(self, edition: Edition) -> dict[str, Any]:
+    def _context(
+        self,
+        edition: Edition,
+        *,
+        per_section: int | None = None,
+        total: int | None = None,
+        web: bool = False,
+    ) -> dict[str, Any]:
+        """Template values. ``per_section``/``total`` cap the stories shown (None: all)."""
+        if per_section is None and not web:
+            per_section = self.max_stories_per_section
         sections = []
+        left = total
+        numbers = iter(range(1, 1_000_000))
         for section in edition.sections:
             if not section.stories:
                 continue
-            shown = section.stories[: self.max_stories_per_section]
+            room = len(section.stories) if per_section is None else per_section
+            if left is not None:
+                room = min(room, left)
+            shown = section.stories[:room]
+            if left is not None:
+                left -= len(shown)
             sections.append(
                 _SectionView(
                     key=section.key,
                     title=_one_line(section.title),
-                    stories=tuple(_story_view(story) for story in shown),
+                    stories=tuple(_story_view(story, numbers, full=web) for story in shown),
                     hidden_count=len(section.stories) - len(shown),
                 )
             )
         story_count = sum(len(section.stories) for section in edition.sections)
+        shown_count = sum(len(section.stories) for section in sections)
         return {
             "digest_name": self.digest_name,
             "topic_title": _one_line(edition.topic_title),
@@ -229,26 +309,53 @@ class EditionRenderer:
             "window_label": _window_label(edition.window.end - edition.window.start),
             "base_url": self.base_url,
             "archive_url": self.archive_url(edition),
+            "archive_index_url": f"{self.base_url}/archive",
             "contact_line": self.contact_line,
-            "sections": sections,
+            "note": edition.note.strip(),
+            "sections": [section for section in sections if section.stories],
+            # sections with stories that did not fit at all (huge days only)
+            "unshown_sections": [section.title for section in sections if not section.stories],
             "is_empty": not sections,
             "story_count": story_count,
+            "shown_count": shown_count,
             "section_count": len(sections),
             "preheader": _preheader(edition),
             "preheader_spacer": Markup(_PREHEADER_SPACER),
+            "web": web,
         }
 
 
-def _story_view(story: Story) -> _StoryView:
-    outlets = tuple(name for name in map(_one_line, story.outlets) if name)
+def _story_view(story: Story, numbers: Iterator[int], *, full: bool = False) -> _StoryView:
+    outlets: dict[str, str] = {}
+    for source in story.sources:
+        name = _truncate(_one_line(source.feed), _OUTLET_MAX)
+        if name and name not in outlets:
+            outlets[name] = safe_url(source.url, fallback="")
+    names = list(outlets)
+    title = _one_line(story.title) or "(untitled)"
+    summary = " ".join(story.summary.split())
+    if not full:
+        title = _truncate(title, _TITLE_MAX)
+        summary = _truncate(summary, _SUMMARY_MAX)
+    also = [(name, outlets[name]) for name in names[1:]]
+    listed = also if full else also[:_ALSO_MAX]
+    url = safe_url(story.url, fallback="")
+    links = []
+    if url:
+        links.append(_Link(next(numbers), names[0] if names else "Read", url))
+    for name, link in listed:
+        if link and link != url:
+            links.append(_Link(next(numbers), name, link))
     return _StoryView(
-        title=_one_line(story.title) or "(untitled)",
-        url=safe_url(story.url, fallback=""),
-        summary=" ".join(story.summary.split()),
-        source=outlets[0] if outlets else "",
-        also=outlets[1:],
+        title=title,
+        url=url,
+        summary=summary,
+        source=names[0] if names else "",
+        also=tuple(listed),
+        also_more=len(also) - len(listed),
         time=utc_time(story.published),
         published=story.published,
+        links=tuple(links),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -193,6 +194,37 @@ class Store:
                 row.built_at = now
                 row.status = EditionStatus.DRAFT
             return _edition(row)
+
+    def get_edition_changes(self, edition_id: int) -> dict[str, Any]:
+        """The editor changes stored with an edition (see digest.desk.changes)."""
+        with self._sessions() as session:
+            row = session.get_one(EditionRow, edition_id)
+            return dict(row.changes or {})
+
+    def set_edition_changes(self, edition_id: int, changes: dict[str, Any]) -> None:
+        """Replace an edition's editor changes; refused once the edition is being sent."""
+        with self._sessions.begin() as session:
+            row = session.get_one(EditionRow, edition_id)
+            if row.status in (EditionStatus.SENDING, EditionStatus.SENT):
+                raise EditionError(
+                    f"the {row.edition_date} edition is already {row.status}; "
+                    "it can no longer be changed"
+                )
+            row.changes = dict(changes)
+
+    def list_editions(
+        self, topic: str, statuses: Sequence[str], *, limit: int = 100
+    ) -> list[tuple[Edition, datetime]]:
+        """Editions in the given statuses, newest date first, each with when it went out
+        (first send, else build time)."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(EditionRow)
+                .where(EditionRow.topic == topic, EditionRow.status.in_(list(statuses)))
+                .order_by(EditionRow.edition_date.desc())
+                .limit(limit)
+            )
+            return [(_edition(row), row.first_send_at or row.built_at) for row in rows]
 
     def set_edition_status(self, edition_id: int, status: str, *, now: datetime) -> Edition:
         with self._sessions.begin() as session:

@@ -75,6 +75,11 @@ def make_edition(sections: tuple[Section, ...]) -> Edition:
 
 @pytest.fixture
 def edition() -> Edition:
+    return sample_edition()
+
+
+def sample_edition() -> Edition:
+    """The fixed edition of the rendering tests (and of the golden files)."""
     chips = Section(
         key="chips",
         title="Export controls & chips",
@@ -150,6 +155,10 @@ def _big_edition(stories_per_section: int = 8, sections: int = 5) -> Edition:
 
 @pytest.fixture
 def renderer() -> EditionRenderer:
+    return sample_renderer()
+
+
+def sample_renderer() -> EditionRenderer:
     return EditionRenderer(
         digest_name="The Trade Brief",
         base_url=BASE_URL + "/",

@@ -101,14 +101,15 @@ def test_every_story_in_both_parts(renderer, edition):
         assert story.url in hrefs
         assert story.title in h3_text
         assert story.title in email.text
-        assert story.url in email.text.splitlines() or f"  {story.url}" in email.text.splitlines()
+        # the story's link is listed, numbered, under it
+        assert re.search(r"^  \[\d+\] [^\n]*:\s+" + re.escape(story.url) + "$", email.text, re.M)
 
 
 def test_outlets_shown_once_headline_source_first(renderer, edition):
     email = personalized(renderer, edition)
     text = html.unescape(email.html)
     # duplicate outlet collapsed; the first outlet is the headline's source, not "also"
-    assert "Also reported by: Outlet B, Outlet C<" in text
+    assert re.search(r"Also reported by: <a [^>]*>Outlet B</a>, <a [^>]*>Outlet C</a><", text)
     assert "Harbour Wire · 07:05 UTC" in text
     assert "Also reported by: Outlet B, Outlet C\n" in email.text
     assert "  Harbour Wire · 07:05 UTC" in email.text
@@ -245,10 +246,11 @@ def test_more_stories_link(edition, big_edition):
     ed = big_edition(stories_per_section=5, sections=2)
     email = renderer.render_preview(ed)
     assert email.html.count("<h3") == 6
-    assert email.html.count("2 more stories in this section") == 2
+    assert email.html.count("2 more stories in Section number 0 on the web") == 1
+    assert email.html.count("2 more stories in Section number 1 on the web") == 1
     assert 'href="https://digest.example.org/archive/2026-03-10"' in email.html
     assert (
-        "2 more stories in this section:\nhttps://digest.example.org/archive/2026-03-10"
+        "2 more stories in this section on the web:\nhttps://digest.example.org/archive/2026-03-10"
         in email.text
     )
     assert "Story 0-4" not in email.text and "Story 0-2" in email.text
