@@ -241,12 +241,49 @@ def build(date_: date | None, as_json: bool) -> None:
     show_default=True,
     help="Folder for the HTML and text files.",
 )
-def preview(date_: date | None, out: Path) -> None:
-    """Render the edition to HTML and text files for an editor."""
+@click.option("--open", "open_", is_flag=True, help="Open the rendered files in a browser.")
+@click.option("--serve", is_flag=True, help="Serve the editor's desk instead of writing files.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Desk address (--serve).")
+@click.option("--port", type=int, default=8025, show_default=True, help="Desk port (--serve).")
+def preview(date_: date | None, out: Path, open_: bool, serve: bool, host: str, port: int) -> None:
+    """Render the edition to HTML and text files, or serve the editor's desk."""
     app = _session().app()
+    if serve:
+        from digest.desk.serve import serve_desk
+
+        serve_desk(app, host=host, port=port, day=date_, echo=click.echo)
+        return
     edition = services.get_or_build(app, services.edition_date_or_today(app, date_))
     files = services.preview(app, edition, out)
     click.echo(f"HTML: {files.html}\ntext: {files.text}")
+    if open_:
+        import webbrowser
+
+        for path in (files.html, files.text):
+            webbrowser.open(path.resolve().as_uri())
+
+
+@cli.command()
+@_date_option
+def approve(date_: date | None) -> None:
+    """Approve the edition for sending (also lifts a hold)."""
+    from digest.desk import actions
+
+    app = _session().app()
+    edition = actions.approve(app, services.edition_date_or_today(app, date_))
+    click.echo(f"{edition.date}: {edition.status}")
+
+
+@cli.command()
+@_date_option
+@click.option("--reason", default="", help="Why it is held (shown on the desk).")
+def hold(date_: date | None, reason: str) -> None:
+    """Hold the edition: it is not sent until approved."""
+    from digest.desk import actions
+
+    app = _session().app()
+    edition = actions.hold(app, services.edition_date_or_today(app, date_), reason)
+    click.echo(f"{edition.date}: {edition.status}" + (f" ({reason.strip()})" if reason else ""))
 
 
 @cli.command()

@@ -41,8 +41,15 @@ TEXT_MAX = 2000
 
 
 def story_key(story: Story) -> str:
-    """A short stable identifier of a story: its link's hash (title when there is no link)."""
-    basis = story.url.strip() or story.title.strip()
+    """A short stable identifier of a story: a hash of its link (else its first source's).
+
+    It never depends on the title or summary, which an editor may rewrite.
+    """
+    basis = story.url.strip()
+    if not basis and story.sources:
+        first = story.sources[0]
+        basis = f"{first.url}\n{first.feed}\n{first.item_id}"
+    basis = basis or story.title.strip()
     return hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:12]
 
 

@@ -6,15 +6,13 @@ once; a GET only shows a page with a button, because mail scanners follow links.
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Flask, Response, render_template, request
 
 from digest.app import App, make_app
 from digest.config import find_config, load_settings
 from digest.errors import TokenError
 from digest.render.templates import templates_dir
-from digest.types import EditionStatus
+from digest.web.archive import archive_blueprint
 from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
 from subscribers.types import Subscriber, SubscriberStatus
 
@@ -67,27 +65,11 @@ def create_web_app(app: App) -> Flask:
             unsubscribe_token=signer.make(UNSUBSCRIBE, subscriber.id),
         )
 
-    @web.get("/archive/<day>")
-    def archive(day: str) -> tuple[str, int]:
-        """The "view online" page of an edition that has gone out (or is going out)."""
-        try:
-            edition_date = date.fromisoformat(day)
-        except ValueError:
-            return page("message.html.j2", 404, heading="Not found", message="No such edition.")
-        edition = app.store.get_edition(app.topic.key, edition_date)
-        if edition is None or edition.status not in (EditionStatus.SENDING, EditionStatus.SENT):
-            return page(
-                "message.html.j2",
-                404,
-                heading="Not found",
-                message=f"No edition of {day} has been sent.",
-            )
-        return app.renderer().render_preview(edition).html, 200
-
     @web.get("/healthz")
     def health() -> Response:
         return Response("ok\n", mimetype="text/plain")
 
+    web.register_blueprint(archive_blueprint(app))
     return web
 
 
