@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 from collections.abc import Callable
 from datetime import date
 
@@ -28,10 +29,13 @@ def serve_desk(
     desk = create_desk_app(
         app, csrf_token=secrets.token_urlsafe(32), allowed_hosts=LOCAL_HOSTS if local else None
     )
+    # Bind here: werkzeug would print its own message and exit on a busy port.
     try:
-        server = make_server(host, port, desk, threaded=False)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.create_server((host, port), family=family)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    server = make_server(host, port, desk, threaded=False, fd=listener.fileno())
     shown = f"[{host}]" if ":" in host else host
     path = f"/edition/{day.isoformat()}" if day else "/"
     echo(f"Editor's desk on http://{shown}:{server.port}{path} (Ctrl-C to stop)")
@@ -41,3 +45,4 @@ def serve_desk(
         server.serve_forever()
     finally:
         server.server_close()
+        listener.close()
