@@ -144,7 +144,7 @@ def _big_edition(stories_per_section: int = 8, sections: int = 5) -> Edition:
                 section=key,
                 outlets=("Harbour Wire", "Outlet B", "Outlet C"),
                 score=float(100 - s * 10 - n),
-                published=when(5 + n, 7 * s),
+                published=when((5 + n) % 24, (7 * s) % 60),
                 first_id=1000 * s + 10 * n,
             )
             for n in range(stories_per_section)
