@@ -192,7 +192,9 @@ class Store:
                     )
                 row.content = content
                 row.built_at = now
-                row.status = EditionStatus.DRAFT
+                # a rebuild needs approving again, but an editor's hold stays until lifted
+                if row.status != EditionStatus.HELD:
+                    row.status = EditionStatus.DRAFT
             return _edition(row)
 
     def get_edition_changes(self, edition_id: int) -> dict[str, Any]:

@@ -117,6 +117,8 @@ def test_approve_hold_and_approval_lapses_on_change(desk):
     assert stored(app).status == "held"
     page = client.get(f"/edition/{DAY}").get_data(as_text=True)
     assert "waiting for the Geneva readout" in page
+    post(client, f"/edition/{DAY}/rebuild")
+    assert stored(app).status == "held"  # a rebuild does not lift a hold
     post(client, f"/edition/{DAY}/approve")
     assert stored(app).status == "approved"
     assert "hold_reason" not in app.store.get_edition_changes(stored(app).id)
