@@ -179,3 +179,18 @@ def test_a_sent_edition_cannot_change(desk):
     ).get_data(as_text=True)
     assert "already sent" in page
     assert app.store.get_edition_changes(edition.id) == {}
+
+
+def test_view_as_a_text_only_subscriber_and_bad_dates(desk):
+    app, client = desk
+    bob = app.subscribers.add("bob@example.com", now=NOW)
+    with app.database.sessions.begin() as session:
+        session.execute(
+            update(SubscriberRow).where(SubscriberRow.id == bob.id).values(format="text")
+        )
+    page = client.get(f"/edition/{DAY}?as={bob.id}").get_data(as_text=True)
+    assert "bob@example.com reads the plain-text part only." in page
+    assert "<iframe" not in page and 'id="text-part"' in page
+    assert client.get("/edition/yesterday").status_code == 404
+    assert client.get("/edition?date=2025-13-40").status_code == 404
+    assert client.get("/edition?date=2025-06-01").location.endswith("/edition/2025-06-01")
