@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -46,10 +47,11 @@ def create_desk_app(
     @desk.before_request
     def guard() -> None:
         if hosts is not None:
-            name = (request.host or "").lower().rsplit(":", 1)[0] if request.host else ""
-            if request.host and request.host.startswith("["):  # [::1]:port
-                name = request.host[1:].split("]", 1)[0].lower()
-            if name not in hosts:
+            try:
+                name = urlsplit(f"//{request.host}").hostname or ""
+            except ValueError:
+                name = ""
+            if name.lower() not in hosts:
                 abort(421)
         if request.method == "POST":
             sent = request.form.get("csrf_token", "")
@@ -81,9 +83,9 @@ def create_desk_app(
             target += f"?as={subscriber}"
         return redirect(target, code=303)
 
-    def attempt(day: date, done: str, call: object) -> BaseResponse:
+    def attempt(day: date, done: str, call: Callable[[], object]) -> BaseResponse:
         try:
-            call()  # type: ignore[operator]
+            call()
         except DigestError as exc:
             flash(str(exc), "error")
         else:
@@ -201,7 +203,7 @@ def create_desk_app(
 
 
 def _subscribers(app: App, limit: int = 500) -> list[Subscriber]:
-    return [s for s in app.subscribers.list(SubscriberStatus.ACTIVE)][:limit]
+    return app.subscribers.list(SubscriberStatus.ACTIVE)[:limit]
 
 
 def _story_rows(edition: Edition) -> list[tuple[str, str, object]]:

@@ -74,6 +74,7 @@ def test_posts_without_the_token_or_from_another_host_are_refused(desk):
     assert client.post(f"/edition/{DAY}/approve", data={"csrf_token": "guessed"}).status_code == 403
     # a page served under another name (DNS rebinding) is refused outright
     assert client.get(f"/edition/{DAY}", headers={"Host": "evil.example"}).status_code == 421
+    assert client.get(f"/edition/{DAY}", headers={"Host": "[::1]:8025"}).status_code == 200
     assert stored(app).status == "draft"
     assert len(stored(app).stories) == 4
 
