@@ -85,7 +85,7 @@ def show(browser, width: int, dark: bool) -> None:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def email_files(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("emails")
     renderer = sample_renderer()
@@ -107,12 +107,15 @@ def email_files(tmp_path_factory) -> dict[str, Path]:
     return files
 
 
-@pytest.mark.parametrize("name", ["sample", "busy", "long-words"])
-def test_email_fits_and_stays_readable(email_files, name: str):
+def test_email_fits_and_stays_readable(email_files):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    cases = [
+        (name, width, dark)
+        for name in ("sample", "busy", "long-words")
+        for width, dark in ((375, False), (600, False), (375, True), (600, True))
+    ]
     with headless_chromium(width=800, height=900) as browser:
-        browser.get(email_files[name].as_uri())
-        for width, dark in ((375, False), (600, False), (375, True), (600, True)):
+        for name, width, dark in cases:
             show(browser, width, dark)
             browser.get(email_files[name].as_uri())
             label = f"{name}-{width}px-{'dark' if dark else 'light'}"
@@ -130,6 +133,19 @@ def test_email_fits_and_stays_readable(email_files, name: str):
             )
             # dark mode really applies (and light mode really is light)
             assert (body_bg == "rgb(255, 255, 255)") != dark, (label, body_bg)
+        # the checks themselves catch what they are for
+        show(browser, 375, False)
+        faint = ARTIFACTS / "faint.html"
+        faint.write_text(
+            '<meta name="viewport" content="width=device-width">'
+            '<p style="color:#aaaaaa">faint grey text</p><div style="width:700px">wide</div>',
+            encoding="utf-8",
+        )
+        browser.get(faint.as_uri())
+        assert browser.execute_script(CONTRAST_JS)[0]["ratio"] < 4.5
+        sizes = browser.execute_script(OVERFLOW_JS)
+        assert sizes["scroll"] > sizes["client"]
+        faint.unlink()
 
 
 def test_desk_exclude_pin_approve(workspace: Workspace, fixture_feeds):
