@@ -89,7 +89,7 @@ def show(browser, width: int, dark: bool) -> None:
 def email_files(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("emails")
     renderer = sample_renderer()
-    long_word = "Supercalifragilisticexpialidocious-tariff-schedule-" * 3
+    long_word = "Supercalifragilisticexpialidocious" * 4 + "-tariff-schedule-" * 3
     editions = {
         "sample": replace(sample_edition(), note="A quiet day; talks resume on Thursday."),
         "busy": _big_edition(stories_per_section=12, sections=4),
