@@ -278,23 +278,62 @@ def deliveries(date_: date | None, as_json: bool) -> None:
 
 @cli.command()
 @_date_option
+@click.option(
+    "--force", is_flag=True, help="Send even a quiet day's edition when quiet_day is skip."
+)
 @_json_option
-def run(date_: date | None, as_json: bool) -> None:
-    """The daily job: fetch, build and send."""
-    report = services.run(_session().app(), date_)
+def run(date_: date | None, force: bool, as_json: bool) -> None:
+    """The daily job: fetch, build and send (each subscriber time zone's edition)."""
+    from digest import overview
+    from digest.jobs import run_daily
+
+    daily = run_daily(_session().app(), date_, force=force)
     if as_json:
-        _print_json(console.run_dict(report))
+        _print_json(overview.daily_dict(daily))
     else:
-        console.print_run(report)
+        overview.print_daily(daily)
+    errors = overview.daily_errors(daily)
+    if errors:
+        click.echo(f"digest: error: {'; '.join(errors)}", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @cli.command()
 def serve() -> None:
-    """Run the daily job every day at send_time (APScheduler)."""
+    """Run fetch, build and send on schedule (APScheduler); one daemon per database."""
     from digest.schedule import serve as serve_forever
 
     session = _session()
     serve_forever(session.settings(), echo=lambda line: click.echo(line, err=True))
+
+
+@cli.command()
+@_json_option
+def status(as_json: bool) -> None:
+    """Next runs, the last edition and its deliveries, failing feeds, the running daemon."""
+    from digest import overview
+
+    report = overview.status(_session().app())
+    if as_json:
+        _print_json(overview.status_dict(report))
+    else:
+        overview.print_status(report)
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--job", type=click.Choice(["fetch", "build", "send"]), help="Only this job.")
+@_json_option
+def runs(limit: int, job: str | None, as_json: bool) -> None:
+    """History of the scheduled jobs, newest first: outcome, counts and error."""
+    from digest import overview
+    from digest.store.runs import RunLog
+
+    history = RunLog(_session().app().database).recent(limit=limit, job=job)
+    if as_json:
+        _print_json([overview.run_dict(run) for run in history])
+    else:
+        overview.print_runs(history)
 
 
 @cli.command()
