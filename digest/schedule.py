@@ -26,8 +26,8 @@ from types import FrameType
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from digest import jobs
@@ -170,7 +170,7 @@ def desired_jobs(settings: Settings, zones: list[str]) -> dict[str, dict[str, ob
     return wanted
 
 
-def sync_jobs(scheduler: BlockingScheduler, settings: Settings, zones: list[str]) -> None:
+def sync_jobs(scheduler: BackgroundScheduler, settings: Settings, zones: list[str]) -> None:
     """Add the jobs of new zones, drop those of zones nobody is in any more."""
     wanted = desired_jobs(settings, zones)
     existing = {job.id: job for job in scheduler.get_jobs(jobstore="default")}
@@ -191,12 +191,12 @@ def sync_jobs(scheduler: BlockingScheduler, settings: Settings, zones: list[str]
             scheduler.remove_job(job_id, jobstore="default")
 
 
-def build_scheduler(settings: Settings, zones: list[str]) -> BlockingScheduler:
+def build_scheduler(settings: Settings, zones: list[str]) -> BackgroundScheduler:
     if settings.path is None:
         raise ConfigError(
             "`digest serve` needs a config file (digest.toml, --config or DIGEST_CONFIG)"
         )
-    scheduler = BlockingScheduler(
+    scheduler = BackgroundScheduler(
         jobstores={
             "default": SQLAlchemyJobStore(url=settings.digest.database),
             # this daemon's own housekeeping: never shared through the database
@@ -214,6 +214,7 @@ def serve(settings: Settings, *, echo: Callable[[str], None]) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if settings.path is None:
         raise ConfigError(
             "`digest serve` needs a config file (digest.toml, --config or DIGEST_CONFIG)"
@@ -250,6 +251,16 @@ def _serve_holding(
     settings = app.settings
     stop = threading.Event()
     lost = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        echo(
+            f"received {signal.Signals(signum).name}: finishing the message in flight and stopping"
+        )
+        stop.set()
+
+    # Handlers first: a signal at any moment from here on is a clean stop, never a lost one.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     _StopSignal.event = stop
     try:
         scheduler = build_scheduler(settings, list(jobs.groups(app)))
@@ -259,7 +270,6 @@ def _serve_holding(
                 log.error("lease lost: another digest serve took over; stopping")
                 lost.set()
                 stop.set()
-                scheduler.shutdown(wait=False)
                 return
             sync_jobs(scheduler, settings, list(jobs.groups(app)))
 
@@ -268,18 +278,6 @@ def _serve_holding(
         scheduler.add_job(
             catch_up_job, args=[str(settings.path)], id=CATCH_UP_JOB_ID, jobstore="local"
         )
-
-        def on_signal(signum: int, _frame: FrameType | None) -> None:
-            echo(
-                f"received {signal.Signals(signum).name}: finishing the message in flight "
-                "and stopping"
-            )
-            stop.set()
-            if scheduler.running:
-                scheduler.shutdown(wait=True)
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
         d = settings.digest
         echo(
             f"digest serve: daily digest at {d.send_time} {d.timezone}; stop with SIGTERM or Ctrl-C"
@@ -288,7 +286,12 @@ def _serve_holding(
         for zone in jobs.groups(app):
             day, moment = next_send(now, d, zone)
             echo(f"next run: {moment.isoformat()} ({zone or d.timezone} edition of {day})")
-        scheduler.start()  # blocks until shutdown
+        scheduler.start()
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            scheduler.shutdown(wait=True)  # a running job sees `stop` and finishes its message
     finally:
         _StopSignal.event = None
     if lost.is_set():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from datetime import datetime
 
-from sqlalchemy import distinct, false, or_, select
+from sqlalchemy import false, or_, select
 
 from digest.errors import SubscriberError
 from digest.store.database import Database
