@@ -251,11 +251,25 @@ def preview(date_: date | None, out: Path) -> None:
 
 @cli.command()
 @_date_option
+@click.option(
+    "--zone",
+    metavar="ZONE",
+    default="",
+    help="Send this time zone's edition to its subscribers (default: the digest's own zone).",
+)
 @_json_option
-def send(date_: date | None, as_json: bool) -> None:
+def send(date_: date | None, zone: str, as_json: bool) -> None:
     """Send the edition to every active subscriber; safe to re-run, it resumes."""
+    from digest.jobs import groups
+    from digest.sendtimes import zone_of
+
     app = _session().app()
-    report = services.send(app, services.edition_date_or_today(app, date_))
+    zone = "" if zone == app.settings.digest.timezone else zone
+    members = groups(app)
+    if zone not in members:
+        raise UsageError(f"no active subscriber has the time zone {zone!r}")
+    day = date_ or app.clock().astimezone(zone_of(app.settings.digest, zone)).date()
+    report = services.send(app, day, zone=zone, timezones=members[zone])
     if as_json:
         _print_json(console.send_dict(report))
     else:

@@ -227,11 +227,15 @@ def catch_up(app: App, *, stop: threading.Event | None = None) -> list[SendResul
     """On start-up: each zone's latest send, if it was missed and is still within its
     time-to-live, goes out once. Only the latest: after days of downtime, today's only."""
     now, ttl = app.clock(), catch_up_ttl(app)
-    results = []
+    due = []
     for zone in groups(app):
         day = catch_up_date(now, app.settings.digest, zone, ttl)
-        if day is None or _already_done(app, zone, day):
-            continue
+        if day is not None and not _already_done(app, zone, day):
+            due.append((zone, day))
+    if due and not app.settings.digest.require_approval:
+        run_fetch(app)  # the feeds have not been read while the daemon was down
+    results = []
+    for zone, day in due:
         results.append(run_send(app, day, zone, stop=stop))
         if stop is not None and stop.is_set():
             break

@@ -305,3 +305,20 @@ def test_run_history_keeps_errors(workspace, fixture_feeds):
     failed = workspace.invoke("run", "--date", DAY.isoformat(), code=1)
     assert failed.stderr.startswith("digest: error: default zone 2025-06-02: cannot connect")
     assert "Traceback" not in failed.stderr + failed.stdout
+
+
+def test_send_by_hand_sends_each_zone_its_own_edition(workspace, fixture_feeds, smtp_server):
+    ready(workspace, fixture_feeds, "ada@example.com", "kai@example.org")
+    with sqlite3.connect(workspace.database) as db:
+        db.execute("update subscribers set timezone = 'Australia/Sydney' where email like 'kai%'")
+    workspace.invoke("fetch")
+    own = workspace.json("send", "--date", DAY.isoformat())
+    assert own["counts"]["sent"] == 1
+    assert smtp_server.handler.recipients() == ["ada@example.com"]
+    sydney = workspace.json("send", "--date", DAY.isoformat(), "--zone", "Australia/Sydney")
+    assert sydney["counts"]["sent"] == 1
+    assert smtp_server.handler.recipients() == ["ada@example.com", "kai@example.org"]
+    workspace.json("send", "--date", DAY.isoformat(), "--zone", "UTC")  # the digest's own zone
+    assert len(smtp_server.handler.messages) == 2
+    nobody = workspace.invoke("send", "--zone", "Asia/Tokyo", code=2)
+    assert "no active subscriber has the time zone 'Asia/Tokyo'" in nobody.stderr

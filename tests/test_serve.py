@@ -103,9 +103,22 @@ def test_serve_stores_its_jobs_and_stops_cleanly_on_sigterm(workspace: Workspace
         assert jobs["send:default"] - build_at == 3600  # build_lead_minutes = 60
         [(holder,)] = query(workspace.database, "select holder from daemon_lease")
         assert f"pid {serve.process.pid}" in holder
+        # a subscriber in a new time zone gets that zone's jobs while the daemon runs
+        workspace.invoke("subscribers", "add", "kenji@example.jp")
+        with sqlite3.connect(workspace.database) as db:
+            db.execute("update subscribers set timezone = 'Asia/Tokyo'")
+        wait_until(lambda: "send:Asia/Tokyo" in stored_jobs(workspace.database))
+        tokyo = time.gmtime(stored_jobs(workspace.database)["send:Asia/Tokyo"])
+        assert (tokyo.tm_hour, tokyo.tm_min) == (22, 15)  # 07:15 in Tokyo
         status = workspace.json("status")
         assert status["daemon"]["holder"] == holder
-        assert {j["job"] for j in status["next_runs"]} == {"fetch", "build:default", "send:default"}
+        assert {j["job"] for j in status["next_runs"]} == {
+            "fetch",
+            "build:default",
+            "send:default",
+            "build:Asia/Tokyo",
+            "send:Asia/Tokyo",
+        }
         code = serve.stop()
     finally:
         serve.kill()
