@@ -23,6 +23,9 @@ from digest.store.runs import RunLog
 from digest.types import Edition, EditionStatus, FeedFetchReport, Run, RunOutcome
 
 log = logging.getLogger("digest.jobs")
+# Silent unless the program configures logging (`digest serve` does): a command's own output
+# already says what happened, in one line.
+log.addHandler(logging.NullHandler())
 
 FETCH, BUILD, SEND = "fetch", "build", "send"
 
@@ -248,7 +251,11 @@ def _already_done(app: App, zone: str, day: date) -> bool:
         return True
     last = RunLog(app.database).last_send(zone, day)
     # an error or a stop is resumed; anything else was a decision (sent, skipped, held)
-    return last is not None and last.outcome not in (RunOutcome.ERROR, RunOutcome.STOPPED)
+    return last is not None and last.outcome not in (
+        RunOutcome.ERROR,
+        RunOutcome.STOPPED,
+        RunOutcome.INTERRUPTED,
+    )
 
 
 @dataclass

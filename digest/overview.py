@@ -8,7 +8,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape as _e
-from rich.table import Table
 
 from digest import console
 from digest.app import App
@@ -177,32 +176,37 @@ def print_status(s: Status) -> None:
     else:
         out.print("failing feeds: none")
     for run in s.last_runs:
-        out.print(f"last {run.job} ({_e(run.zone or 'default')}): {_run_line(run)}")
+        zone = "" if run.job == "fetch" else f" ({_e(run.zone or 'default')})"
+        out.print(f"last {run.job}{zone}: {_run_line(run)}")
 
 
 def _run_line(run: Run) -> str:
-    counts = " ".join(f"{k}={v}" for k, v in run.counts.items() if v)
-    error = f" - {run.error}" if run.error else ""
-    return f"{_when(run.started_at)} {run.outcome} {counts}{error}".rstrip()
+    return f"{_when(run.started_at)} {_outcome_text(run)}"
 
 
 def print_runs(runs: list[Run]) -> None:
+    """One line per run, newest first: easy to read and to grep."""
+    out = Console(highlight=False, soft_wrap=True)
     if not runs:
-        Console().print("no runs yet")
+        out.print("no runs yet")
         return
-    table = Table("started", "finished", "job", "zone", "date", "outcome", "counts", "error")
     for run in runs:
-        table.add_row(
-            _when(run.started_at),
-            _when(run.finished_at),
-            run.job,
-            _e(run.zone or "default"),
-            _iso(run.edition_date) or "-",
-            run.outcome,
-            " ".join(f"{k}={v}" for k, v in run.counts.items() if v),
-            _e(run.error or ""),
+        took = (
+            f"{(run.finished_at - run.started_at).total_seconds():.1f}s"
+            if run.finished_at
+            else "still running"
         )
-    Console(highlight=False, soft_wrap=True).print(table)
+        day = f" {run.edition_date}" if run.edition_date else ""
+        zone = "" if run.job == "fetch" else f" {_e(run.zone or 'default')}"
+        out.print(
+            f"{_when(run.started_at)}  {run.job}{zone}{day}: {_e(_outcome_text(run))} ({took})"
+        )
+
+
+def _outcome_text(run: Run) -> str:
+    counts = " ".join(f"{k}={v}" for k, v in run.counts.items() if v)
+    error = f" - {run.error}" if run.error else ""
+    return f"{run.outcome} {counts}".rstrip() + error
 
 
 def send_result_dict(result: SendResult) -> dict[str, Any]:

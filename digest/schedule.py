@@ -35,7 +35,7 @@ from digest.app import App, make_app
 from digest.config import Settings, load_settings
 from digest.errors import ConfigError, DigestError, LockError
 from digest.sendtimes import LocalDailyTrigger, latest_send, next_send
-from digest.store.runs import DaemonLeases
+from digest.store.runs import DaemonLeases, RunLog
 
 FETCH_JOB_ID = "fetch"
 CATCH_UP_JOB_ID = "catch-up"
@@ -224,7 +224,11 @@ def serve(settings: Settings, *, echo: Callable[[str], None]) -> None:
     app = make_app(settings)
     leases = DaemonLeases(app.database)
     try:
+        previous = leases.current()
         lease = leases.acquire(holder, now=app.clock(), ttl=ttl)
+        if lease is not None and previous is not None:
+            # taking over from a daemon that died: what it left "running" is not running
+            RunLog(app.database).mark_interrupted(started_before=previous.renewed_at)
         if lease is None:
             other = leases.current()
             who = (

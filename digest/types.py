@@ -319,6 +319,8 @@ class RunOutcome:
     HELD = "held"
     #: Stopped (SIGTERM) before finishing; the next run resumes.
     STOPPED = "stopped"
+    #: Its daemon died mid-run (found by the daemon that took over); the next run resumes.
+    INTERRUPTED = "interrupted"
     ERROR = "error"
 
 

@@ -322,3 +322,17 @@ def test_send_by_hand_sends_each_zone_its_own_edition(workspace, fixture_feeds, 
     assert len(smtp_server.handler.messages) == 2
     nobody = workspace.invoke("send", "--zone", "Asia/Tokyo", code=2)
     assert "no active subscriber has the time zone 'Asia/Tokyo'" in nobody.stderr
+
+
+def test_a_send_left_running_by_a_dead_daemon_is_interrupted_and_caught_up(workspace, smtp_server):
+    workspace.invoke("subscribers", "add", "ada@example.com")
+    with app_at(workspace, SEND) as app:
+        runs = RunLog(app.database)
+        runs.start("send", now=SEND, day=DAY)  # the daemon died here
+        assert runs.mark_interrupted(started_before=SEND) == 0  # not before: left alone
+        assert runs.mark_interrupted(started_before=SEND + timedelta(minutes=1)) == 1
+        assert [r.outcome for r in runs.recent()] == [RunOutcome.INTERRUPTED]
+    with app_at(workspace, SEND + timedelta(minutes=5)) as app:
+        [resumed] = jobs.catch_up(app)
+        assert resumed.run.outcome == RunOutcome.QUIET_NOTE
+    assert smtp_server.handler.recipients() == ["ada@example.com"]

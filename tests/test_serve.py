@@ -225,3 +225,21 @@ def test_serve_without_a_config_file_refuses(isolated):
     )
     assert result.returncode == 2
     assert "no digest.toml" in result.stderr
+
+
+def test_a_daemon_whose_lease_was_taken_stops(workspace: Workspace):
+    workspace.write_config(extra=LEASE)
+    workspace.invoke("feeds", "list")
+    serve = ServeProcess(workspace.config)
+    try:
+        serve.wait_for("next run:")
+        with sqlite3.connect(workspace.database) as db:
+            db.execute("update daemon_lease set holder = 'another host pid 1'")
+        code = serve.process.wait(timeout=30)
+    finally:
+        serve.kill()
+    assert code == 1
+    assert "digest: error: stopped: another `digest serve` took over" in serve.stderr
+    assert "Traceback" not in serve.stderr
+    [(holder,)] = query(workspace.database, "select holder from daemon_lease")
+    assert holder == "another host pid 1"  # the new holder's lease is left alone

@@ -54,6 +54,16 @@ class RunLog:
                 row.edition_date = day
             return _run(row)
 
+    def mark_interrupted(self, *, started_before: datetime) -> int:
+        """Runs left "running" by a daemon that died: said so, so they are not shown as live."""
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(RunRow)
+                .where(RunRow.outcome == RunOutcome.RUNNING, RunRow.started_at < started_before)
+                .values(outcome=RunOutcome.INTERRUPTED)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
     def recent(self, *, limit: int = 20, job: str | None = None) -> list[Run]:
         """Newest first."""
         query = select(RunRow).order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
