@@ -262,6 +262,7 @@ def send(date_: date | None, zone: str, as_json: bool) -> None:
     """Send the edition to every active subscriber; safe to re-run, it resumes."""
     from digest.jobs import groups
     from digest.sendtimes import zone_of
+    from digest.stopping import stop_on_signals
 
     app = _session().app()
     zone = "" if zone == app.settings.digest.timezone else zone
@@ -269,11 +270,14 @@ def send(date_: date | None, zone: str, as_json: bool) -> None:
     if zone not in members:
         raise UsageError(f"no active subscriber has the time zone {zone!r}")
     day = date_ or app.clock().astimezone(zone_of(app.settings.digest, zone)).date()
-    report = services.send(app, day, zone=zone, timezones=members[zone])
+    with stop_on_signals(lambda line: click.echo(line, err=True)) as stop:
+        report = services.send(app, day, zone=zone, timezones=members[zone], stop=stop)
     if as_json:
         _print_json(console.send_dict(report))
     else:
         console.print_send(report)
+    if stop.is_set():
+        click.echo("stopped: run `digest send` again to send the rest", err=True)
 
 
 @cli.command()
@@ -300,8 +304,10 @@ def run(date_: date | None, force: bool, as_json: bool) -> None:
     """The daily job: fetch, build and send (each subscriber time zone's edition)."""
     from digest import overview
     from digest.jobs import run_daily
+    from digest.stopping import stop_on_signals
 
-    daily = run_daily(_session().app(), date_, force=force)
+    with stop_on_signals(lambda line: click.echo(line, err=True)) as stop:
+        daily = run_daily(_session().app(), date_, force=force, stop=stop)
     if as_json:
         _print_json(overview.daily_dict(daily))
     else:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
 import uuid
@@ -22,7 +21,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -35,6 +33,7 @@ from digest.app import App, make_app
 from digest.config import Settings, load_settings
 from digest.errors import ConfigError, DigestError, LockError
 from digest.sendtimes import LocalDailyTrigger, latest_send, next_send
+from digest.stopping import stop_on_signals
 from digest.store.runs import DaemonLeases, RunLog
 
 FETCH_JOB_ID = "fetch"
@@ -252,19 +251,26 @@ def _serve_holding(
     ttl: timedelta,
     echo: Callable[[str], None],
 ) -> None:
-    settings = app.settings
-    stop = threading.Event()
     lost = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        echo(
-            f"received {signal.Signals(signum).name}: finishing the message in flight and stopping"
-        )
-        stop.set()
-
     # Handlers first: a signal at any moment from here on is a clean stop, never a lost one.
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    with stop_on_signals(lambda line: echo(f"{line} and stopping")) as stop:
+        _run_schedule(app, leases, holder, ttl, echo, stop, lost)
+    if lost.is_set():
+        raise LockError("stopped: another `digest serve` took over this database's lease")
+    leases.release(holder)
+    echo("stopped")
+
+
+def _run_schedule(
+    app: App,
+    leases: DaemonLeases,
+    holder: str,
+    ttl: timedelta,
+    echo: Callable[[str], None],
+    stop: threading.Event,
+    lost: threading.Event,
+) -> None:
+    settings = app.settings
     _StopSignal.event = stop
     try:
         scheduler = build_scheduler(settings, list(jobs.groups(app)))
@@ -298,7 +304,3 @@ def _serve_holding(
             scheduler.shutdown(wait=True)  # a running job sees `stop` and finishes its message
     finally:
         _StopSignal.event = None
-    if lost.is_set():
-        raise LockError("stopped: another `digest serve` took over this database's lease")
-    leases.release(holder)
-    echo("stopped")

@@ -216,6 +216,45 @@ def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path)
         controller.stop()
 
 
+def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path):
+    handler = SlowHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        workspace = Workspace(isolated, port)
+        people = [f"reader{i}@example.com" for i in range(8)]
+        for email in people:
+            workspace.invoke("subscribers", "add", email)
+        command = [sys.executable, "-m", "digest", "--config", str(workspace.config)]
+        send = subprocess.Popen(
+            [*command, "send", "--date", "2026-02-03"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_until(lambda: len(handler.messages) >= 2)
+            send.send_signal(signal.SIGTERM)
+            _, stderr = send.communicate(timeout=30)
+        finally:
+            if send.poll() is None:
+                send.kill()
+        assert send.returncode == 0, stderr
+        assert "received SIGTERM: finishing the message in flight" in stderr
+        assert "stopped: run `digest send` again" in stderr and "Traceback" not in stderr
+        delivered = handler.recipients()
+        assert 2 <= len(delivered) < len(people)
+        statuses = dict(
+            query(workspace.database, "select status, count(*) from deliveries group by status")
+        )
+        assert statuses == {"sent": len(delivered), "pending": len(people) - len(delivered)}
+        workspace.invoke("send", "--date", "2026-02-03")
+        assert sorted(handler.recipients()) == sorted(people)
+    finally:
+        controller.stop()
+
+
 def test_serve_without_a_config_file_refuses(isolated):
     result = subprocess.run(
         [sys.executable, "-m", "digest", "serve"],
