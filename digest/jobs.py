@@ -245,6 +245,27 @@ def catch_up(app: App, *, stop: threading.Event | None = None) -> list[SendResul
     return results
 
 
+def send_late_approvals(app: App, *, stop: threading.Event | None = None) -> list[SendResult]:
+    """An edition held at its send time and approved since goes out, while still within its
+    time-to-live."""
+    now, ttl = app.clock(), catch_up_ttl(app)
+    results = []
+    for zone in groups(app):
+        day = catch_up_date(now, app.settings.digest, zone, ttl)
+        if day is None:
+            continue
+        edition = app.store.get_edition(app.topic.key, day, zone)
+        last = RunLog(app.database).last_send(zone, day)
+        if (
+            edition is not None
+            and edition.status == EditionStatus.APPROVED
+            and last is not None
+            and last.outcome == RunOutcome.HELD
+        ):
+            results.append(run_send(app, day, zone, stop=stop))
+    return results
+
+
 def _already_done(app: App, zone: str, day: date) -> bool:
     edition = app.store.get_edition(app.topic.key, day, zone)
     if edition is not None and edition.status == EditionStatus.SENT:

@@ -39,6 +39,9 @@ from digest.store.runs import DaemonLeases, RunLog
 FETCH_JOB_ID = "fetch"
 CATCH_UP_JOB_ID = "catch-up"
 KEEPER_JOB_ID = "lease-keeper"
+APPROVALS_JOB_ID = "late-approvals"
+#: How often a daemon with require_approval looks for editions approved after their send time.
+APPROVALS_EVERY_SECONDS = 60
 log = logging.getLogger("digest.schedule")
 
 
@@ -124,6 +127,15 @@ def catch_up_job(config_path: str) -> None:
             jobs.catch_up(app, stop=stop_event())
 
     _guarded(CATCH_UP_JOB_ID, act)
+
+
+def approvals_job(config_path: str) -> None:
+    def act() -> None:
+        with _job_app(config_path) as app:
+            if app.settings.digest.require_approval:
+                jobs.send_late_approvals(app, stop=stop_event())
+
+    _guarded(APPROVALS_JOB_ID, act)
 
 
 def daily_job(config_path: str) -> None:
@@ -288,6 +300,16 @@ def _run_schedule(
         scheduler.add_job(
             catch_up_job, args=[str(settings.path)], id=CATCH_UP_JOB_ID, jobstore="local"
         )
+        if settings.digest.require_approval:
+            scheduler.add_job(
+                approvals_job,
+                IntervalTrigger(seconds=APPROVALS_EVERY_SECONDS),
+                args=[str(settings.path)],
+                id=APPROVALS_JOB_ID,
+                jobstore="local",
+                coalesce=True,
+                max_instances=1,
+            )
         d = settings.digest
         echo(
             f"digest serve: daily digest at {d.send_time} {d.timezone}; stop with SIGTERM or Ctrl-C"

@@ -247,9 +247,12 @@ def test_unapproved_edition_is_held_then_sent_once_approved(workspace, fixture_f
         assert status["last_editions"][0]["status"] == "held"
         assert any(r["outcome"] == "held" for r in status["last_runs"])
         assert held.edition is not None and held.edition.id is not None
+        assert jobs.send_late_approvals(app) == []  # still held: nothing to do
         app.store.set_edition_status(held.edition.id, EditionStatus.APPROVED, now=SEND)
-        sent = jobs.run_send(app, DAY)
+    with app_at(workspace, SEND + timedelta(minutes=20)) as app:
+        [sent] = jobs.send_late_approvals(app)  # what the daemon checks every minute
         assert sent.run.outcome == RunOutcome.OK
+        assert jobs.send_late_approvals(app) == []
     assert smtp_server.handler.recipients() == ["ada@example.com"]
 
 
