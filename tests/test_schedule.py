@@ -74,20 +74,6 @@ def test_exactly_one_send_per_local_date_across_dst(zone, spring, autumn, send_t
             }
 
 
-def test_apscheduler_cron_would_double_the_fall_back_day():
-    """Why LocalDailyTrigger exists: the library's cron trigger fires twice at 01:30 here."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    tz = ZoneInfo("America/New_York")
-    cron = CronTrigger(hour=1, minute=30, timezone=tz)
-    start = datetime(2026, 10, 31, 12, tzinfo=tz)
-    first = cron.get_next_fire_time(None, start)
-    second = cron.get_next_fire_time(first, first + timedelta(seconds=1))
-    assert first and second and first.date() == second.date() == date(2026, 11, 1)
-    ours = fires(LocalDailyTrigger("01:30", "America/New_York"), start, 2)
-    assert [t.astimezone(tz).date() for t in ours] == [date(2026, 11, 1), date(2026, 11, 2)]
-
-
 def test_build_trigger_fires_lead_minutes_before_each_send():
     trigger = LocalDailyTrigger("00:20", "Europe/London", lead_minutes=45)
     start = datetime(2026, 3, 27, 12, tzinfo=UTC)
