@@ -288,15 +288,33 @@ def hold(date_: date | None, reason: str) -> None:
 
 @cli.command()
 @_date_option
+@click.option(
+    "--zone",
+    metavar="ZONE",
+    default="",
+    help="Send this time zone's edition to its subscribers (default: the digest's own zone).",
+)
 @_json_option
-def send(date_: date | None, as_json: bool) -> None:
+def send(date_: date | None, zone: str, as_json: bool) -> None:
     """Send the edition to every active subscriber; safe to re-run, it resumes."""
+    from digest.jobs import groups
+    from digest.sendtimes import zone_of
+    from digest.stopping import stop_on_signals
+
     app = _session().app()
-    report = services.send(app, services.edition_date_or_today(app, date_))
+    zone = "" if zone == app.settings.digest.timezone else zone
+    members = groups(app)
+    if zone not in members:
+        raise UsageError(f"no active subscriber has the time zone {zone!r}")
+    day = date_ or app.clock().astimezone(zone_of(app.settings.digest, zone)).date()
+    with stop_on_signals(lambda line: click.echo(line, err=True)) as stop:
+        report = services.send(app, day, zone=zone, timezones=members[zone], stop=stop)
     if as_json:
         _print_json(console.send_dict(report))
     else:
         console.print_send(report)
+    if stop.is_set():
+        click.echo("stopped: run `digest send` again to send the rest", err=True)
 
 
 @cli.command()
@@ -315,23 +333,64 @@ def deliveries(date_: date | None, as_json: bool) -> None:
 
 @cli.command()
 @_date_option
+@click.option(
+    "--force", is_flag=True, help="Send even a quiet day's edition when quiet_day is skip."
+)
 @_json_option
-def run(date_: date | None, as_json: bool) -> None:
-    """The daily job: fetch, build and send."""
-    report = services.run(_session().app(), date_)
+def run(date_: date | None, force: bool, as_json: bool) -> None:
+    """The daily job: fetch, build and send (each subscriber time zone's edition)."""
+    from digest import overview
+    from digest.jobs import run_daily
+    from digest.stopping import stop_on_signals
+
+    with stop_on_signals(lambda line: click.echo(line, err=True)) as stop:
+        daily = run_daily(_session().app(), date_, force=force, stop=stop)
     if as_json:
-        _print_json(console.run_dict(report))
+        _print_json(overview.daily_dict(daily))
     else:
-        console.print_run(report)
+        overview.print_daily(daily)
+    errors = overview.daily_errors(daily)
+    if errors:
+        click.echo(f"digest: error: {'; '.join(errors)}", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @cli.command()
 def serve() -> None:
-    """Run the daily job every day at send_time (APScheduler)."""
+    """Run fetch, build and send on schedule (APScheduler); one daemon per database."""
     from digest.schedule import serve as serve_forever
 
     session = _session()
     serve_forever(session.settings(), echo=lambda line: click.echo(line, err=True))
+
+
+@cli.command()
+@_json_option
+def status(as_json: bool) -> None:
+    """Next runs, the last edition and its deliveries, failing feeds, the running daemon."""
+    from digest import overview
+
+    report = overview.status(_session().app())
+    if as_json:
+        _print_json(overview.status_dict(report))
+    else:
+        overview.print_status(report)
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--job", type=click.Choice(["fetch", "build", "send"]), help="Only this job.")
+@_json_option
+def runs(limit: int, job: str | None, as_json: bool) -> None:
+    """History of the scheduled jobs, newest first: outcome, counts and error."""
+    from digest import overview
+    from digest.store.runs import RunLog
+
+    history = RunLog(_session().app().database).recent(limit=limit, job=job)
+    if as_json:
+        _print_json([overview.run_dict(run) for run in history])
+    else:
+        overview.print_runs(history)
 
 
 @cli.command()

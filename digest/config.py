@@ -39,6 +39,8 @@ class DigestSettings:
     database: str = "sqlite:///digest.db"
     #: Signs unsubscribe links; DIGEST_SECRET_KEY overrides it.
     secret_key: str = ""
+    #: When true, an edition an editor has not approved by its send time is held, not sent.
+    require_approval: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
@@ -96,12 +98,34 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """`digest serve`: when each job runs, and what it does on a quiet day."""
+
+    #: Feeds are fetched this often.
+    fetch_every_minutes: int = 60
+    #: Each edition is built this long before its send time, for an editor to look at.
+    build_lead_minutes: int = 60
+    #: Nothing on-topic arrived: "skip" sends nothing, "note" sends a short "no major
+    #: developments" email.
+    quiet_day: str = "note"
+    #: A send missed while the daemon was down still goes out if it is at most this late
+    #: ([delivery] ttl_hours, when set, wins).
+    catch_up_hours: int = 12
+    #: How long the running daemon's lease lasts without renewal; another takes over after it.
+    lease_seconds: int = 60
+
+
+QUIET_DAY_POLICIES = ("skip", "note")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     web: WebSettings = field(default_factory=WebSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     #: The file these settings came from (None for embedded defaults).
     path: Path | None = None
     #: Unknown keys and similar non-fatal remarks, for the CLI to show.
@@ -118,6 +142,7 @@ _TABLES: dict[str, type] = {
     "smtp": SmtpSettings,
     "web": WebSettings,
     "delivery": DeliverySettings,
+    "schedule": ScheduleSettings,
 }
 _NOT_IN_FILE = {("smtp", "password")}
 
@@ -200,6 +225,7 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"[digest] timezone: unknown time zone {d.timezone!r}") from exc
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", d.send_time):
         raise ConfigError(f'[digest] send_time must be "HH:MM" (24-hour), not {d.send_time!r}')
+    _validate_schedule(settings.schedule)
     if settings.smtp.security not in SECURITY_MODES:
         raise ConfigError(
             f"[smtp] security must be one of {', '.join(SECURITY_MODES)}, "
@@ -218,6 +244,18 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             f"[web] base_url must start with http:// or https://, not {settings.web.base_url!r}"
         )
+
+
+def _validate_schedule(schedule: ScheduleSettings) -> None:
+    if schedule.quiet_day not in QUIET_DAY_POLICIES:
+        raise ConfigError(
+            f'[schedule] quiet_day must be "skip" or "note", not {schedule.quiet_day!r}'
+        )
+    for key in ("fetch_every_minutes", "catch_up_hours", "lease_seconds"):
+        if getattr(schedule, key) < 1:
+            raise ConfigError(f"[schedule] {key} must be at least 1")
+    if not 0 <= schedule.build_lead_minutes < 24 * 60:
+        raise ConfigError("[schedule] build_lead_minutes must be between 0 and 1439")
 
 
 def _with_environment(settings: Settings, env: dict[str, str] | os._Environ[str]) -> Settings:
@@ -272,6 +310,8 @@ send_time = "06:00"
 database = "sqlite:///digest.db"
 # Signs unsubscribe links. Keep it secret; DIGEST_SECRET_KEY overrides it.
 secret_key = "@SECRET_KEY@"
+# When true, `digest serve` holds an edition an editor has not approved by its send time.
+require_approval = false
 
 [fetch]
 timeout_seconds = 20
@@ -305,4 +345,15 @@ contact_line = ""
 # A claim by a sender that died blocks its messages this long, then another run takes them.
 lease_seconds = 600
 messages_per_connection = 100
+
+[schedule]
+# `digest serve`: fetch this often, build this long before the send time.
+fetch_every_minutes = 60
+build_lead_minutes = 60
+# Nothing on-topic arrived: "skip" (send nothing) or "note" (a short "no major developments").
+quiet_day = "note"
+# A send missed while the daemon was down still goes out on start-up if at most this late.
+catch_up_hours = 12
+# Only one `digest serve` per database: its lease lasts this long unless renewed.
+lease_seconds = 60
 """

@@ -1,93 +1,328 @@
-"""`digest serve`: the daily job at send_time, run by APScheduler with its jobs in our database."""
+"""`digest serve`: the jobs of the day, run by APScheduler with its jobs in our database.
+
+Jobs (explicit ids, each ``max_instances=1``, ``coalesce``, a generous misfire grace):
+
+- ``fetch``: every [schedule] fetch_every_minutes;
+- ``build:<zone>``: each zone's edition, build_lead_minutes before its send time;
+- ``send:<zone>``: at each zone's local send time (``default`` is the digest's own zone).
+
+Only the daemon holding the lease row (digest/store/runs.py) runs them; it renews the lease and
+keeps the zone jobs in step with the subscribers' time zones from a job of its own.
+"""
 
 from __future__ import annotations
 
 import logging
-import signal
-from collections.abc import Callable
-from datetime import datetime
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
+from apscheduler.triggers.interval import IntervalTrigger
 
-from digest import services
-from digest.app import make_app
+from digest import jobs
+from digest.app import App, make_app
 from digest.config import Settings, load_settings
-from digest.errors import ConfigError, DigestError
+from digest.errors import ConfigError, DigestError, LockError
+from digest.sendtimes import LocalDailyTrigger, latest_send, next_send
+from digest.stopping import stop_on_signals
+from digest.store.runs import DaemonLeases, RunLog
 
-DAILY_JOB_ID = "daily-digest"
-#: A run that starts late (the machine slept, the daemon restarted) still happens within this.
-MISFIRE_GRACE_SECONDS = 6 * 3600
+FETCH_JOB_ID = "fetch"
+CATCH_UP_JOB_ID = "catch-up"
+KEEPER_JOB_ID = "lease-keeper"
+APPROVALS_JOB_ID = "late-approvals"
+#: How often a daemon with require_approval looks for editions approved after their send time.
+APPROVALS_EVERY_SECONDS = 60
 log = logging.getLogger("digest.schedule")
 
 
-def daily_job(config_path: str) -> None:
-    """The scheduled job: fetch + build + send for today. Referenced by name in the job store."""
+def zone_label(zone: str) -> str:
+    return zone or "default"
+
+
+def build_job_id(zone: str) -> str:
+    return f"build:{zone_label(zone)}"
+
+
+def send_job_id(zone: str) -> str:
+    return f"send:{zone_label(zone)}"
+
+
+def zone_from_label(label: str) -> str:
+    return "" if label == "default" else label
+
+
+class _StopSignal:
+    """The running daemon's stop request, seen by the jobs it runs.
+
+    APScheduler's database job store can only name a job by import path with plain arguments, so
+    an in-process event cannot be handed to the job; this one slot per process is how a send
+    learns that SIGTERM arrived (it then finishes the message in flight and gives back the rest).
+    """
+
+    event: threading.Event | None = None
+
+
+def stop_event() -> threading.Event | None:
+    return _StopSignal.event
+
+
+@contextmanager
+def _job_app(config_path: str) -> Iterator[App]:
+    settings = load_settings(Path(config_path))
+    with make_app(settings) as app:
+        yield app
+
+
+def _guarded(job: str, action: Callable[[], object]) -> None:
+    # Errors are already in the run history; this keeps the scheduler thread quiet and alive.
     try:
-        settings = load_settings(Path(config_path))
-        with make_app(settings) as app:
-            report = services.run(app)
-        log.info(
-            "daily run %s: %d stories, deliveries %s",
-            report.date,
-            len(report.edition.stories),
-            report.send.counts,
-        )
+        action()
     except DigestError as exc:
-        log.error("daily run failed: %s", exc)
+        log.error("job=%s outcome=error error=%r", job, str(exc))
 
 
-def daily_trigger(settings: Settings) -> CronTrigger:
-    send = settings.digest.send_clock_time
-    return CronTrigger(hour=send.hour, minute=send.minute, timezone=settings.digest.zone)
+def fetch_job(config_path: str) -> None:
+    def act() -> None:
+        with _job_app(config_path) as app:
+            jobs.run_fetch(app)
+
+    _guarded(FETCH_JOB_ID, act)
 
 
-def build_scheduler(settings: Settings) -> BlockingScheduler:
+def build_job(config_path: str, zone: str) -> None:
+    def act() -> None:
+        with _job_app(config_path) as app:
+            jobs.run_build(app, zone)
+
+    _guarded(build_job_id(zone), act)
+
+
+def send_job(config_path: str, zone: str) -> None:
+    """At the send time: fetch the last items (unless an editor approves what goes out), then
+    send the zone's edition whose send time has just come."""
+
+    def act() -> None:
+        with _job_app(config_path) as app:
+            if not app.settings.digest.require_approval:
+                jobs.run_fetch(app)
+            day, _ = latest_send(app.clock(), app.settings.digest, zone)
+            jobs.run_send(app, day, zone, stop=stop_event())
+
+    _guarded(send_job_id(zone), act)
+
+
+def catch_up_job(config_path: str) -> None:
+    def act() -> None:
+        with _job_app(config_path) as app:
+            jobs.catch_up(app, stop=stop_event())
+
+    _guarded(CATCH_UP_JOB_ID, act)
+
+
+def approvals_job(config_path: str) -> None:
+    def act() -> None:
+        with _job_app(config_path) as app:
+            if app.settings.digest.require_approval:
+                jobs.send_late_approvals(app, stop=stop_event())
+
+    _guarded(APPROVALS_JOB_ID, act)
+
+
+def daily_job(config_path: str) -> None:
+    """The whole day at once (fetch, then each zone's due send); kept for job stores written by
+    earlier versions, which named this function."""
+    with _job_app(config_path) as app:
+        jobs.run_fetch(app)
+        now = app.clock()
+        jobs.run_all_zones(app, lambda zone: latest_send(now, app.settings.digest, zone)[0])
+
+
+def desired_jobs(settings: Settings, zones: list[str]) -> dict[str, dict[str, object]]:
+    """Job id -> add_job arguments for the persistent schedule."""
+    config = str(settings.path)
+    d, s = settings.digest, settings.schedule
+    grace = int(jobs.catch_up_ttl_for(settings).total_seconds())
+    wanted: dict[str, dict[str, object]] = {
+        FETCH_JOB_ID: {
+            "func": "digest.schedule:fetch_job",
+            "trigger": IntervalTrigger(minutes=s.fetch_every_minutes, timezone=d.zone),
+            "args": [config],
+            "name": f"fetch every feed every {s.fetch_every_minutes} min",
+            "misfire_grace_time": max(60, s.fetch_every_minutes * 30),
+        }
+    }
+    for zone in zones:
+        tz = zone or d.timezone
+        if s.build_lead_minutes:
+            wanted[build_job_id(zone)] = {
+                "func": "digest.schedule:build_job",
+                "trigger": LocalDailyTrigger(d.send_time, tz, s.build_lead_minutes),
+                "args": [config, zone],
+                "name": f"build the {tz} edition {s.build_lead_minutes} min before sending",
+                "misfire_grace_time": max(60, s.build_lead_minutes * 60),
+            }
+        wanted[send_job_id(zone)] = {
+            "func": "digest.schedule:send_job",
+            "trigger": LocalDailyTrigger(d.send_time, tz),
+            "args": [config, zone],
+            "name": f"send the {tz} edition at {d.send_time} {tz}",
+            "misfire_grace_time": grace,
+        }
+    return wanted
+
+
+def sync_jobs(scheduler: BackgroundScheduler, settings: Settings, zones: list[str]) -> None:
+    """Add the jobs of new zones, drop those of zones nobody is in any more."""
+    wanted = desired_jobs(settings, zones)
+    existing = {job.id: job for job in scheduler.get_jobs(jobstore="default")}
+    for job_id, spec in wanted.items():
+        current = existing.get(job_id)
+        if current is not None and str(current.trigger) == str(spec["trigger"]):
+            continue
+        scheduler.add_job(
+            id=job_id,
+            jobstore="default",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            **spec,  # type: ignore[arg-type]
+        )
+    if scheduler.state == STATE_RUNNING:
+        for job_id in existing.keys() - wanted.keys():
+            scheduler.remove_job(job_id, jobstore="default")
+
+
+def build_scheduler(settings: Settings, zones: list[str]) -> BackgroundScheduler:
     if settings.path is None:
         raise ConfigError(
             "`digest serve` needs a config file (digest.toml, --config or DIGEST_CONFIG)"
         )
-    d = settings.digest
-    scheduler = BlockingScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=d.database)},
-        timezone=d.zone,
+    scheduler = BackgroundScheduler(
+        jobstores={
+            "default": SQLAlchemyJobStore(url=settings.digest.database),
+            # this daemon's own housekeeping: never shared through the database
+            "local": MemoryJobStore(),
+        },
+        timezone=settings.digest.zone,
     )
-    scheduler.add_job(
-        "digest.schedule:daily_job",
-        daily_trigger(settings),
-        args=[str(settings.path)],
-        id=DAILY_JOB_ID,
-        name="fetch, build and send the daily digest",
-        replace_existing=True,
-        misfire_grace_time=MISFIRE_GRACE_SECONDS,
-        coalesce=True,
-        max_instances=1,
-    )
+    sync_jobs(scheduler, settings, zones)
     return scheduler
 
 
 def serve(settings: Settings, *, echo: Callable[[str], None]) -> None:
-    """Run until SIGTERM or SIGINT; a job in progress is allowed to finish."""
+    """Run until SIGTERM or SIGINT; a send in progress finishes its current message first."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    scheduler = build_scheduler(settings)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if settings.path is None:
+        raise ConfigError(
+            "`digest serve` needs a config file (digest.toml, --config or DIGEST_CONFIG)"
+        )
+    holder = f"{socket.gethostname()} pid {os.getpid()} ({uuid.uuid4().hex[:8]})"
+    ttl = timedelta(seconds=settings.schedule.lease_seconds)
+    app = make_app(settings)
+    leases = DaemonLeases(app.database)
+    try:
+        previous = leases.current()
+        lease = leases.acquire(holder, now=app.clock(), ttl=ttl)
+        if lease is not None and previous is not None:
+            # taking over from a daemon that died: what it left "running" is not running
+            RunLog(app.database).mark_interrupted(started_before=previous.renewed_at)
+        if lease is None:
+            other = leases.current()
+            who = (
+                f"{other.holder}, lease until {other.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+                if other
+                else "?"
+            )
+            raise LockError(
+                f"another `digest serve` is running on this database ({who}); "
+                "it is taken over when that lease expires"
+            )
+        _serve_holding(app, leases, holder, ttl, echo)
+    finally:
+        app.close()
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        echo(f"received {signal.Signals(signum).name}: finishing the current job and stopping")
-        scheduler.shutdown(wait=True)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    echo(
-        f"digest serve: daily digest at {settings.digest.send_time} {settings.digest.timezone}; "
-        "stop with SIGTERM or Ctrl-C"
-    )
-    upcoming = daily_trigger(settings).get_next_fire_time(None, datetime.now(settings.digest.zone))
-    echo(f"next run: {upcoming.isoformat() if upcoming else 'never'}")
-    scheduler.start()  # blocks until stop() shuts it down
+def _serve_holding(
+    app: App,
+    leases: DaemonLeases,
+    holder: str,
+    ttl: timedelta,
+    echo: Callable[[str], None],
+) -> None:
+    lost = threading.Event()
+    # Handlers first: a signal at any moment from here on is a clean stop, never a lost one.
+    with stop_on_signals(lambda line: echo(f"{line} and stopping")) as stop:
+        _run_schedule(app, leases, holder, ttl, echo, stop, lost)
+    if lost.is_set():
+        raise LockError("stopped: another `digest serve` took over this database's lease")
+    leases.release(holder)
     echo("stopped")
+
+
+def _run_schedule(
+    app: App,
+    leases: DaemonLeases,
+    holder: str,
+    ttl: timedelta,
+    echo: Callable[[str], None],
+    stop: threading.Event,
+    lost: threading.Event,
+) -> None:
+    settings = app.settings
+    _StopSignal.event = stop
+    try:
+        scheduler = build_scheduler(settings, list(jobs.groups(app)))
+
+        def keep() -> None:
+            if not leases.renew(holder, now=app.clock(), ttl=ttl):
+                log.error("lease lost: another digest serve took over; stopping")
+                lost.set()
+                stop.set()
+                return
+            sync_jobs(scheduler, settings, list(jobs.groups(app)))
+
+        every = max(1.0, settings.schedule.lease_seconds / 3)
+        scheduler.add_job(keep, IntervalTrigger(seconds=every), id=KEEPER_JOB_ID, jobstore="local")
+        scheduler.add_job(
+            catch_up_job, args=[str(settings.path)], id=CATCH_UP_JOB_ID, jobstore="local"
+        )
+        if settings.digest.require_approval:
+            scheduler.add_job(
+                approvals_job,
+                IntervalTrigger(seconds=APPROVALS_EVERY_SECONDS),
+                args=[str(settings.path)],
+                id=APPROVALS_JOB_ID,
+                jobstore="local",
+                coalesce=True,
+                max_instances=1,
+            )
+        d = settings.digest
+        echo(
+            f"digest serve: daily digest at {d.send_time} {d.timezone}; stop with SIGTERM or Ctrl-C"
+        )
+        now = app.clock()
+        for zone in jobs.groups(app):
+            day, moment = next_send(now, d, zone)
+            echo(f"next run: {moment.isoformat()} ({zone or d.timezone} edition of {day})")
+        scheduler.start()
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            scheduler.shutdown(wait=True)  # a running job sees `stop` and finishes its message
+    finally:
+        _StopSignal.event = None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -71,22 +72,29 @@ def fetch(
 # --- editions ------------------------------------------------------------------------------
 
 
-def build(app: App, edition_date: date) -> Edition:
-    """Build (or rebuild) the draft edition for ``edition_date`` and store it."""
-    existing = app.store.get_edition(app.topic.key, edition_date)
+def build(app: App, edition_date: date, *, zone: str = "") -> Edition:
+    """Build (or rebuild) the draft edition for ``edition_date`` and store it.
+
+    ``zone`` names the subscribers' time zone it is for ("" is the digest's own).
+    """
+    existing = app.store.get_edition(app.topic.key, edition_date, zone)
     if existing is not None and existing.status in (EditionStatus.SENDING, EditionStatus.SENT):
         raise EditionError(
             f"the {edition_date} edition is already {existing.status}; it is not rebuilt"
         )
-    window = edition_window(edition_date, app.settings.digest)
+    window = edition_window(edition_date, app.settings.digest, zone)
     items = app.store.items_published_between(window.start, window.end)
     edition = build_edition(items, app.topic, edition_date=edition_date, window=window)
+    if zone:
+        edition = replace(edition, zone=zone)
     return with_changes(app, app.store.save_edition(edition, now=app.clock()))
 
 
-def get_or_build(app: App, edition_date: date) -> Edition:
-    existing = app.store.get_edition(app.topic.key, edition_date)
-    return with_changes(app, existing) if existing is not None else build(app, edition_date)
+def get_or_build(app: App, edition_date: date, *, zone: str = "") -> Edition:
+    existing = app.store.get_edition(app.topic.key, edition_date, zone)
+    if existing is None:
+        return build(app, edition_date, zone=zone)
+    return with_changes(app, existing)
 
 
 def with_changes(app: App, edition: Edition) -> Edition:
@@ -132,13 +140,18 @@ def send(
     edition_date: date,
     *,
     on_message: Callable[[Delivery, str], None] | None = None,
+    zone: str = "",
+    timezones: Collection[str | None] | None = None,
+    stop: threading.Event | None = None,
 ) -> SendReport:
     """Send the edition to every active subscriber; safe to run again, it resumes.
 
     The ledger rows are written first, in one transaction; each row is claimed, sent, and marked
-    sent only after the server's 250.
+    sent only after the server's 250. ``zone`` picks the edition ("" is the digest's own zone),
+    ``timezones`` restricts the subscribers (see ``SubscriberStore.iter_active``); once ``stop``
+    is set, the message in flight is finished and the remaining claims are given back.
     """
-    edition = get_or_build(app, edition_date)
+    edition = get_or_build(app, edition_date, zone=zone)
     edition_id = edition.id
     assert edition_id is not None
     if edition.status == EditionStatus.HELD:
@@ -149,7 +162,7 @@ def send(
     if edition.status != EditionStatus.SENT:
         app.ledger.ensure_rows(
             edition_id,
-            app.subscribers.iter_active(),
+            app.subscribers.iter_active(timezones=timezones),
             make_message_id=lambda: make_message_id(domain),
             now=now,
         )
@@ -163,7 +176,7 @@ def send(
     )
     report = SendReport(date=edition_date, counts={})
     try:
-        report.sent_now, report.failures = sender.run(on_message)
+        report.sent_now, report.failures = sender.run(on_message, stop)
     finally:
         sender.close()
     report.counts = app.ledger.counts(edition_id)
@@ -205,7 +218,11 @@ class _Sender:
         mailto = self.settings.web.unsubscribe_mailto
         self.unsubscribe_mailto = f"mailto:{mailto}?subject=unsubscribe" if mailto else None
 
-    def run(self, on_message: Callable[[Delivery, str], None] | None) -> tuple[int, list[str]]:
+    def run(
+        self,
+        on_message: Callable[[Delivery, str], None] | None,
+        stop: threading.Event | None = None,
+    ) -> tuple[int, list[str]]:
         sent, failures = 0, list[str]()
         lease = timedelta(seconds=self.settings.delivery.lease_seconds)
         while True:
@@ -216,6 +233,10 @@ class _Sender:
                 return sent, failures
             still_active = self.app.ledger.active_subscribers(d.subscriber_id for d in batch)
             for position, delivery in enumerate(batch):
+                if stop is not None and stop.is_set():
+                    # Stopping: what is not yet attempted goes back for the next run.
+                    self.app.ledger.release(d.id for d in batch[position:])
+                    return sent, failures
                 if delivery.subscriber_id not in still_active:
                     self._finish(delivery, DeliveryStatus.SKIPPED, "subscriber no longer active")
                     continue

@@ -258,6 +258,8 @@ class Edition:
     built_at: datetime | None = None
     #: The editor's intro note shown at the top of the email ("" for none).
     note: str = ""
+    #: Time zone of the subscribers it is for; "" is the digest's own (see digest/sendtimes.py).
+    zone: str = ""
 
     @property
     def stories(self) -> tuple[Story, ...]:
@@ -303,3 +305,51 @@ class RenderedEmail:
     subject: str
     html: str
     text: str
+
+
+# --- scheduling -----------------------------------------------------------------------------
+
+
+class RunOutcome:
+    RUNNING = "running"
+    OK = "ok"
+    #: Nothing on-topic and the quiet-day policy is "skip": nothing was sent.
+    QUIET_SKIPPED = "quiet-skipped"
+    #: Nothing on-topic and the policy is "note": a short "no major developments" email went out.
+    QUIET_NOTE = "quiet-note"
+    #: require_approval is on and the edition was not approved by its send time.
+    HELD = "held"
+    #: Stopped (SIGTERM) before finishing; the next run resumes.
+    STOPPED = "stopped"
+    #: Its daemon died mid-run (found by the daemon that took over); the next run resumes.
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run of a scheduled job, as `digest runs` shows it."""
+
+    id: int
+    #: "fetch", "build" or "send".
+    job: str
+    #: Subscribers' time zone the run was for ("" is the digest's own).
+    zone: str
+    edition_date: date | None
+    started_at: datetime
+    finished_at: datetime | None
+    #: One of RunOutcome.
+    outcome: str
+    #: What the run did, e.g. {"feeds": 5, "new_items": 12} or delivery counts.
+    counts: dict[str, int]
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Which `digest serve` runs the schedule of this database, and until when."""
+
+    holder: str
+    acquired_at: datetime
+    renewed_at: datetime
+    expires_at: datetime

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 
 from digest.errors import SubscriberError
 from digest.store.database import Database
@@ -76,18 +76,26 @@ class SubscriberStore:
                 query = query.where(SubscriberRow.status == status)
             return [_subscriber(row) for row in session.scalars(query)]
 
-    def iter_active(self, batch: int = 1000) -> Iterator[Subscriber]:
-        """Active subscribers in id order, read a batch at a time (lists can be large)."""
+    def iter_active(
+        self, batch: int = 1000, *, timezones: Collection[str | None] | None = None
+    ) -> Iterator[Subscriber]:
+        """Active subscribers in id order, read a batch at a time (lists can be large).
+
+        ``timezones`` keeps only subscribers whose time zone is one of these (None in it: those
+        without one); None keeps everyone.
+        """
         last_id = 0
+        where = [SubscriberRow.status == SubscriberStatus.ACTIVE]
+        if timezones is not None:
+            named = [zone for zone in timezones if zone is not None]
+            unset = SubscriberRow.timezone.is_(None) if None in timezones else false()
+            where.append(or_(SubscriberRow.timezone.in_(named), unset))
         while True:
             with self._sessions() as session:
                 rows = list(
                     session.scalars(
                         select(SubscriberRow)
-                        .where(
-                            SubscriberRow.status == SubscriberStatus.ACTIVE,
-                            SubscriberRow.id > last_id,
-                        )
+                        .where(*where, SubscriberRow.id > last_id)
                         .order_by(SubscriberRow.id)
                         .limit(batch)
                     )
@@ -97,6 +105,17 @@ class SubscriberStore:
             for row in rows:
                 yield _subscriber(row)
             last_id = rows[-1].id
+
+    def active_timezones(self) -> set[str | None]:
+        """The distinct time zones of active subscribers (None: those without one)."""
+        with self._sessions() as session:
+            return set(
+                session.scalars(
+                    select(SubscriberRow.timezone)
+                    .where(SubscriberRow.status == SubscriberStatus.ACTIVE)
+                    .distinct()
+                )
+            )
 
     def set_status(self, subscriber_id: int, status: str, *, now: datetime) -> Subscriber:
         if status not in SubscriberStatus.ALL:

@@ -1,16 +1,82 @@
-"""digest serve (APScheduler with its job in our database) and the job it runs."""
+"""digest serve as a real process: its jobs in our database, one daemon per database, SIGTERM."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from aiosmtpd.controller import Controller
+
+from digest.loopback import free_port
 from digest.schedule import daily_job
 from tests.conftest import Workspace
+from tests.servers import RecordingHandler
+
+LEASE = "[schedule]\nlease_seconds = 3\n"
+
+
+class ServeProcess:
+    """`digest serve` in a subprocess, its stderr collected line by line as it comes."""
+
+    def __init__(self, config: Path) -> None:
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "digest", "--config", str(config), "serve"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines) or self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert any(text in line for line in self.lines), self.stderr
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return code
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.lines)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def wait_until(predicate, timeout: float = 30) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.05)
+    assert predicate()
+
+
+def query(database: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(database) as db:
+        return db.execute(sql).fetchall()
 
 
 def test_daily_job_fetches_builds_and_sends_today(workspace, fixture_feeds, smtp_server):
@@ -22,38 +88,171 @@ def test_daily_job_fetches_builds_and_sends_today(workspace, fixture_feeds, smtp
     assert len(smtp_server.handler.messages) == 1
 
 
-def test_serve_stores_its_job_and_stops_cleanly_on_sigterm(workspace: Workspace):
-    workspace.write_config(timezone="Europe/Paris", send_time="07:15")
+def test_serve_stores_its_jobs_and_stops_cleanly_on_sigterm(workspace: Workspace):
+    workspace.write_config(extra=LEASE, timezone="Europe/Paris", send_time="07:15")
     workspace.invoke("feeds", "list")  # creates the database
-    process = subprocess.Popen(
-        [sys.executable, "-m", "digest", "--config", str(workspace.config), "serve"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    serve = ServeProcess(workspace.config)
     try:
-        deadline = time.monotonic() + 20
-        jobs: list = []
-        while time.monotonic() < deadline and not jobs:
-            time.sleep(0.2)
-            with sqlite3.connect(workspace.database) as db:
-                tables = {row[0] for row in db.execute("select name from sqlite_master")}
-                if "apscheduler_jobs" in tables:
-                    jobs = db.execute("select id, next_run_time from apscheduler_jobs").fetchall()
-        assert [job_id for job_id, _ in jobs] == ["daily-digest"]
-        next_run = time.gmtime(jobs[0][1])
-        assert (next_run.tm_hour, next_run.tm_min) in {(5, 15), (6, 15)}  # 07:15 Paris, CEST/CET
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=20)
+        serve.wait_for("next run:")
+        wait_until(lambda: len(stored_jobs(workspace.database)) == 3)
+        jobs = stored_jobs(workspace.database)
+        assert set(jobs) == {"fetch", "build:default", "send:default"}
+        send_at = time.gmtime(jobs["send:default"])
+        assert (send_at.tm_hour, send_at.tm_min) in {(5, 15), (6, 15)}  # 07:15 Paris
+        build_at = jobs["build:default"]
+        assert jobs["send:default"] - build_at == 3600  # build_lead_minutes = 60
+        [(holder,)] = query(workspace.database, "select holder from daemon_lease")
+        assert f"pid {serve.process.pid}" in holder
+        # a subscriber in a new time zone gets that zone's jobs while the daemon runs
+        workspace.invoke("subscribers", "add", "kenji@example.jp")
+        with sqlite3.connect(workspace.database) as db:
+            db.execute("update subscribers set timezone = 'Asia/Tokyo'")
+        wait_until(lambda: "send:Asia/Tokyo" in stored_jobs(workspace.database))
+        tokyo = time.gmtime(stored_jobs(workspace.database)["send:Asia/Tokyo"])
+        assert (tokyo.tm_hour, tokyo.tm_min) == (22, 15)  # 07:15 in Tokyo
+        status = workspace.json("status")
+        assert status["daemon"]["holder"] == holder
+        assert {j["job"] for j in status["next_runs"]} == {
+            "fetch",
+            "build:default",
+            "send:default",
+            "build:Asia/Tokyo",
+            "send:Asia/Tokyo",
+        }
+        code = serve.stop()
     finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, stderr
-    assert "daily digest at 07:15 Europe/Paris" in stderr
-    assert "next run: " in stderr
-    assert "stopped" in stderr
-    assert "Traceback" not in stderr
+        serve.kill()
+    assert code == 0, serve.stderr
+    assert "daily digest at 07:15 Europe/Paris" in serve.stderr
+    assert "stopped" in serve.stderr
+    assert "Traceback" not in serve.stderr
+    assert query(workspace.database, "select * from daemon_lease") == []  # released
+
+
+def stored_jobs(database: Path) -> dict[str, float]:
+    """APScheduler's rows: job id -> next run (epoch seconds); empty before the first start."""
+    try:
+        return dict(query(database, "select id, next_run_time from apscheduler_jobs"))
+    except sqlite3.OperationalError:
+        return {}
+
+
+def test_a_second_serve_refuses_and_takes_over_when_the_lease_expires(workspace: Workspace):
+    workspace.write_config(extra=LEASE)
+    workspace.invoke("feeds", "list")
+    first = ServeProcess(workspace.config)
+    try:
+        first.wait_for("next run:")
+        second = subprocess.run(
+            [sys.executable, "-m", "digest", "--config", str(workspace.config), "serve"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1
+        [line] = second.stderr.strip().splitlines()
+        assert line.startswith("digest: error: another `digest serve` is running")
+        assert f"pid {first.process.pid}" in line
+        first.stop(signal.SIGKILL)  # dies without releasing its lease
+        assert query(workspace.database, "select count(*) from daemon_lease") == [(1,)]
+        # the lease runs out (3 s here); rather than wait, move its expiry into the past
+        past = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+        with sqlite3.connect(workspace.database) as db:
+            db.execute("update daemon_lease set expires_at = ?", (past,))
+        third = ServeProcess(workspace.config)
+        try:
+            third.wait_for("next run:")
+            [(holder,)] = query(workspace.database, "select holder from daemon_lease")
+            assert f"pid {third.process.pid}" in holder
+            assert third.stop() == 0
+        finally:
+            third.kill()
+    finally:
+        first.kill()
+
+
+class SlowHandler(RecordingHandler):
+    """Takes a moment over each message, like a busy relay."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        await asyncio.sleep(0.3)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path):
+    handler = SlowHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        workspace = Workspace(isolated, port)
+        # the send time was 30 minutes ago: the start-up catch-up sends it right away
+        send_time = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%H:%M")
+        workspace.write_config(extra=LEASE, send_time=send_time)
+        people = [f"reader{i}@example.com" for i in range(8)]
+        for email in people:
+            workspace.invoke("subscribers", "add", email)
+        serve = ServeProcess(workspace.config)
+        try:
+            wait_until(lambda: len(handler.messages) >= 2)
+            code = serve.stop()
+        finally:
+            serve.kill()
+        assert code == 0, serve.stderr
+        assert "Traceback" not in serve.stderr
+        delivered = handler.recipients()
+        assert 2 <= len(delivered) < len(people)  # stopped part-way
+        statuses = dict(
+            query(workspace.database, "select status, count(*) from deliveries group by status")
+        )
+        # the message in flight was finished and recorded; the rest went back to pending
+        assert statuses == {"sent": len(delivered), "pending": len(people) - len(delivered)}
+        [(outcome,)] = query(workspace.database, "select outcome from runs where job = 'send'")
+        assert outcome == "stopped"
+        [(day,)] = query(workspace.database, "select edition_date from editions")
+        workspace.invoke("send", "--date", day)
+        assert sorted(handler.recipients()) == sorted(people)  # everyone once, nobody twice
+    finally:
+        controller.stop()
+
+
+def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path):
+    handler = SlowHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        workspace = Workspace(isolated, port)
+        people = [f"reader{i}@example.com" for i in range(8)]
+        for email in people:
+            workspace.invoke("subscribers", "add", email)
+        command = [sys.executable, "-m", "digest", "--config", str(workspace.config)]
+        send = subprocess.Popen(
+            [*command, "send", "--date", "2026-02-03"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_until(lambda: len(handler.messages) >= 2)
+            send.send_signal(signal.SIGTERM)
+            _, stderr = send.communicate(timeout=30)
+        finally:
+            if send.poll() is None:
+                send.kill()
+        assert send.returncode == 0, stderr
+        assert "received SIGTERM: finishing the message in flight" in stderr
+        assert "stopped: run `digest send` again" in stderr and "Traceback" not in stderr
+        delivered = handler.recipients()
+        assert 2 <= len(delivered) < len(people)
+        statuses = dict(
+            query(workspace.database, "select status, count(*) from deliveries group by status")
+        )
+        assert statuses == {"sent": len(delivered), "pending": len(people) - len(delivered)}
+        workspace.invoke("send", "--date", "2026-02-03")
+        assert sorted(handler.recipients()) == sorted(people)
+    finally:
+        controller.stop()
 
 
 def test_serve_without_a_config_file_refuses(isolated):
@@ -65,3 +264,21 @@ def test_serve_without_a_config_file_refuses(isolated):
     )
     assert result.returncode == 2
     assert "no digest.toml" in result.stderr
+
+
+def test_a_daemon_whose_lease_was_taken_stops(workspace: Workspace):
+    workspace.write_config(extra=LEASE)
+    workspace.invoke("feeds", "list")
+    serve = ServeProcess(workspace.config)
+    try:
+        serve.wait_for("next run:")
+        with sqlite3.connect(workspace.database) as db:
+            db.execute("update daemon_lease set holder = 'another host pid 1'")
+        code = serve.process.wait(timeout=30)
+    finally:
+        serve.kill()
+    assert code == 1
+    assert "digest: error: stopped: another `digest serve` took over" in serve.stderr
+    assert "Traceback" not in serve.stderr
+    [(holder,)] = query(workspace.database, "select holder from daemon_lease")
+    assert holder == "another host pid 1"  # the new holder's lease is left alone

@@ -87,7 +87,9 @@ class ItemRow(Base):
 
 class EditionRow(Base):
     __tablename__ = "editions"
-    __table_args__ = (UniqueConstraint("topic", "edition_date", name="uq_editions_topic_date"),)
+    __table_args__ = (
+        UniqueConstraint("topic", "edition_date", "zone", name="uq_editions_topic_date_zone"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     topic: Mapped[str] = mapped_column(String(128))
@@ -100,6 +102,8 @@ class EditionRow(Base):
     built_at: Mapped[datetime] = mapped_column(UTCDateTime)
     first_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Time zone of the subscribers this edition is for; "" is the digest's own zone.
+    zone: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class SubscriberRow(Base):
@@ -142,3 +146,32 @@ class DeliveryRow(Base):
     message_id: Mapped[str] = mapped_column(String(256))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RunRow(Base):
+    """One run of a scheduled job (fetch, build, send), for `digest runs` and `digest status`."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    zone: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    edition_date: Mapped[date | None] = mapped_column(Date)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(32))
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DaemonLeaseRow(Base):
+    """Who runs `digest serve` on this database, until when: renewed while it runs."""
+
+    __tablename__ = "daemon_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(256))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

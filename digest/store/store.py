@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -148,11 +149,13 @@ class Store:
 
     # --- editions ------------------------------------------------------------------------
 
-    def get_edition(self, topic: str, edition_date: date) -> Edition | None:
+    def get_edition(self, topic: str, edition_date: date, zone: str = "") -> Edition | None:
         with self._sessions() as session:
             row = session.scalar(
                 select(EditionRow).where(
-                    EditionRow.topic == topic, EditionRow.edition_date == edition_date
+                    EditionRow.topic == topic,
+                    EditionRow.edition_date == edition_date,
+                    EditionRow.zone == zone,
                 )
             )
             return None if row is None else _edition(row)
@@ -166,13 +169,16 @@ class Store:
         with self._sessions.begin() as session:
             row = session.scalar(
                 select(EditionRow).where(
-                    EditionRow.topic == edition.topic, EditionRow.edition_date == edition.date
+                    EditionRow.topic == edition.topic,
+                    EditionRow.edition_date == edition.date,
+                    EditionRow.zone == edition.zone,
                 )
             )
             if row is None:
                 row = EditionRow(
                     topic=edition.topic,
                     edition_date=edition.date,
+                    zone=edition.zone,
                     status=EditionStatus.DRAFT,
                     content=content,
                     changes={},
@@ -291,6 +297,7 @@ def _item(row: ItemRow, feed_title: str) -> Item:
 
 
 def _edition(row: EditionRow) -> Edition:
-    return edition_from_dict(
+    edition = edition_from_dict(
         row.content, status=row.status, edition_id=row.id, built_at=row.built_at
     )
+    return replace(edition, zone=row.zone) if row.zone else edition
