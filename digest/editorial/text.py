@@ -67,6 +67,16 @@ _BOILERPLATE: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
             r"\bRead (?:more|the full (?:story|article))\b\s*(?:here|»|›|\.\.\.|…)?\s*\.?", re.I
         ),
     ),
+    # newsletter and alert promotions: "Receive free China updates", "Sign up to our newsletter"
+    (
+        ("receive free", "get free", "sign up", "subscribe to"),
+        re.compile(
+            r"\b(?:(?:Receive|Get) free\b[^.\n]{0,120}?\b(?:updates?|alerts?|newsletters?)|"
+            r"(?:Sign up|Subscribe) (?:to|for)\b[^.\n]{0,120}?\b(?:newsletters?|updates?|alerts?|"
+            r"emails?|briefings?))\b[^.\n]{0,80}\.?",
+            re.I,
+        ),
+    ),
     (("comments",), re.compile(r"\bComments (?:are|have been) closed\b\.?", re.I)),
     (("premoderated",), re.compile(r"\bComments on this piece are premoderated\b[^\n]*", re.I)),
     # photo credits: "Photo by Jane Doe / Outlet", "Photograph: Jane Doe/AFP"

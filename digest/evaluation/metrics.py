@@ -211,11 +211,8 @@ def score_edition(
     core_stories = section_correct = 0
     summaries = faithful = boilerplate = empty = 0
     for story in stories:
-        sections = Counter(
-            labels[cid].section
-            for s in story.sources
-            if (cid := corpus_ids.get(s.item_id)) and labels.get(cid, off).label == 2
-        )
+        core_labels = [labels.get(corpus_ids.get(s.item_id, ""), off) for s in story.sources]
+        sections = Counter(label.section for label in core_labels if label.label == 2)
         if sections:
             core_stories += 1
             top = max(sections.values())

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from digest.evaluation.metrics import DayScore, EvalReport
 
 __all__ = ["eval_dict", "print_eval", "progress"]
 
+#: (figure, column heading); the legend under the table spells the headings out.
 _COLUMNS = (
-    ("precision", "Prec"),
-    ("recall", "Rec"),
-    ("cluster_precision", "Clu P"),
-    ("cluster_recall", "Clu R"),
-    ("cluster_f1", "Clu F1"),
-    ("section_accuracy", "Section"),
-    ("faithfulness", "Faithful"),
-    ("boilerplate", "Boilerpl."),
+    ("precision", "P"),
+    ("recall", "R"),
+    ("cluster_precision", "CluP"),
+    ("cluster_recall", "CluR"),
+    ("cluster_f1", "CluF1"),
+    ("section_accuracy", "Sect"),
+    ("faithfulness", "Faith"),
+    ("boilerplate", "Boil"),
+)
+_LEGEND = (
+    "P precision, R recall of core items, CluP/CluR/CluF1 pairwise same-story precision/recall/F1, "
+    "Sect section accuracy, Faith faithful summaries, Boil summaries with boilerplate, "
+    "Build seconds to build the edition"
 )
 
 
@@ -56,12 +63,22 @@ def _fmt(value: float | None) -> str:
 
 
 def print_eval(report: EvalReport) -> None:
+    # The table needs about 90 columns; wider than a narrow terminal beats cut-off figures.
     console = Console(highlight=False, soft_wrap=True)
+    console.width = max(console.width, 100)
     console.print(
         f"[bold]{report.corpus}[/bold] with topic {report.topic}: {report.feeds} feeds, "
         f"{report.items} items, {len(report.days)} editions"
     )
-    table = Table("Edition", "Items", "Stories", *(title for _, title in _COLUMNS), "Build s")
+    table = Table(
+        Column("Edition", no_wrap=True, min_width=10),
+        "Items",
+        "Stories",
+        *(title for _, title in _COLUMNS),
+        "Build",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     rows = [(day.date.isoformat() if day.date else "", day) for day in report.days]
     for label, day in [*rows, ("overall", report.total)]:
         figures = day.figures()
@@ -74,9 +91,10 @@ def print_eval(report: EvalReport) -> None:
             end_section=label == rows[-1][0] if rows else False,
         )
     console.print(table)
+    console.print(f"[dim]{_LEGEND}[/dim]")
     total = report.total
     console.print(
-        f"{total.core_included}/{total.core} core items in, {total.off_topic.__len__()} "
+        f"{total.core_included}/{total.core} core items in, {len(total.off_topic)} "
         f"off-topic items let in, {total.empty_summaries} stories without a summary "
         "(--json lists the items)"
     )
