@@ -123,11 +123,15 @@ def clean_text(text: str) -> str:
     text = strip_markup(text)
     text = _SPACES.sub(" ", text)
     lowered = text.lower()
+    removed = False
     for triggers, pattern in _BOILERPLATE:
         if any(trigger in lowered for trigger in triggers):
             text = pattern.sub(" ", text)
-    text = _SPACES.sub(" ", text)
-    text = _NEWLINES.sub("\n", text)
+            removed = True
+    if removed:
+        text = _SPACES.sub(" ", text)
+    if "\n" in text:
+        text = _NEWLINES.sub("\n", text)
     return text.strip()
 
 
@@ -142,6 +146,9 @@ _ABBREVIATIONS = {
     "p.r.c.": "prc",
 }
 _ABBREV_RE = re.compile(r"(?<![\w.])(?:u\.s\.a\.|u\.s\.|u\.k\.|e\.u\.|u\.n\.|p\.r\.c\.)", re.I)
+_ABBREV_HINTS = ("u.s.", "u.k.", "e.u.", "u.n.", "p.r.c.")
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -173,14 +180,14 @@ def normalize(text: str) -> str:
     text = text.translate(_PUNCTUATION)
     if not text.isascii():
         # fold accents ("Café" -> "Cafe"); other non-ASCII characters become spaces
-        text = "".join(
-            ch if ch.isascii() else " "
-            for ch in unicodedata.normalize("NFKD", text)
-            if not unicodedata.combining(ch)
-        )
-    text = _ABBREV_RE.sub(lambda m: " " + _ABBREVIATIONS[m.group(0).lower()] + " ", text)
-    text = _POSSESSIVE.sub("", text)
-    return text.lower()
+        text = _NON_ASCII.sub(" ", _COMBINING.sub("", unicodedata.normalize("NFKD", text)))
+    text = text.lower()
+    # the regular expressions only run when their cheap hints are present
+    if any(hint in text for hint in _ABBREV_HINTS):
+        text = _ABBREV_RE.sub(lambda m: " " + _ABBREVIATIONS[m.group(0)] + " ", text)
+    if "'" in text:
+        text = _POSSESSIVE.sub("", text)
+    return text
 
 
 def stem(token: str) -> str:

@@ -49,3 +49,18 @@ def test_newsletter_promotions_removed():
     cleaned = clean_text(text)
     assert "Receive free" not in cleaned and "Sign up" not in cleaned
     assert "raised duties on Chinese steel." in cleaned and "Officials expect a reply." in cleaned
+
+
+def test_tokens_fold_accents_and_split_on_other_scripts():
+    assert tokens("Café owners in Zürich\u2003met 中国 buyers; U.K. firms' U.S.A. sales") == [
+        "cafe",
+        "owner",
+        "in",
+        "zurich",
+        "met",
+        "buyer",
+        "uk",
+        "firm",
+        "usa",
+        "sale",
+    ]
