@@ -41,7 +41,7 @@ def test_eval_replays_the_window_and_scores_every_edition():
     assert overall["boilerplate"] == 0.0
     assert overall["empty_summaries"] == 0
     assert report["missed"] == [] and report["off_topic"] == []
-    assert all(day["build_seconds"] >= 0 for day in report["days"])
+    assert all(d["build_seconds"] > 0 and d["build_cpu_seconds"] > 0 for d in report["days"])
 
 
 def test_eval_prints_a_table_per_day_and_overall():

@@ -106,6 +106,8 @@ class DayScore:
     boilerplate: int = 0
     empty_summaries: int = 0
     build_seconds: float = 0.0
+    #: CPU time of the same build: steadier than wall-clock time on a busy machine.
+    build_cpu_seconds: float = 0.0
     #: Corpus ids of label-2 items left out, and of label-0 items let in.
     missed: tuple[str, ...] = field(default=())
     off_topic: tuple[str, ...] = field(default=())
@@ -181,6 +183,7 @@ def score_edition(
     core_in_window: Iterable[str],
     items_in_window: int = 0,
     build_seconds: float = 0.0,
+    build_cpu_seconds: float = 0.0,
 ) -> DayScore:
     """The counts of one edition.
 
@@ -241,6 +244,7 @@ def score_edition(
         boilerplate=boilerplate,
         empty_summaries=empty,
         build_seconds=build_seconds,
+        build_cpu_seconds=build_cpu_seconds,
         missed=tuple(sorted(core - set(included))),
         off_topic=tuple(cid for cid in included if labels.get(cid, off).label == 0),
     )
@@ -277,6 +281,7 @@ def total_score(days: Iterable[DayScore]) -> DayScore:
             "boilerplate",
             "empty_summaries",
             "build_seconds",
+            "build_cpu_seconds",
         )
     }
     return DayScore(

@@ -88,9 +88,10 @@ def run_eval(
             for day in dates:
                 window = edition_window(day, settings.digest)
                 clock.moment = window.end + timedelta(minutes=5)
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 edition = services.build(app, day)
                 seconds = time.perf_counter() - started
+                cpu_seconds = time.process_time() - cpu_started
                 score = score_edition(
                     edition,
                     corpus_ids=corpus_ids,
@@ -99,6 +100,7 @@ def run_eval(
                     core_in_window=[c for c in core if c in moments and moments[c] in window],
                     items_in_window=sum(1 for i in stored if i.published in window),
                     build_seconds=seconds,
+                    build_cpu_seconds=cpu_seconds,
                 )
                 say(f"built {day}: {score.stories} stories in {seconds:.2f}s")
                 days.append(score)
@@ -154,11 +156,8 @@ def _source_texts(
 
 
 def _edition_dates(moments: Iterable[datetime], settings: DigestSettings) -> list[date]:
-    """Every edition date whose window holds one of `moments`, first to last without gaps."""
-    points = sorted(moments)
-    first = _edition_for(points[0], settings)
-    final = _edition_for(points[-1], settings)
-    return [first + timedelta(days=n) for n in range((final - first).days + 1)]
+    """The edition dates whose windows hold at least one of `moments`, in order."""
+    return sorted({_edition_for(moment, settings) for moment in moments})
 
 
 def _edition_for(moment: datetime, settings: DigestSettings) -> date:

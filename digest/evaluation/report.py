@@ -40,6 +40,7 @@ def _day_dict(day: DayScore) -> dict[str, Any]:
         "summaries": day.summaries,
         "empty_summaries": day.empty_summaries,
         "build_seconds": round(day.build_seconds, 4),
+        "build_cpu_seconds": round(day.build_cpu_seconds, 4),
     }
 
 
