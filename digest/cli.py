@@ -263,6 +263,31 @@ def preview(date_: date | None, out: Path, open_: bool, serve: bool, host: str, 
             webbrowser.open(path.resolve().as_uri())
 
 
+@cli.command("eval")
+@click.argument("corpus_dir", metavar="CORPUS_DIR", type=click.Path(path_type=Path))
+@click.option(
+    "--topic",
+    metavar="KEY|FILE",
+    default="us-china-trade",
+    show_default=True,
+    help="Bundled topic key or topic TOML file to evaluate.",
+)
+@_json_option
+def eval_(corpus_dir: Path, topic: str, as_json: bool) -> None:
+    """Replay a labelled corpus and measure the editions built from it."""
+    from digest.editorial import load_topic
+    from digest.evaluation import load_corpus, run_eval
+    from digest.evaluation.report import eval_dict, print_eval, progress
+
+    report = run_eval(
+        load_corpus(corpus_dir), load_topic(topic), progress=None if as_json else progress
+    )
+    if as_json:
+        _print_json(eval_dict(report))
+    else:
+        print_eval(report)
+
+
 @cli.command()
 @_date_option
 def approve(date_: date | None) -> None:

@@ -99,3 +99,9 @@ class TokenError(DigestError):
 
 class LockError(DigestError):
     """Another process holds a lock this one needs (e.g. a second `digest serve`)."""
+
+
+class CorpusError(DigestError):
+    """A labelled corpus folder (for `digest eval`) is missing, incomplete or malformed."""
+
+    exit_code = 2

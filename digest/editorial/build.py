@@ -73,10 +73,12 @@ def build_edition(
     info = {a.item.id: (a, score, sections) for a, score, sections in selected}
     groups = cluster_items(
         chosen,
-        threshold=float(options.get("cluster_threshold", 0.18)),
+        threshold=float(options.get("cluster_threshold", 0.15)),
         window_hours=float(options.get("merge_window_hours", 36)),
         title_boost=float(options.get("cluster_title_boost", 2.0)),
         link_factor=float(options.get("cluster_link_factor", 1.75)),
+        min_shared=int(options.get("cluster_min_shared_words", 2)),
+        rare_share=float(options.get("cluster_rare_share", 0.05)),
         token_pairs=[(a.title_tokens, a.text_tokens) for a, _, _ in selected],
         background=document_frequencies((a.title_tokens, a.text_tokens) for a in day),
     )

@@ -1,13 +1,25 @@
 """Clustering: items from different outlets reporting the same event become one story.
 
 Each item becomes a TF-IDF vector of its content words (title words counted ``title_boost``
-times, then the lead of its text); inverse document frequencies come from the items being
-clustered, so words every item shares ("china", "us") weigh little and the words naming the
-event weigh much. Items are then taken oldest first and each joins the existing cluster whose
-centroid it resembles most (cosine similarity), provided that similarity reaches ``threshold``
-and the cluster has an item within ``window_hours``; otherwise it starts a new cluster. Items
-with the same canonical URL are always the same story. Ties are broken by publication time and
-item id, so the result does not depend on the order of the input.
+times, then the lead of its text); inverse document frequencies come from the day's items, so
+words every item shares ("china", "us") weigh little and the words naming the event weigh much.
+
+Clusters are then built by average-link agglomeration: starting from one cluster per item
+(items with the same canonical URL start together), the two clusters whose items are on average
+most alike (cosine) are merged, again and again, while
+
+- that average reaches ``threshold``;
+- some pair of their items is alike at least ``link_factor`` times the threshold and shares at
+  least ``min_shared`` words that are rare in the day's news (so two short pieces are not joined
+  by common words such as "growth" or "slump");
+- the merged cluster spans at most ``window_hours``;
+- neither cluster's headlines name a country the other never mentions (a follow-up usually
+  brings a new actor: "Britain weighs following the US ban"); places many of the items mention
+  are the topic's own sides and do not count;
+- both or neither are reactions ("China slams...", "...weighs following..."): a reaction to an
+  event is a story of its own.
+
+Ties are broken by publication time and item id, so the result does not depend on input order.
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
-from digest.editorial.text import clean_text, content_words, tokens
+from digest.editorial.text import clean_text, content_words, stem, tokens
 from digest.types import Item
 
 __all__ = ["cluster_items", "cosine", "document_frequencies", "item_vectors"]
@@ -29,6 +41,61 @@ _MIN_DOCUMENTS = 300
 #: Weight kept by words that only one item uses.
 _UNIQUE = 0.5
 
+#: Title words of a reaction to an event ("China slams the US order", "Britain weighs
+#: following"): a reaction is its own story, not merged into the event's unless both react.
+_REACTION = frozenset(
+    """
+    slam condemn criticise criticize denounce rebuke blast retaliate respond react vow
+    weigh mull contemplate consider urge
+    """.split()  # noqa: SIM905
+)
+#: Fewest items of the day needed to tell rare words from common ones.
+_MIN_BACKGROUND = 20
+#: Share of a day's items from which on a word is common whatever ``rare_share`` says.
+_COMMON_SHARE = 0.25
+#: Share of the items mentioning a place from which on it is part of the topic, not an actor.
+_USUAL_PLACE = 0.2
+_USUAL_PLACE_MIN = 3
+#: Countries and blocs (and their adjectives) as tokens, mapped to one name. A follow-up event
+#: usually brings in a new actor ("Britain weighs following the US ban", "EU presses China"):
+#: two clusters are not merged when one's headlines name a place the other never mentions.
+_PLACES = {
+    stem(token): name
+    for name, forms in {
+        "us": "us usa america american washington",
+        "china": "china chinese beijing prc",
+        "uk": "uk britain british london",
+        "eu": "eu europe european brussels",
+        "japan": "japan japanese tokyo",
+        "korea": "korea korean seoul",
+        "taiwan": "taiwan taiwanese taipei",
+        "india": "india indian delhi",
+        "australia": "australia australian canberra",
+        "canada": "canada canadian ottawa",
+        "germany": "germany german berlin",
+        "france": "france french paris",
+        "italy": "italy italian rome",
+        "netherlands": "netherlands dutch hague",
+        "russia": "russia russian moscow kremlin",
+        "ukraine": "ukraine ukrainian kyiv",
+        "vietnam": "vietnam vietnamese hanoi",
+        "mexico": "mexico mexican",
+        "brazil": "brazil brazilian",
+        "indonesia": "indonesia indonesian jakarta",
+        "philippines": "philippine philippines manila",
+        "singapore": "singapore singaporean",
+        "malaysia": "malaysia malaysian",
+        "thailand": "thailand thai bangkok",
+        "israel": "israel israeli",
+        "iran": "iran iranian tehran",
+        "saudi": "saudi riyadh",
+        "turkey": "turkey turkish ankara",
+        "africa": "africa african",
+        "hong kong": "hong",
+    }.items()
+    for token in forms.split()
+}
+
 
 def _terms(
     title_tokens: Sequence[str], text_tokens: Sequence[str], title_boost: float
@@ -39,6 +106,16 @@ def _terms(
     for word in content_words(text_tokens)[:_LEAD_WORDS]:
         bag[word] += 1.0
     return bag
+
+
+def _reacts(token: str) -> bool:
+    """Whether a title token is a reaction verb ("slams", "condemned", "weighing")."""
+    if token in _REACTION:
+        return True
+    for suffix in ("ed", "d", "ing", "s"):
+        if token.endswith(suffix) and token[: -len(suffix)] in _REACTION:
+            return True
+    return False
 
 
 def document_frequencies(
@@ -102,12 +179,14 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
 def cluster_items(
     items: Sequence[Item],
     *,
-    threshold: float = 0.18,
+    threshold: float = 0.15,
     window_hours: float = 36.0,
     title_boost: float = 2.0,
     token_pairs: Sequence[tuple[Sequence[str], Sequence[str]]] | None = None,
     background: tuple[Counter[str], int] | None = None,
     link_factor: float = 1.75,
+    min_shared: int = 2,
+    rare_share: float = 0.05,
 ) -> list[list[Item]]:
     """Group `items` by event; each group and the list of groups ordered by publication time.
 
@@ -121,6 +200,20 @@ def cluster_items(
     order = sorted(range(len(items)), key=lambda k: (items[k].published, items[k].id))
     vectors = item_vectors(token_pairs, title_boost=title_boost, background=background)
     window = timedelta(hours=window_hours)
+
+    # Places many of the items mention are the topic's own sides, not new actors: ignored.
+    mentioned = [
+        {_PLACES[t] for t in (*title, *text) if t in _PLACES} for title, text in token_pairs
+    ]
+    common = Counter(place for found in mentioned for place in found)
+    usual = {
+        place
+        for place, count in common.items()
+        if count >= max(_USUAL_PLACE * len(items), _USUAL_PLACE_MIN)
+    }
+    named = [{_PLACES[t] for t in title if t in _PLACES} - usual for title, _ in token_pairs]
+
+    reacting = [any(_reacts(t) for t in title) for title, _ in token_pairs]
 
     # Start from one cluster per item (items sharing a canonical URL start together).
     clusters: list[list[int]] = []
@@ -143,8 +236,32 @@ def cluster_items(
     for a in range(n):
         for b in range(a + 1, n):
             sim[a][b] = sim[b][a] = cosine(vectors[a], vectors[b])
+    # A link between two stories must rest on words that name the event: at least min_shared
+    # words in common that are rare in the day's news (common ones like "growth" or "slump"
+    # join unrelated pieces that happen to be short).
+    # Without a day of news around them, nothing tells which words are rare: the rule is off.
+    if background is None or background[1] < _MIN_BACKGROUND:
+        min_shared = 0
+    day_df, day_n = background or (Counter(), 0)
+    rare_limit = rare_share * max(day_n, _MIN_DOCUMENTS)
+    # (with few items to go by, a word a quarter of them use is not rare either)
+    rare_limit = min(rare_limit, _COMMON_SHARE * day_n)
+    rare = [{w for w in vec if day_df.get(w, 0) <= rare_limit} for vec in vectors]
+    # ...and one of them must be in a headline: what the story is about, not a detail.
+    headline = [set(content_words(title)) & rare[k] for k, (title, _) in enumerate(token_pairs)]
+
+    def linked(a: int, b: int) -> bool:
+        if min_shared <= 0:
+            return True
+        shared = rare[a] & rare[b]
+        return len(shared) >= min_shared and bool(shared & (headline[a] | headline[b]))
+
+    link = [[sim[a][b] if a != b and linked(a, b) else 0.0 for b in range(n)] for a in range(n)]
     alive = {c: members for c, members in enumerate(clusters)}
     span = {c: (items[m[0]].published, items[m[-1]].published) for c, m in alive.items()}
+    places = {c: set().union(*(named[k] for k in m)) for c, m in alive.items()}
+    mentions = {c: set().union(*(mentioned[k] for k in m)) for c, m in alive.items()}
+    reaction = {c: all(reacting[k] for k in m) for c, m in alive.items()}
     total: dict[tuple[int, int], float] = {}
     strongest: dict[tuple[int, int], float] = {}
     ids = sorted(alive)
@@ -153,7 +270,7 @@ def cluster_items(
             value = sum(sim[a][b] for a in alive[c] for b in alive[d])
             if value > 0:
                 total[(c, d)] = value
-                strongest[(c, d)] = max(sim[a][b] for a in alive[c] for b in alive[d])
+                strongest[(c, d)] = max(link[a][b] for a in alive[c] for b in alive[d])
     min_link = threshold * link_factor
     while True:
         best, best_pair = threshold, None
@@ -164,6 +281,10 @@ def cluster_items(
                 continue
             if strongest[(c, d)] < min_link:
                 continue
+            if places[c] - mentions[d] or places[d] - mentions[c]:
+                continue
+            if reaction[c] != reaction[d]:
+                continue
             average = value / (len(alive[c]) * len(alive[d]))
             if average >= best and (best_pair is None or average > best or (c, d) < best_pair):
                 best, best_pair = average, (c, d)
@@ -173,6 +294,9 @@ def cluster_items(
         alive[c] = sorted(alive[c] + alive.pop(d), key=order.index)
         span[c] = (min(span[c][0], span[d][0]), max(span[c][1], span[d][1]))
         del span[d]
+        places[c] |= places.pop(d)
+        mentions[c] |= mentions.pop(d)
+        reaction.pop(d)  # equal to reaction[c]: only like clusters merge
         merged: dict[tuple[int, int], float] = {}
         merged_strongest: dict[tuple[int, int], float] = {}
         for (x, y), value in total.items():

@@ -67,6 +67,16 @@ _BOILERPLATE: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
             r"\bRead (?:more|the full (?:story|article))\b\s*(?:here|»|›|\.\.\.|…)?\s*\.?", re.I
         ),
     ),
+    # newsletter and alert promotions: "Receive free China updates", "Sign up to our newsletter"
+    (
+        ("receive free", "get free", "sign up", "subscribe to"),
+        re.compile(
+            r"\b(?:(?:Receive|Get) free\b[^.\n]{0,120}?\b(?:updates?|alerts?|newsletters?)|"
+            r"(?:Sign up|Subscribe) (?:to|for)\b[^.\n]{0,120}?\b(?:newsletters?|updates?|alerts?|"
+            r"emails?|briefings?))\b[^.\n]{0,80}\.?",
+            re.I,
+        ),
+    ),
     (("comments",), re.compile(r"\bComments (?:are|have been) closed\b\.?", re.I)),
     (("premoderated",), re.compile(r"\bComments on this piece are premoderated\b[^\n]*", re.I)),
     # photo credits: "Photo by Jane Doe / Outlet", "Photograph: Jane Doe/AFP"
@@ -113,11 +123,15 @@ def clean_text(text: str) -> str:
     text = strip_markup(text)
     text = _SPACES.sub(" ", text)
     lowered = text.lower()
+    removed = False
     for triggers, pattern in _BOILERPLATE:
         if any(trigger in lowered for trigger in triggers):
             text = pattern.sub(" ", text)
-    text = _SPACES.sub(" ", text)
-    text = _NEWLINES.sub("\n", text)
+            removed = True
+    if removed:
+        text = _SPACES.sub(" ", text)
+    if "\n" in text:
+        text = _NEWLINES.sub("\n", text)
     return text.strip()
 
 
@@ -132,6 +146,9 @@ _ABBREVIATIONS = {
     "p.r.c.": "prc",
 }
 _ABBREV_RE = re.compile(r"(?<![\w.])(?:u\.s\.a\.|u\.s\.|u\.k\.|e\.u\.|u\.n\.|p\.r\.c\.)", re.I)
+_ABBREV_HINTS = ("u.s.", "u.k.", "e.u.", "u.n.", "p.r.c.")
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -163,14 +180,14 @@ def normalize(text: str) -> str:
     text = text.translate(_PUNCTUATION)
     if not text.isascii():
         # fold accents ("Café" -> "Cafe"); other non-ASCII characters become spaces
-        text = "".join(
-            ch if ch.isascii() else " "
-            for ch in unicodedata.normalize("NFKD", text)
-            if not unicodedata.combining(ch)
-        )
-    text = _ABBREV_RE.sub(lambda m: " " + _ABBREVIATIONS[m.group(0).lower()] + " ", text)
-    text = _POSSESSIVE.sub("", text)
-    return text.lower()
+        text = _NON_ASCII.sub(" ", _COMBINING.sub("", unicodedata.normalize("NFKD", text)))
+    text = text.lower()
+    # the regular expressions only run when their cheap hints are present
+    if any(hint in text for hint in _ABBREV_HINTS):
+        text = _ABBREV_RE.sub(lambda m: " " + _ABBREVIATIONS[m.group(0)] + " ", text)
+    if "'" in text:
+        text = _POSSESSIVE.sub("", text)
+    return text
 
 
 def stem(token: str) -> str:

@@ -1,3 +1,4 @@
+from collections import Counter
 from dataclasses import replace
 
 from digest.editorial.cluster import cluster_items, document_frequencies
@@ -5,9 +6,22 @@ from digest.editorial.relevance import analyze
 from tests.editorial import fixtures as fx
 from tests.editorial.conftest import make_item
 
+#: A day of general news around the stories: most of it about other things, some about China.
+_DAY = [
+    *fx.NEWS_DAY,
+    *(
+        make_item(f"Council approves budget for district {k}", "Spending rises.")
+        for k in range(400)
+    ),
+    *(
+        make_item(f"Chinese city {k} reports busy holiday", "China's tourism picked up.")
+        for k in range(60)
+    ),
+]
+
 
 def _background(items):
-    analyses = [analyze(i) for i in [*items, *fx.NEWS_DAY]]
+    analyses = [analyze(i) for i in [*items, *_DAY]]
     return document_frequencies((a.title_tokens, a.text_tokens) for a in analyses)
 
 
@@ -45,3 +59,48 @@ def test_items_far_apart_in_time_are_not_merged():
     early = fx.CHIP_RULES[0]
     late = replace(fx.CHIP_RULES[1], published=early.published.replace(day=early.published.day + 3))
     assert len(cluster_items([early, late, fx.TARIFF_STORY])) == 3
+
+
+def _reply(title: str):
+    return make_item(
+        title,
+        "China's commerce ministry said on Wednesday that the new US export controls on AI "
+        "chips broke trade rules and that it would protect the interests of Chinese chipmakers.",
+        feed="Harbour Post",
+        hours=-4,
+    )
+
+
+def test_a_reaction_to_an_event_is_its_own_story():
+    neutral = _reply("China's commerce ministry on the new US AI chip export controls")
+    reaction = _reply("China slams new US AI chip export controls")
+    merged = cluster_items([*fx.CHIP_RULES, neutral], background=_background(fx.CHIP_RULES))
+    assert sorted(map(len, merged)) == [4]
+    apart = cluster_items([*fx.CHIP_RULES, reaction], background=_background(fx.CHIP_RULES))
+    assert sorted(map(len, apart)) == [1, 3]
+
+
+def test_a_new_country_in_the_headline_is_a_follow_up_not_the_same_story():
+    follow_up = make_item(
+        "Netherlands to join US export controls on AI chips for China",
+        "The Dutch government said it would align its export controls on advanced AI chips and "
+        "chipmaking tools with the new US rules on China.",
+        feed="Harbour Post",
+        hours=-4,
+    )
+    clusters = cluster_items([*fx.CHIP_RULES, follow_up], background=_background(fx.CHIP_RULES))
+    assert sorted(map(len, clusters)) == [1, 3]
+    # the same text under a headline naming only the topic's own sides joins the story
+    same = replace(follow_up, title="US export controls on AI chips for China widen", id=999)
+    clusters = cluster_items([*fx.CHIP_RULES, same], background=_background(fx.CHIP_RULES))
+    assert sorted(map(len, clusters)) == [4]
+
+
+def test_short_pieces_sharing_only_common_words_stay_apart():
+    a = make_item("China growth slump deepens for chip champion")
+    b = make_item("China growth slump deepens for home buyers", feed="Other Paper")
+    # a day in which these words are everywhere: they name the beat, not an event
+    common = Counter({w: 200 for w in ("china", "growth", "slump", "deepen")})
+    background = (common, 1000)
+    assert len(cluster_items([a, b], background=background, min_shared=0)) == 1
+    assert len(cluster_items([a, b], background=background)) == 2

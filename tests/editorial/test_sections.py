@@ -51,3 +51,24 @@ def test_order_sections_by_total_and_drop_empty(topic):
     assert [s.key for s in sections] == ["minerals", "tariffs"]
     assert [st.title for st in sections[0].stories] == ["c", "b"]
     assert sections[0].title == "Critical minerals & supply chains"
+
+
+def test_sections_for_telecom_bans_deals_and_results(topic):
+    fcc = make_item(
+        "Lawmakers urge FCC to act on Chinese wireless modules",
+        "Members of Congress asked the FCC to look at security concerns over connected devices "
+        "built with modules from Chinese suppliers.",
+    )
+    assert assign_section([fcc], topic) == "export-controls"
+    deal = make_item(
+        "Chinese-linked buyer's takeover of US chemicals firm faces screening",
+        "Senators asked for a review of the acquisition, saying screening of Chinese stakes in "
+        "American companies had gaps.",
+    )
+    assert assign_section([deal], topic) == "investment"
+    results = make_item(
+        "Chinese chipmaker's quarterly revenue falls",
+        "The company reported lower second-quarter revenue and profit as demand for its chips "
+        "weakened.",
+    )
+    assert assign_section([results], topic) == "companies"

@@ -100,7 +100,8 @@ def test_second_sentence_is_not_a_restatement_of_the_first():
         "Nine Chinese chip firms added to US entity list",
         "Qinghe Semi and Lanxi Etch are among the chipmakers added to the US entity list. "
         "Shares of both companies fell sharply in Shanghai trading on Wednesday.",
-        feed="Wire Two", hours=-5.0,
+        feed="Wire Two",
+        hours=-5.0,
     )
     summary = summarize([first, second], max_words=60)
     assert summary.startswith("The Commerce Department on Tuesday added nine Chinese chipmakers")

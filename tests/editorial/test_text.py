@@ -39,3 +39,28 @@ def test_split_sentences_are_verbatim_substrings():
     text = clean_text(BOILERPLATE_TEXT)
     for sentence in split_sentences(text):
         assert sentence in text
+
+
+def test_newsletter_promotions_removed():
+    text = (
+        "Washington raised duties on Chinese steel. Receive free US-China trade updates\n"
+        "Sign up for our Morning Briefing newsletter here.\nOfficials expect a reply."
+    )
+    cleaned = clean_text(text)
+    assert "Receive free" not in cleaned and "Sign up" not in cleaned
+    assert "raised duties on Chinese steel." in cleaned and "Officials expect a reply." in cleaned
+
+
+def test_tokens_fold_accents_and_split_on_other_scripts():
+    assert tokens("Café owners in Zürich\u2003met 中国 buyers; U.K. firms' U.S.A. sales") == [
+        "cafe",
+        "owner",
+        "in",
+        "zurich",
+        "met",
+        "buyer",
+        "uk",
+        "firm",
+        "usa",
+        "sale",
+    ]
