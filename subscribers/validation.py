@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from email_validator import EmailNotValidError, validate_email
 
 from digest.errors import SubscriberError
@@ -27,3 +29,15 @@ def clean_name(name: str | None) -> str | None:
         return None
     cleaned = " ".join("".join(ch for ch in name if ch.isprintable()).split())
     return cleaned[:256] or None
+
+
+def normalize_timezone(value: str | None) -> str | None:
+    """An IANA time zone name as given, None when empty; SubscriberError when unknown."""
+    if value is None or not value.strip():
+        return None
+    name = value.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SubscriberError(f"unknown time zone {name!r} (use a name like Europe/Paris)") from exc
+    return name
