@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -364,7 +365,7 @@ class SubscriberStore:
             session.flush()
             return _list_value(row, {})
 
-    def lists(self) -> list[SubscriberList]:
+    def lists(self) -> builtins.list[SubscriberList]:
         with self._sessions() as session:
             counts: dict[int, dict[str, int]] = {}
             for list_id, status, count in session.execute(
@@ -392,7 +393,9 @@ class SubscriberStore:
     def transaction(self) -> Any:
         return self._sessions.begin()
 
-    def lists_named(self, session: Session, names: Iterable[str], *, now: datetime) -> list[Any]:
+    def lists_named(
+        self, session: Session, names: Iterable[str], *, now: datetime
+    ) -> builtins.list[Any]:
         return self._lists_named(session, names, now=now)
 
     # --- internals ---------------------------------------------------------------------------
@@ -412,7 +415,9 @@ class SubscriberStore:
             raise SubscriberError(f"no list {name} (see `digest lists list`)")
         return row
 
-    def _lists_named(self, session: Session, names: Iterable[str], *, now: datetime) -> list[Any]:
+    def _lists_named(
+        self, session: Session, names: Iterable[str], *, now: datetime
+    ) -> builtins.list[Any]:
         rows = []
         for name in dict.fromkeys(names):
             if name == DEFAULT_LIST:
@@ -433,8 +438,8 @@ class SubscriberStore:
             )
         )
 
-    def _list_names(self, session: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
-        names: dict[int, list[str]] = {}
+    def _list_names(self, session: Session, ids: builtins.list[int]) -> dict[int, tuple[str, ...]]:
+        names: dict[int, builtins.list[str]] = {}
         for subscriber_id, name in session.execute(
             select(ListMemberRow.subscriber_id, ListRow.name)
             .join(ListRow, ListRow.id == ListMemberRow.list_id)
@@ -444,7 +449,7 @@ class SubscriberStore:
             names.setdefault(subscriber_id, []).append(name)
         return {key: tuple(value) for key, value in names.items()}
 
-    def _suppressed_ids(self, session: Session, rows: list[SubscriberRow]) -> set[int]:
+    def _suppressed_ids(self, session: Session, rows: builtins.list[SubscriberRow]) -> set[int]:
         if not rows or not self.hasher.configured:
             return set()
         by_hash = {h: row.id for row in rows for h in self.hasher.all(row.email)}

@@ -52,10 +52,12 @@ class TokenSigner:
         clock = self._clock
         signer: type[TimestampSigner] = TimestampSigner
         if clock is not None:
+            now: Callable[[], datetime] = clock
+
             # The app's clock, so tests (and the demo) can move time without patching.
             class _ClockSigner(TimestampSigner):
                 def get_timestamp(self) -> int:
-                    return int(clock().timestamp())
+                    return int(now().timestamp())
 
             signer = _ClockSigner
         return URLSafeTimedSerializer(self._keys, salt=f"digest.{CONFIRM}", signer=signer)

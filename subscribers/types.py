@@ -82,7 +82,10 @@ class ImportReport:
     updated: int = 0
     #: Rows whose address appeared earlier in the file; merged into the first.
     duplicates: int = 0
+    #: Existing subscribers who had unsubscribed or bounced: updated, but not re-subscribed.
+    kept_status: int = 0
     #: Rows skipped because the address is suppressed.
-    suppressed: int = 0
+    skipped: list[RejectedRow] = field(default_factory=list)
+    #: Rows not imported (bad address, bad value, undecodable bytes...).
     rejected: list[RejectedRow] = field(default_factory=list)
     dry_run: bool = False
