@@ -441,9 +441,12 @@ def subscribers_export(list_name: str | None, status: str | None) -> None:
 @click.option("--reason", default="admin", show_default=True, help="Why, for the record.")
 def subscribers_suppress(email: str, reason: str) -> None:
     """Never mail an address again, whatever any import or add says."""
+    from subscribers.validation import normalize_email
+
     app = _session().app()
-    added = app.subscribers.suppress(email, now=app.clock(), reason=reason)
-    click.echo(f"suppressed {email}" if added else f"{email} was already suppressed")
+    address = normalize_email(email)
+    added = app.subscribers.suppress(address, now=app.clock(), reason=reason)
+    click.echo(f"suppressed {address}" if added else f"{address} was already suppressed")
 
 
 @subscribers.command("unsuppress")

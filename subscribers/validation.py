@@ -27,7 +27,7 @@ def clean_name(name: str | None) -> str | None:
     """A display name safe for a header: no control characters, trimmed, None when empty."""
     if name is None:
         return None
-    cleaned = " ".join("".join(ch for ch in name if ch.isprintable()).split())
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())
     return cleaned[:256] or None
 
 

@@ -15,8 +15,9 @@ from digest.config import find_config, load_settings
 from digest.errors import TokenError
 from digest.render.templates import templates_dir
 from digest.types import EditionStatus
-from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
+from subscribers.tokens import UNSUBSCRIBE
 from subscribers.types import Subscriber, SubscriberStatus
+from subscribers.web import add_subscription_routes
 
 
 def create_web_app(app: App) -> Flask:
@@ -58,14 +59,8 @@ def create_web_app(app: App) -> Flask:
             return Response("unsubscribed\n", status=200, mimetype="text/plain")
         return page("unsubscribe.html.j2", subscriber=subscriber, done=True)
 
-    @web.get("/preferences/<token>")
-    def preferences(token: str) -> tuple[str, int]:
-        subscriber = subscriber_for(PREFERENCES, token)
-        return page(
-            "preferences.html.j2",
-            subscriber=subscriber,
-            unsubscribe_token=signer.make(UNSUBSCRIBE, subscriber.id),
-        )
+    # /preferences, /subscribe and /confirm live with the subscribers package.
+    add_subscription_routes(web, app, signer=signer, page=page)
 
     @web.get("/archive/<day>")
     def archive(day: str) -> tuple[str, int]:
