@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from digest.store.models import ListMemberRow, ListRow, SubscriberRow
+from digest.store.models import Base, ListMemberRow, ListRow, SubscriberRow
 from subscribers.csvio import ImportRecord, parse_csv
 from subscribers.store import DEFAULT_LIST, SubscriberStore
 from subscribers.types import ImportReport, RejectedRow, SubscriberStatus
@@ -153,9 +153,20 @@ def _apply(
         updates.append(change)
         report.updated += 1
     if new_rows:
-        session.execute(insert(SubscriberRow), new_rows)
+        # Core, not ORM, insert: one executemany (the ORM splits rows by which values are None)
+        session.execute(insert(Base.metadata.tables["subscribers"]), new_rows)
+    table = Base.metadata.tables["subscribers"]
     for group in _same_keys(updates):
-        session.execute(update(SubscriberRow), group)
+        keys = [key for key in group[0] if key != "id"]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({key: bindparam(f"new_{key}") for key in keys})
+        )
+        session.execute(
+            statement,
+            [{"row_id": g["id"], **{f"new_{key}": g[key] for key in keys}} for g in group],
+        )
     _add_memberships(session, wanted, now)
 
 
@@ -206,7 +217,7 @@ def _add_memberships(session: Session, wanted: list[tuple[str, list[int]]], now:
                 present.add(key)
                 rows.append({"list_id": list_id, "subscriber_id": ids[email], "created_at": now})
     if rows:
-        session.execute(insert(ListMemberRow), rows)
+        session.execute(insert(Base.metadata.tables["list_members"]), rows)
 
 
 __all__ = ["import_csv"]
