@@ -203,6 +203,33 @@ class SubscriberStore:
                     yield _subscriber(row)
             last_id = rows[-1].id
 
+    def still_deliverable(self, subscriber_ids: Iterable[int]) -> dict[int, str | None]:
+        """Which of these should still get the digest right now (the rules of iter_active),
+        with their names. For a sender to re-check each batch just before sending, so that an
+        unsubscribe, a pause or a suppression during a send is honoured."""
+        ids = builtins.list(subscriber_ids)
+        if not ids:
+            return {}
+        topic_lists = select(ListRow.id).where(
+            or_(ListRow.topic.is_(None), ListRow.topic == self._topic())
+        )
+        with self._sessions() as session:
+            rows = builtins.list(
+                session.scalars(
+                    select(SubscriberRow).where(
+                        SubscriberRow.id.in_(ids),
+                        SubscriberRow.status == SubscriberStatus.ACTIVE,
+                        SubscriberRow.paused.is_(False),
+                        exists().where(
+                            ListMemberRow.subscriber_id == SubscriberRow.id,
+                            ListMemberRow.list_id.in_(topic_lists),
+                        ),
+                    )
+                )
+            )
+            suppressed = self._suppressed_ids(session, rows)
+        return {row.id: row.name for row in rows if row.id not in suppressed}
+
     def set_status(self, subscriber_id: int, status: str, *, now: datetime) -> Subscriber:
         if status not in SubscriberStatus.ALL:
             raise SubscriberError(f"unknown status {status!r}")

@@ -204,3 +204,18 @@ def test_old_keys_from_the_environment(workspace: Workspace, monkeypatch):
     token = TokenSigner("older").make(PREFERENCES, 7)
     with make_app(settings) as app:
         assert app.signer().read(PREFERENCES, token) == 7
+
+
+def test_still_deliverable_rechecks_pause_suppression_and_status(site):
+    app, _, _ = site
+    store = app.subscribers
+    bob = store.add("bob@example.com", name="Bob", now=T0)
+    cy = store.add("cy@example.com", now=T0)
+    dee = store.add("dee@example.com", now=T0)
+    ids = [ada(app).id, bob.id, cy.id, dee.id]
+    assert store.still_deliverable(ids) == {ids[0]: "Ada", bob.id: "Bob", cy.id: None, dee.id: None}
+    store.update_preferences(bob.id, now=T0, paused=True)
+    store.suppress("cy@example.com", now=T0)
+    store.set_status(dee.id, "unsubscribed", now=T0)
+    assert store.still_deliverable(ids) == {ids[0]: "Ada"}
+    assert [s.id for s in store.iter_active()] == [ids[0]]
