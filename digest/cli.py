@@ -476,7 +476,8 @@ def lists_add(name: str, topic: str | None, description: str | None) -> None:
     created = app.subscribers.create_list(
         name, now=app.clock(), topic=topic, description=description
     )
-    click.echo(f"created list {created.name} ({created.topic or app.topic.key})")
+    topic = created.topic or f"the configured topic, {app.topic.key}"
+    click.echo(f"created list {created.name} ({topic})")
 
 
 @lists_group.command("list")

@@ -219,3 +219,12 @@ def test_still_deliverable_rechecks_pause_suppression_and_status(site):
     store.set_status(dee.id, "unsubscribed", now=T0)
     assert store.still_deliverable(ids) == {ids[0]: "Ada"}
     assert [s.id for s in store.iter_active()] == [ids[0]]
+
+
+def test_old_secret_keys_must_be_a_list_of_strings(workspace: Workspace):
+    text = workspace.config.read_text()
+    workspace.config.write_text(text.replace("[fetch]", 'old_secret_keys = "k1"\n[fetch]', 1))
+    result = workspace.invoke("subscribers", "list", code=2)
+    assert "old_secret_keys must be a list of strings" in result.stderr
+    workspace.config.write_text(text.replace("[web]", "[web]\nconfirm_link_hours = 0", 1))
+    assert "confirm_link_hours" in workspace.invoke("subscribers", "list", code=2).stderr
