@@ -179,9 +179,10 @@ class SubscriberStore:
         last_id = 0
         while True:
             with self._sessions() as session:
+                # plain rows of the columns, not ORM objects: several times faster on big lists
                 rows = list(
-                    session.scalars(
-                        select(SubscriberRow)
+                    session.execute(
+                        select(*_COLUMNS)
                         .where(
                             SubscriberRow.status == SubscriberStatus.ACTIVE,
                             SubscriberRow.paused.is_(False),
@@ -476,7 +477,7 @@ class SubscriberStore:
             names.setdefault(subscriber_id, []).append(name)
         return {key: tuple(value) for key, value in names.items()}
 
-    def _suppressed_ids(self, session: Session, rows: builtins.list[SubscriberRow]) -> set[int]:
+    def _suppressed_ids(self, session: Session, rows: builtins.list[Any]) -> set[int]:
         if not rows or not self.hasher.configured:
             return set()
         by_hash = {h: row.id for row in rows for h in self.hasher.all(row.email)}
@@ -513,9 +514,17 @@ class SubscriberStore:
         return _subscriber(row, names, self._is_suppressed(session, row.email))
 
 
-def _subscriber(
-    row: SubscriberRow, lists: tuple[str, ...] = (), suppressed: bool = False
-) -> Subscriber:
+_COLUMNS = tuple(
+    getattr(SubscriberRow, name)
+    for name in (
+        "id", "email", "name", "status", "timezone", "sections", "format", "consent_at",
+        "consent_source", "created_at", "paused", "attributes",
+    )
+)  # fmt: skip
+
+
+def _subscriber(row: Any, lists: tuple[str, ...] = (), suppressed: bool = False) -> Subscriber:
+    """A Subscriber from an ORM row or a row of _COLUMNS."""
     return Subscriber(
         id=row.id,
         email=row.email,
