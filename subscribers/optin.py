@@ -80,8 +80,8 @@ def request_confirmation(
     return OptIn(subscriber, sent=True)
 
 
-def confirm_url(app: App, subscriber_id: int) -> str:
-    token = app.signer().make(CONFIRM, subscriber_id)
+def confirm_url(app: App, subscriber: Subscriber) -> str:
+    token = app.signer().make(CONFIRM, subscriber.id, email=subscriber.email)
     return f"{app.settings.web.base_url.rstrip('/')}/confirm/{token}"
 
 
@@ -107,7 +107,7 @@ def build_confirmation(app: App, subscriber: Subscriber) -> tuple[bytes, str]:
     context = {
         "digest_name": settings.digest.name,
         "email": subscriber.email,
-        "confirm_url": confirm_url(app, subscriber.id),
+        "confirm_url": confirm_url(app, subscriber),
         "hours": settings.web.confirm_link_hours,
         "contact_line": settings.web.contact_line,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -62,12 +63,24 @@ class TokenSigner:
             signer = _ClockSigner
         return URLSafeTimedSerializer(self._keys, salt=f"digest.{CONFIRM}", signer=signer)
 
-    def make(self, purpose: str, subscriber_id: int) -> str:
+    def make(self, purpose: str, subscriber_id: int, *, email: str | None = None) -> str:
+        """A token for ``subscriber_id``; with ``email``, it also carries a short tag of the
+        address, so it stops working if the id ever belongs to someone else (a database may
+        reuse the id of a deleted row)."""
+        payload: int | list[int | str] = (
+            subscriber_id if email is None else [subscriber_id, address_tag(email)]
+        )
         if purpose == CONFIRM:
-            return str(self._timed().dumps(subscriber_id))
-        return str(self._serializer(purpose).dumps(subscriber_id))
+            return str(self._timed().dumps(payload))
+        return str(self._serializer(purpose).dumps(payload))
 
     def read(self, purpose: str, token: str, *, max_age: timedelta | None = None) -> int:
+        return self.read_link(purpose, token, max_age=max_age)[0]
+
+    def read_link(
+        self, purpose: str, token: str, *, max_age: timedelta | None = None
+    ) -> tuple[int, str | None]:
+        """(subscriber id, address tag or None for tokens made without an address)."""
         try:
             if purpose == CONFIRM:
                 age = int((max_age or timedelta(hours=72)).total_seconds())
@@ -82,9 +95,17 @@ class TokenSigner:
             raise TokenError(
                 "this link is not valid (it was altered or is meant for another page)"
             ) from exc
+        tag = None
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[1], str):
+            value, tag = value
         if not isinstance(value, int) or isinstance(value, bool):
             raise TokenError("this link is not valid")
-        return value
+        return value, tag
+
+
+def address_tag(email: str) -> str:
+    """A short fingerprint of an address, checked inside a signed token (not a secret)."""
+    return hashlib.sha256(b"digest.token:" + email.encode("utf-8")).hexdigest()[:12]
 
 
 class ExpiredTokenError(TokenError):

@@ -14,7 +14,7 @@ from flask import Flask, request
 
 from digest.errors import DeliveryError, SmtpUnavailableError, SubscriberError, TokenError
 from subscribers.optin import confirm_max_age, request_confirmation
-from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenSigner
+from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenSigner, address_tag
 from subscribers.types import FORMATS, Subscriber, SubscriberStatus
 from subscribers.validation import normalize_timezone
 
@@ -29,8 +29,9 @@ def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: 
 
     def subscriber_for(purpose: str, token: str) -> Subscriber:
         max_age = confirm_max_age(app) if purpose == CONFIRM else None
-        subscriber = app.subscribers.get(signer.read(purpose, token, max_age=max_age))
-        if subscriber is None:
+        subscriber_id, tag = signer.read_link(purpose, token, max_age=max_age)
+        subscriber = app.subscribers.get(subscriber_id)
+        if subscriber is None or (tag is not None and tag != address_tag(subscriber.email)):
             raise TokenError("this link belongs to an address that is no longer on the list")
         return subscriber
 
@@ -40,7 +41,7 @@ def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: 
             status,
             subscriber=subscriber,
             token=token,
-            unsubscribe_token=signer.make(UNSUBSCRIBE, subscriber.id),
+            unsubscribe_token=signer.make(UNSUBSCRIBE, subscriber.id, email=subscriber.email),
             sections=app.topic.sections,
             formats=FORMATS,
             zones=zones,
@@ -137,5 +138,5 @@ def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: 
             "confirm.html.j2",
             subscriber=subscriber,
             done=True,
-            preferences_token=signer.make(PREFERENCES, subscriber.id),
+            preferences_token=signer.make(PREFERENCES, subscriber.id, email=subscriber.email),
         )

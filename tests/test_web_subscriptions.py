@@ -228,3 +228,19 @@ def test_old_secret_keys_must_be_a_list_of_strings(workspace: Workspace):
     assert "old_secret_keys must be a list of strings" in result.stderr
     workspace.config.write_text(text.replace("[web]", "[web]\nconfirm_link_hours = 0", 1))
     assert "confirm_link_hours" in workspace.invoke("subscribers", "list", code=2).stderr
+
+
+def test_links_that_name_the_address_do_not_follow_a_reused_id(site):
+    app, client, _ = site
+    bob = app.subscribers.add("bob@example.com", now=T0)
+    tagged = app.signer().make(UNSUBSCRIBE, bob.id, email=bob.email)
+    untagged = app.signer().make(PREFERENCES, bob.id)
+    assert client.get(f"/u/{tagged}").status_code == 200
+    app.subscribers.erase("bob@example.com", now=T0)
+    eve = app.subscribers.add("eve@example.com", now=T0)
+    assert eve.id == bob.id  # SQLite hands the highest id out again after a delete
+    response = client.post(f"/u/{tagged}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 400 and "no longer on the list" in response.get_data(True)
+    assert app.subscribers.find("eve@example.com").status == "active"
+    # tokens made without the address (links already sent) keep working as before
+    assert client.get(f"/preferences/{untagged}").status_code == 200

@@ -15,7 +15,7 @@ from digest.config import find_config, load_settings
 from digest.errors import TokenError
 from digest.render.templates import templates_dir
 from digest.types import EditionStatus
-from subscribers.tokens import UNSUBSCRIBE
+from subscribers.tokens import UNSUBSCRIBE, address_tag
 from subscribers.types import Subscriber, SubscriberStatus
 from subscribers.web import add_subscription_routes
 
@@ -27,8 +27,10 @@ def create_web_app(app: App) -> Flask:
     digest_name = app.settings.digest.name
 
     def subscriber_for(purpose: str, token: str) -> Subscriber:
-        subscriber = app.subscribers.get(signer.read(purpose, token))
-        if subscriber is None:
+        subscriber_id, tag = signer.read_link(purpose, token)
+        subscriber = app.subscribers.get(subscriber_id)
+        # a tagged token names the address too: an id reused by someone else does not match
+        if subscriber is None or (tag is not None and tag != address_tag(subscriber.email)):
             raise TokenError("this link belongs to an address that is no longer on the list")
         return subscriber
 
