@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from digest.store.models import Base, ListMemberRow, ListRow, SubscriberRow
+from digest.store.models import Base, ListMemberRow, ListRow, SubscriberRow, UTCDateTime
 from subscribers.csvio import ImportRecord, parse_csv
 from subscribers.store import DEFAULT_LIST, SubscriberStore
 from subscribers.types import ImportReport, RejectedRow, SubscriberStatus
@@ -167,7 +167,7 @@ def _apply(
             statement,
             [{"row_id": g["id"], **{f"new_{key}": g[key] for key in keys}} for g in group],
         )
-    _add_memberships(session, wanted, now)
+    _add_memberships(session, wanted, existing, now)
 
 
 def _new_status(given: str | None, consented: bool) -> str:
@@ -186,18 +186,29 @@ def _same_keys(updates: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
     return groups.values()
 
 
-def _add_memberships(session: Session, wanted: list[tuple[str, list[int]]], now: datetime) -> None:
-    ids: dict[str, int] = {}
-    emails = [email for email, _ in wanted]
-    for start in range(0, len(emails), _CHUNK):
-        ids.update(
-            (email, subscriber_id)
-            for email, subscriber_id in session.execute(
-                select(SubscriberRow.email, SubscriberRow.id).where(
-                    SubscriberRow.email.in_(emails[start : start + _CHUNK])
-                )
+def _add_memberships(
+    session: Session,
+    wanted: list[tuple[str, list[int]]],
+    existing: dict[str, Any],
+    now: datetime,
+) -> None:
+    members = Base.metadata.tables["list_members"]
+    # New subscribers: INSERT ... SELECT by address, so no ids travel through Python.
+    new_by_list: dict[int, list[str]] = {}
+    for email, list_ids in wanted:
+        if email not in existing:
+            for list_id in list_ids:
+                new_by_list.setdefault(list_id, []).append(email)
+    for list_id, emails in new_by_list.items():
+        for start in range(0, len(emails), _CHUNK):
+            chosen = select(
+                literal(list_id), SubscriberRow.id, literal(now, type_=UTCDateTime())
+            ).where(SubscriberRow.email.in_(emails[start : start + _CHUNK]))
+            session.execute(
+                insert(members).from_select(["list_id", "subscriber_id", "created_at"], chosen)
             )
-        )
+    # Existing subscribers: only the memberships they do not have yet.
+    ids = {email: existing[email].id for email, _ in wanted if email in existing}
     present: set[tuple[int, int]] = set()
     subscriber_ids = list(ids.values())
     for start in range(0, len(subscriber_ids), _CHUNK):
@@ -211,13 +222,15 @@ def _add_memberships(session: Session, wanted: list[tuple[str, list[int]]], now:
         )
     rows = []
     for email, list_ids in wanted:
+        if email not in ids:
+            continue
         for list_id in list_ids:
             key = (list_id, ids[email])
             if key not in present:
                 present.add(key)
                 rows.append({"list_id": list_id, "subscriber_id": ids[email], "created_at": now})
     if rows:
-        session.execute(insert(Base.metadata.tables["list_members"]), rows)
+        session.execute(insert(members), rows)
 
 
 __all__ = ["import_csv"]
