@@ -17,6 +17,7 @@ from digest.store.database import Database, open_database
 from digest.store.store import Store
 from digest.types import Topic
 from subscribers.store import SubscriberStore
+from subscribers.suppression import AddressHasher
 from subscribers.tokens import TokenSigner
 
 
@@ -56,7 +57,9 @@ class App:
         )
 
     def signer(self) -> TokenSigner:
-        return TokenSigner(self.settings.secret_key)
+        return TokenSigner(
+            self.settings.secret_key, self.settings.digest.old_secret_keys, clock=self.clock
+        )
 
     def close(self) -> None:
         while self._owned:
@@ -81,11 +84,22 @@ def make_app(
 ) -> App:
     """Build the application; any part may be injected (tests, the demo)."""
     db = database or open_database(settings.digest.database)
+    topic_keys: list[str] = [topic.key] if topic is not None else []
+
+    def topic_key() -> str:  # loaded on first use, like App.topic
+        if not topic_keys:
+            topic_keys.append(load_topic(settings.digest.topic).key)
+        return topic_keys[0]
+
     return App(
         settings=settings,
         database=db,
         store=Store(db),
-        subscribers=SubscriberStore(db),
+        subscribers=SubscriberStore(
+            db,
+            hasher=AddressHasher(settings.secret_key, settings.digest.old_secret_keys),
+            topic_key=topic_key,
+        ),
         ledger=Ledger(db),
         clock=clock or system_clock,
         mailer_factory=mailer or (lambda: SmtpMailer(settings.smtp)),

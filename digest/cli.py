@@ -445,27 +445,48 @@ def subscribers() -> None:
 @subscribers.command("add")
 @click.argument("email")
 @click.option("--name", help="Display name.")
-def subscribers_add(email: str, name: str | None) -> None:
-    """Add an active subscriber."""
+@click.option(
+    "--list",
+    "lists",
+    multiple=True,
+    metavar="LIST",
+    help="List to join (repeatable; default: the default list).",
+)
+@click.option(
+    "--confirm",
+    is_flag=True,
+    help="Double opt-in: add as pending and email a confirmation link.",
+)
+def subscribers_add(email: str, name: str | None, lists: tuple[str, ...], confirm: bool) -> None:
+    """Add a subscriber (active, or pending until confirmed with --confirm)."""
     app = _session().app()
-    subscriber = app.subscribers.add(email, name=name, now=app.clock())
-    click.echo(f"added {subscriber.email}")
+    if confirm:
+        from subscribers.optin import request_confirmation
+
+        optin = request_confirmation(app, email, name=name, lists=lists, source="cli --confirm")
+        click.echo(f"added {optin.subscriber.email} as pending; confirmation email sent")
+        return
+    subscriber = app.subscribers.add(email, name=name, now=app.clock(), lists=lists)
+    click.echo(f"added {subscriber.email} to {', '.join(subscriber.lists)}")
 
 
 @subscribers.command("remove")
 @click.argument("email")
-def subscribers_remove(email: str) -> None:
-    """Remove a subscriber."""
-    subscriber = _session().app().subscribers.remove(email)
-    click.echo(f"removed {subscriber.email}")
+@click.option("--list", "list_name", metavar="LIST", help="Only take them off this list.")
+def subscribers_remove(email: str, list_name: str | None) -> None:
+    """Remove a subscriber (or, with --list, their membership of one list)."""
+    subscriber = _session().app().subscribers.remove(email, list_name=list_name)
+    where = f" from {list_name}" if list_name else ""
+    click.echo(f"removed {subscriber.email}{where}")
 
 
 @subscribers.command("list")
 @click.option("--status", type=click.Choice(["pending", "active", "unsubscribed", "bounced"]))
+@click.option("--list", "list_name", metavar="LIST", help="Only members of this list.")
 @_json_option
-def subscribers_list(status: str | None, as_json: bool) -> None:
+def subscribers_list(status: str | None, list_name: str | None, as_json: bool) -> None:
     """List subscribers."""
-    listed = _session().app().subscribers.list(status)
+    listed = _session().app().subscribers.list(status, list_name=list_name)
     if as_json:
         _print_json([console.subscriber_dict(s) for s in listed])
     else:
@@ -484,6 +505,122 @@ def subscribers_show(email: str, as_json: bool) -> None:
         _print_json(console.subscriber_dict(subscriber))
     else:
         console.print_subscribers([subscriber])
+
+
+@subscribers.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def subscribers_erase(email: str, yes: bool) -> None:
+    """Delete all personal data of an address (GDPR); it stays suppressed, as a hash."""
+    app = _session().app()
+    if not yes:
+        click.confirm(f"Erase every record of {email}? This cannot be undone", abort=True)
+    app.subscribers.erase(email, now=app.clock())
+    click.echo(f"erased {email}; the address stays suppressed (kept only as a keyed hash)")
+
+
+@subscribers.command("export-data")
+@click.argument("email")
+def subscribers_export_data(email: str) -> None:
+    """Print everything stored about one subscriber, as JSON (a data access request)."""
+    _print_json(_session().app().subscribers.export_data(email))
+
+
+@subscribers.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--list", "lists", multiple=True, metavar="LIST", help="List to add them to.")
+@click.option("--consented", is_flag=True, help="They already consented: make them active.")
+@click.option("--dry-run", is_flag=True, help="Report what would happen; change nothing.")
+@_json_option
+def subscribers_import(
+    file: Path, lists: tuple[str, ...], consented: bool, dry_run: bool, as_json: bool
+) -> None:
+    """Import subscribers from a CSV file (one transaction; bad rows are reported)."""
+    from subscribers import console as subscriber_console
+    from subscribers.admin import import_file
+
+    report = import_file(_session().app(), file, lists=lists, consented=consented, dry_run=dry_run)
+    if as_json:
+        _print_json(subscriber_console.import_dict(report))
+    else:
+        subscriber_console.print_import(report)
+
+
+@subscribers.command("export")
+@click.option("--list", "list_name", metavar="LIST", help="Only members of this list.")
+@click.option("--status", type=click.Choice(["pending", "active", "unsubscribed", "bounced"]))
+def subscribers_export(list_name: str | None, status: str | None) -> None:
+    """Print subscribers as CSV (safe to open in a spreadsheet; imports back)."""
+    from subscribers.admin import export_csv
+
+    for chunk in export_csv(_session().app(), list_name=list_name, status=status):
+        click.echo(chunk, nl=False)
+
+
+@subscribers.command("suppress")
+@click.argument("email")
+@click.option("--reason", default="admin", show_default=True, help="Why, for the record.")
+def subscribers_suppress(email: str, reason: str) -> None:
+    """Never mail an address again, whatever any import or add says."""
+    from subscribers.validation import normalize_email
+
+    app = _session().app()
+    address = normalize_email(email)
+    added = app.subscribers.suppress(address, now=app.clock(), reason=reason)
+    click.echo(f"suppressed {address}" if added else f"{address} was already suppressed")
+
+
+@subscribers.command("unsuppress")
+@click.argument("email")
+def subscribers_unsuppress(email: str) -> None:
+    """Take an address off the suppression list."""
+    if not _session().app().subscribers.unsuppress(email):
+        raise UsageError(f"{email} is not suppressed")
+    click.echo(f"unsuppressed {email}")
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+
+@cli.group("lists")
+def lists_group() -> None:
+    """Manage subscriber lists (audiences), each tied to a topic."""
+
+
+@lists_group.command("add")
+@click.argument("name")
+@click.option("--topic", help="Topic key the list receives (default: the configured topic).")
+@click.option("--description", help="A note for admins.")
+def lists_add(name: str, topic: str | None, description: str | None) -> None:
+    """Create a list."""
+    app = _session().app()
+    created = app.subscribers.create_list(
+        name, now=app.clock(), topic=topic, description=description
+    )
+    topic = created.topic or f"the configured topic, {app.topic.key}"
+    click.echo(f"created list {created.name} ({topic})")
+
+
+@lists_group.command("list")
+@_json_option
+def lists_list(as_json: bool) -> None:
+    """Show the lists with their member counts."""
+    from subscribers import console as subscriber_console
+
+    app = _session().app()
+    found = app.subscribers.lists()
+    if as_json:
+        _print_json([subscriber_console.list_dict(lst) for lst in found])
+    else:
+        subscriber_console.print_lists(found, app.topic.key)
+
+
+@lists_group.command("remove")
+@click.argument("name")
+def lists_remove(name: str) -> None:
+    """Delete a list (its subscribers stay, minus this membership)."""
+    members = _session().app().subscribers.remove_list(name)
+    click.echo(f"removed list {name} ({members} memberships)")
 
 
 def main() -> None:

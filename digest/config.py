@@ -22,6 +22,7 @@ CONFIG_FILENAME = "digest.toml"
 CONFIG_ENV = "DIGEST_CONFIG"
 SECRET_KEY_ENV = "DIGEST_SECRET_KEY"
 SMTP_PASSWORD_ENV = "DIGEST_SMTP_PASSWORD"
+OLD_SECRET_KEYS_ENV = "DIGEST_OLD_SECRET_KEYS"
 SECURITY_MODES = ("none", "starttls", "ssl")
 _ADDRESS = re.compile(r"[^@\s<>,\"]+@[^@\s<>,\"]+")
 
@@ -41,6 +42,9 @@ class DigestSettings:
     secret_key: str = ""
     #: When true, an edition an editor has not approved by its send time is held, not sent.
     require_approval: bool = False
+    #: Former secret keys: links signed with them keep working (rotation); also checked for
+    #: suppressions hashed under them. DIGEST_OLD_SECRET_KEYS (comma-separated) overrides it.
+    old_secret_keys: tuple[str, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -87,6 +91,8 @@ class WebSettings:
     unsubscribe_mailto: str = ""
     #: Postal or contact line shown in every email's footer.
     contact_line: str = ""
+    #: How long the link in a subscription confirmation email stays valid.
+    confirm_link_hours: int = 72
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +214,10 @@ def settings_from_dict(data: dict[str, Any], *, path: Path | None = None) -> Set
 
 
 def _coerce(table: str, key: str, value: Any, expected: type) -> Any:
+    if expected is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"[{table}] {key} must be a list of strings, not {value!r}")
+        return tuple(value)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if expected is bool and not isinstance(value, bool):
@@ -240,6 +250,8 @@ def _validate(settings: Settings) -> None:
     mailto = settings.web.unsubscribe_mailto
     if mailto and not _ADDRESS.fullmatch(mailto):
         raise ConfigError(f"[web] unsubscribe_mailto must be a plain address, not {mailto!r}")
+    if settings.web.confirm_link_hours < 1:
+        raise ConfigError("[web] confirm_link_hours must be at least 1")
     if not settings.web.base_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"[web] base_url must start with http:// or https://, not {settings.web.base_url!r}"
@@ -262,6 +274,9 @@ def _with_environment(settings: Settings, env: dict[str, str] | os._Environ[str]
     digest = settings.digest
     if env.get(SECRET_KEY_ENV):
         digest = replace(digest, secret_key=env[SECRET_KEY_ENV])
+    if env.get(OLD_SECRET_KEYS_ENV):
+        old = tuple(key.strip() for key in env[OLD_SECRET_KEYS_ENV].split(",") if key.strip())
+        digest = replace(digest, old_secret_keys=old)
     smtp = settings.smtp
     if env.get(SMTP_PASSWORD_ENV):
         smtp = replace(smtp, password=env[SMTP_PASSWORD_ENV])
@@ -312,6 +327,9 @@ database = "sqlite:///digest.db"
 secret_key = "@SECRET_KEY@"
 # When true, `digest serve` holds an edition an editor has not approved by its send time.
 require_approval = false
+# When you change secret_key, list the former ones here so links already sent keep working
+# (DIGEST_OLD_SECRET_KEYS, comma-separated, overrides it).
+old_secret_keys = []
 
 [fetch]
 timeout_seconds = 20
@@ -340,6 +358,8 @@ port = 8080
 unsubscribe_mailto = ""
 # Postal address or contact line shown in every email's footer.
 contact_line = ""
+# How long the link in a subscription confirmation email stays valid.
+confirm_link_hours = 72
 
 [delivery]
 # A claim by a sender that died blocks its messages this long, then another run takes them.

@@ -211,6 +211,10 @@ def subscriber_dict(subscriber: Subscriber) -> dict[str, Any]:
         "consent_at": subscriber.consent_at.isoformat() if subscriber.consent_at else None,
         "consent_source": subscriber.consent_source,
         "created_at": subscriber.created_at.isoformat(),
+        "paused": subscriber.paused,
+        "suppressed": subscriber.suppressed,
+        "lists": list(subscriber.lists),
+        "attributes": dict(subscriber.attributes),
     }
 
 
@@ -219,9 +223,18 @@ def print_subscribers(subscribers: Iterable[Subscriber]) -> None:
     if not rows:
         _out().print("no subscribers")
         return
-    table = Table("email", "name", "status", "since")
+    table = Table("email", "name", "status", "lists", "since")
     for s in rows:
-        table.add_row(_e(s.email), _e(s.name or ""), s.status, s.created_at.strftime("%Y-%m-%d"))
+        status = (
+            s.status + (" (paused)" if s.paused else "") + (" (suppressed)" if s.suppressed else "")
+        )
+        table.add_row(
+            _e(s.email),
+            _e(s.name or ""),
+            status,
+            _e(", ".join(s.lists)),
+            s.created_at.strftime("%Y-%m-%d"),
+        )
     _out().print(table)
 
 

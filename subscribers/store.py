@@ -1,22 +1,46 @@
-"""Subscribers in the database, seen as frozen values."""
+"""Subscribers, lists and the suppression list in the database, seen as frozen values."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+import builtins
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import delete, exists, false, func, or_, select
+from sqlalchemy.orm import Session
 
 from digest.errors import SubscriberError
 from digest.store.database import Database
-from digest.store.models import SubscriberRow
-from subscribers.types import Subscriber, SubscriberStatus
-from subscribers.validation import clean_name, normalize_email
+from digest.store.models import (
+    DeliveryRow,
+    EditionRow,
+    ListMemberRow,
+    ListRow,
+    SubscriberRow,
+    SuppressionRow,
+)
+from subscribers.suppression import AddressHasher
+from subscribers.types import FORMATS, Subscriber, SubscriberList, SubscriberStatus
+from subscribers.validation import clean_name, normalize_email, normalize_timezone
+
+#: The list a subscriber joins when no list is named; its topic is the configured one.
+DEFAULT_LIST = "default"
 
 
 class SubscriberStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        hasher: AddressHasher | None = None,
+        topic_key: Callable[[], str] | None = None,
+    ) -> None:
         self._sessions = database.sessions
+        self.hasher = hasher or AddressHasher("")
+        self._topic_key = topic_key
+
+    # --- subscribers -----------------------------------------------------------------------
 
     def add(
         self,
@@ -26,84 +50,170 @@ class SubscriberStore:
         name: str | None = None,
         status: str = SubscriberStatus.ACTIVE,
         consent_source: str = "cli",
+        lists: Sequence[str] = (),
     ) -> Subscriber:
-        """Add a subscriber; an address already present is refused with its status."""
-        address = normalize_email(email)
-        with self._sessions.begin() as session:
-            existing = session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
-            if existing is not None:
-                raise SubscriberError(f"{address} is already a subscriber ({existing.status})")
-            row = SubscriberRow(
-                email=address,
-                name=clean_name(name),
-                status=status,
-                sections=[],
-                format="html",
-                consent_at=now if status == SubscriberStatus.ACTIVE else None,
-                consent_source=consent_source,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            session.flush()
-            return _subscriber(row)
+        """Add a subscriber to ``lists`` (the default list when none is named).
 
-    def remove(self, email: str) -> Subscriber:
+        An address already on every named list is refused with its status; a suppressed
+        address is refused.
+        """
+        subscriber, created = self.subscribe(
+            email, now=now, name=name, status=status, consent_source=consent_source, lists=lists
+        )
+        return subscriber
+
+    def subscribe(
+        self,
+        email: str,
+        *,
+        now: datetime,
+        name: str | None = None,
+        status: str = SubscriberStatus.ACTIVE,
+        consent_source: str = "cli",
+        lists: Sequence[str] = (),
+    ) -> tuple[Subscriber, bool]:
+        """Like add; returns (subscriber, created). An existing one only joins new lists."""
+        address = normalize_email(email)
+        if status not in SubscriberStatus.ALL:
+            raise SubscriberError(f"unknown status {status!r}")
+        with self._sessions.begin() as session:
+            self._refuse_suppressed(session, address)
+            list_rows = self._lists_named(session, lists or (DEFAULT_LIST,), now=now)
+            row = session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
+            created = row is None
+            if row is None:
+                row = SubscriberRow(
+                    email=address,
+                    name=clean_name(name),
+                    status=status,
+                    sections=[],
+                    format="html",
+                    consent_at=now if status == SubscriberStatus.ACTIVE else None,
+                    consent_source=consent_source,
+                    created_at=now,
+                    updated_at=now,
+                    paused=False,
+                )
+                session.add(row)
+                session.flush()
+            current = self._list_ids(session, row.id)
+            missing = [lst for lst in list_rows if lst.id not in current]
+            if not created and not missing:
+                names = ", ".join(lst.name for lst in list_rows)
+                raise SubscriberError(
+                    f"{address} is already a subscriber ({row.status}) on {names}"
+                )
+            for lst in missing:
+                session.add(ListMemberRow(list_id=lst.id, subscriber_id=row.id, created_at=now))
+            session.flush()
+            return self._value(session, row), created
+
+    def remove(self, email: str, *, list_name: str | None = None) -> Subscriber:
+        """Delete a subscriber, or with ``list_name`` only take them off that list."""
         address = normalize_email(email)
         with self._sessions.begin() as session:
-            row = session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
-            if row is None:
-                raise SubscriberError(f"no subscriber {address}")
-            subscriber = _subscriber(row)
+            row = self._row(session, address)
+            if list_name is not None:
+                lst = self._list(session, list_name)
+                gone = session.execute(
+                    delete(ListMemberRow).where(
+                        ListMemberRow.list_id == lst.id, ListMemberRow.subscriber_id == row.id
+                    )
+                )
+                if not gone.rowcount:  # type: ignore[attr-defined]
+                    raise SubscriberError(f"{address} is not on list {list_name}")
+                return self._value(session, row)
+            subscriber = self._value(session, row)
             session.delete(row)
             return subscriber
 
     def get(self, subscriber_id: int) -> Subscriber | None:
         with self._sessions() as session:
             row = session.get(SubscriberRow, subscriber_id)
-            return None if row is None else _subscriber(row)
+            return None if row is None else self._value(session, row)
 
     def find(self, email: str) -> Subscriber | None:
         address = normalize_email(email)
         with self._sessions() as session:
             row = session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
-            return None if row is None else _subscriber(row)
+            return None if row is None else self._value(session, row)
 
-    def list(self, status: str | None = None) -> list[Subscriber]:
-        with self._sessions() as session:
-            query = select(SubscriberRow).order_by(SubscriberRow.id)
-            if status:
-                query = query.where(SubscriberRow.status == status)
-            return [_subscriber(row) for row in session.scalars(query)]
+    def list(self, status: str | None = None, list_name: str | None = None) -> list[Subscriber]:
+        return list(self.iter_all(status=status, list_name=list_name))
+
+    def iter_all(
+        self, *, status: str | None = None, list_name: str | None = None, batch: int = 1000
+    ) -> Iterator[Subscriber]:
+        """Every subscriber (optionally one status, one list) in id order, a batch at a time."""
+        last_id = 0
+        while True:
+            with self._sessions() as session:
+                query = select(SubscriberRow).where(SubscriberRow.id > last_id)
+                if status:
+                    query = query.where(SubscriberRow.status == status)
+                if list_name:
+                    lst = self._list(session, list_name)
+                    query = query.where(
+                        exists().where(
+                            ListMemberRow.subscriber_id == SubscriberRow.id,
+                            ListMemberRow.list_id == lst.id,
+                        )
+                    )
+                rows = list(session.scalars(query.order_by(SubscriberRow.id).limit(batch)))
+                if not rows:
+                    return
+                names = self._list_names(session, [row.id for row in rows])
+                suppressed = self._suppressed_ids(session, rows)
+                values = [
+                    _subscriber(row, names.get(row.id, ()), row.id in suppressed) for row in rows
+                ]
+            yield from values
+            last_id = rows[-1].id
 
     def iter_active(
         self, batch: int = 1000, *, timezones: Collection[str | None] | None = None
     ) -> Iterator[Subscriber]:
-        """Active subscribers in id order, read a batch at a time (lists can be large).
+        """Who gets the digest: active, not paused, not suppressed, and on a list of this
+        installation's topic. In id order, read a batch at a time (lists can be large).
 
         ``timezones`` keeps only subscribers whose time zone is one of these (None in it: those
         without one); None keeps everyone.
         """
-        last_id = 0
-        where = [SubscriberRow.status == SubscriberStatus.ACTIVE]
+        where = []
         if timezones is not None:
             named = [zone for zone in timezones if zone is not None]
             unset = SubscriberRow.timezone.is_(None) if None in timezones else false()
             where.append(or_(SubscriberRow.timezone.in_(named), unset))
+        topic_lists = select(ListRow.id).where(
+            or_(ListRow.topic.is_(None), ListRow.topic == self._topic())
+        )
+        last_id = 0
         while True:
             with self._sessions() as session:
+                # plain rows of the columns, not ORM objects: several times faster on big lists
                 rows = list(
-                    session.scalars(
-                        select(SubscriberRow)
-                        .where(*where, SubscriberRow.id > last_id)
+                    session.execute(
+                        select(*_COLUMNS)
+                        .where(
+                            SubscriberRow.status == SubscriberStatus.ACTIVE,
+                            SubscriberRow.paused.is_(False),
+                            SubscriberRow.id > last_id,
+                            exists().where(
+                                ListMemberRow.subscriber_id == SubscriberRow.id,
+                                ListMemberRow.list_id.in_(topic_lists),
+                            ),
+                            *where,
+                        )
                         .order_by(SubscriberRow.id)
                         .limit(batch)
                     )
                 )
+                suppressed = self._suppressed_ids(session, rows)
             if not rows:
                 return
             for row in rows:
-                yield _subscriber(row)
+                if row.id not in suppressed:
+                    yield _subscriber(row)
             last_id = rows[-1].id
 
     def active_timezones(self) -> set[str | None]:
@@ -117,6 +227,33 @@ class SubscriberStore:
                 )
             )
 
+    def still_deliverable(self, subscriber_ids: Iterable[int]) -> dict[int, str | None]:
+        """Which of these should still get the digest right now (the rules of iter_active),
+        with their names. For a sender to re-check each batch just before sending, so that an
+        unsubscribe, a pause or a suppression during a send is honoured."""
+        ids = builtins.list(subscriber_ids)
+        if not ids:
+            return {}
+        topic_lists = select(ListRow.id).where(
+            or_(ListRow.topic.is_(None), ListRow.topic == self._topic())
+        )
+        with self._sessions() as session:
+            rows = builtins.list(
+                session.scalars(
+                    select(SubscriberRow).where(
+                        SubscriberRow.id.in_(ids),
+                        SubscriberRow.status == SubscriberStatus.ACTIVE,
+                        SubscriberRow.paused.is_(False),
+                        exists().where(
+                            ListMemberRow.subscriber_id == SubscriberRow.id,
+                            ListMemberRow.list_id.in_(topic_lists),
+                        ),
+                    )
+                )
+            )
+            suppressed = self._suppressed_ids(session, rows)
+        return {row.id: row.name for row in rows if row.id not in suppressed}
+
     def set_status(self, subscriber_id: int, status: str, *, now: datetime) -> Subscriber:
         if status not in SubscriberStatus.ALL:
             raise SubscriberError(f"unknown status {status!r}")
@@ -126,10 +263,291 @@ class SubscriberStore:
                 raise SubscriberError(f"no subscriber with id {subscriber_id}")
             row.status = status
             row.updated_at = now
-            return _subscriber(row)
+            return self._value(session, row)
+
+    def confirm(self, subscriber_id: int, *, now: datetime, source: str) -> Subscriber:
+        """A pending subscriber proved they own the address: active, consent recorded."""
+        with self._sessions.begin() as session:
+            row = session.get(SubscriberRow, subscriber_id)
+            if row is None:
+                raise SubscriberError("this subscription no longer exists")
+            if row.status != SubscriberStatus.ACTIVE:
+                row.status = SubscriberStatus.ACTIVE
+                row.consent_at = now
+                row.consent_source = source
+                row.updated_at = now
+            return self._value(session, row)
+
+    def update_preferences(
+        self,
+        subscriber_id: int,
+        *,
+        now: datetime,
+        sections: Sequence[str] | None = None,
+        format: str | None = None,
+        timezone: str | None | bool = False,
+        paused: bool | None = None,
+    ) -> Subscriber:
+        """Change what a subscriber gets. ``timezone=False`` leaves it; None clears it."""
+        if format is not None and format not in FORMATS:
+            raise SubscriberError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+        zone = normalize_timezone(timezone) if isinstance(timezone, str) else timezone
+        with self._sessions.begin() as session:
+            row = session.get(SubscriberRow, subscriber_id)
+            if row is None:
+                raise SubscriberError(f"no subscriber with id {subscriber_id}")
+            if sections is not None:
+                row.sections = list(dict.fromkeys(sections))
+            if format is not None:
+                row.format = format
+            if zone is not False:
+                row.timezone = zone  # type: ignore[assignment]
+            if paused is not None:
+                row.paused = paused
+            row.updated_at = now
+            return self._value(session, row)
+
+    # --- GDPR --------------------------------------------------------------------------------
+
+    def erase(self, email: str, *, now: datetime) -> None:
+        """Delete every piece of personal data about ``email``; keep it suppressed (as a hash)."""
+        address = normalize_email(email)
+        digest_hash = self.hasher.current(address)
+        with self._sessions.begin() as session:
+            row = session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
+            if row is not None:
+                # deliveries keep a copy of the address: they go too
+                session.execute(delete(DeliveryRow).where(DeliveryRow.subscriber_id == row.id))
+                session.execute(delete(ListMemberRow).where(ListMemberRow.subscriber_id == row.id))
+                session.delete(row)
+            session.execute(delete(DeliveryRow).where(DeliveryRow.email == address))
+            self._add_suppression(session, address, digest_hash, "erased", now)
+
+    def export_data(self, email: str) -> dict[str, Any]:
+        """Everything stored about one subscriber (GDPR access request), as plain data."""
+        address = normalize_email(email)
+        with self._sessions() as session:
+            row = self._row(session, address)
+            subscriber = self._value(session, row)
+            deliveries = session.execute(
+                select(
+                    EditionRow.edition_date,
+                    EditionRow.topic,
+                    DeliveryRow.status,
+                    DeliveryRow.sent_at,
+                    DeliveryRow.message_id,
+                )
+                .join(EditionRow, EditionRow.id == DeliveryRow.edition_id)
+                .where(DeliveryRow.subscriber_id == row.id)
+                .order_by(EditionRow.edition_date)
+            ).all()
+        return {
+            "email": subscriber.email,
+            "name": subscriber.name,
+            "status": subscriber.status,
+            "paused": subscriber.paused,
+            "suppressed": subscriber.suppressed,
+            "timezone": subscriber.timezone,
+            "sections": list(subscriber.sections),
+            "format": subscriber.format,
+            "lists": list(subscriber.lists),
+            "attributes": dict(subscriber.attributes),
+            "consent": {
+                "at": subscriber.consent_at.isoformat() if subscriber.consent_at else None,
+                "source": subscriber.consent_source,
+            },
+            "created_at": subscriber.created_at.isoformat(),
+            "deliveries": [
+                {
+                    "edition": day.isoformat(),
+                    "topic": topic,
+                    "status": status,
+                    "sent_at": sent_at.isoformat() if sent_at else None,
+                    "message_id": message_id,
+                }
+                for day, topic, status, sent_at, message_id in deliveries
+            ],
+        }
+
+    # --- suppression -----------------------------------------------------------------------
+
+    def suppress(self, email: str, *, now: datetime, reason: str = "admin") -> bool:
+        """Never mail ``email`` again (until unsuppressed). False when it already was."""
+        address = normalize_email(email)
+        digest_hash = self.hasher.current(address)
+        with self._sessions.begin() as session:
+            return self._add_suppression(session, address, digest_hash, reason, now)
+
+    def unsuppress(self, email: str) -> bool:
+        address = normalize_email(email)
+        hashes = self.hasher.all(address)
+        with self._sessions.begin() as session:
+            gone = session.execute(
+                delete(SuppressionRow).where(SuppressionRow.address_hash.in_(hashes))
+            )
+            return bool(gone.rowcount)  # type: ignore[attr-defined]
+
+    def is_suppressed(self, email: str) -> bool:
+        address = normalize_email(email)
+        with self._sessions() as session:
+            return self._is_suppressed(session, address)
+
+    def suppressed_hashes(self) -> set[str]:
+        with self._sessions() as session:
+            return set(session.scalars(select(SuppressionRow.address_hash)))
+
+    def suppression_count(self) -> int:
+        with self._sessions() as session:
+            return session.scalar(select(func.count()).select_from(SuppressionRow)) or 0
+
+    # --- lists -------------------------------------------------------------------------------
+
+    def create_list(
+        self, name: str, *, now: datetime, topic: str | None = None, description: str | None = None
+    ) -> SubscriberList:
+        name = _list_name(name)
+        with self._sessions.begin() as session:
+            if session.scalar(select(ListRow).where(ListRow.name == name)) is not None:
+                raise SubscriberError(f"list {name} already exists")
+            row = ListRow(
+                name=name, topic=topic or None, description=clean_name(description), created_at=now
+            )
+            session.add(row)
+            session.flush()
+            return _list_value(row, {})
+
+    def lists(self) -> builtins.list[SubscriberList]:
+        with self._sessions() as session:
+            counts: dict[int, dict[str, int]] = {}
+            for list_id, status, count in session.execute(
+                select(ListMemberRow.list_id, SubscriberRow.status, func.count())
+                .join(SubscriberRow, SubscriberRow.id == ListMemberRow.subscriber_id)
+                .group_by(ListMemberRow.list_id, SubscriberRow.status)
+            ):
+                counts.setdefault(list_id, {})[status] = count
+            return [
+                _list_value(row, counts.get(row.id, {}))
+                for row in session.scalars(select(ListRow).order_by(ListRow.name))
+            ]
+
+    def remove_list(self, name: str) -> int:
+        """Delete a list and its memberships (not the subscribers); returns how many it had."""
+        with self._sessions.begin() as session:
+            row = self._list(session, name)
+            members = session.scalar(select(func.count()).where(ListMemberRow.list_id == row.id))
+            session.execute(delete(ListMemberRow).where(ListMemberRow.list_id == row.id))
+            session.delete(row)
+            return members or 0
+
+    # --- helpers for the importer (one transaction, given by the caller) ---------------------
+
+    def transaction(self) -> Any:
+        return self._sessions.begin()
+
+    def lists_named(
+        self, session: Session, names: Iterable[str], *, now: datetime
+    ) -> builtins.list[Any]:
+        return self._lists_named(session, names, now=now)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _topic(self) -> str:
+        return self._topic_key() if self._topic_key is not None else ""
+
+    def _row(self, session: Session, address: str) -> SubscriberRow:
+        row = session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
+        if row is None:
+            raise SubscriberError(f"no subscriber {address}")
+        return row
+
+    def _list(self, session: Session, name: str) -> ListRow:
+        row = session.scalar(select(ListRow).where(ListRow.name == name))
+        if row is None:
+            raise SubscriberError(f"no list {name} (see `digest lists list`)")
+        return row
+
+    def _lists_named(
+        self, session: Session, names: Iterable[str], *, now: datetime
+    ) -> builtins.list[Any]:
+        rows = []
+        for name in dict.fromkeys(names):
+            if name == DEFAULT_LIST:
+                row = session.scalar(select(ListRow).where(ListRow.name == name))
+                if row is None:  # created on first use, for the configured topic
+                    row = ListRow(name=name, topic=None, description=None, created_at=now)
+                    session.add(row)
+                    session.flush()
+            else:
+                row = self._list(session, name)
+            rows.append(row)
+        return rows
+
+    def _list_ids(self, session: Session, subscriber_id: int) -> set[int]:
+        return set(
+            session.scalars(
+                select(ListMemberRow.list_id).where(ListMemberRow.subscriber_id == subscriber_id)
+            )
+        )
+
+    def _list_names(self, session: Session, ids: builtins.list[int]) -> dict[int, tuple[str, ...]]:
+        names: dict[int, builtins.list[str]] = {}
+        for subscriber_id, name in session.execute(
+            select(ListMemberRow.subscriber_id, ListRow.name)
+            .join(ListRow, ListRow.id == ListMemberRow.list_id)
+            .where(ListMemberRow.subscriber_id.in_(ids))
+            .order_by(ListRow.name)
+        ):
+            names.setdefault(subscriber_id, []).append(name)
+        return {key: tuple(value) for key, value in names.items()}
+
+    def _suppressed_ids(self, session: Session, rows: builtins.list[Any]) -> set[int]:
+        if not rows or not self.hasher.configured:
+            return set()
+        by_hash = {h: row.id for row in rows for h in self.hasher.all(row.email)}
+        found = session.scalars(
+            select(SuppressionRow.address_hash).where(SuppressionRow.address_hash.in_(by_hash))
+        )
+        return {by_hash[h] for h in found}
+
+    def _is_suppressed(self, session: Session, address: str) -> bool:
+        hashes = self.hasher.all(address)
+        if not hashes:
+            return False
+        return (
+            session.scalar(select(func.count()).where(SuppressionRow.address_hash.in_(hashes))) or 0
+        ) > 0
+
+    def _refuse_suppressed(self, session: Session, address: str) -> None:
+        if self._is_suppressed(session, address):
+            raise SubscriberError(
+                f"{address} is on the suppression list and is never mailed again "
+                "(`digest subscribers unsuppress` lifts that, if they asked you to)"
+            )
+
+    def _add_suppression(
+        self, session: Session, address: str, digest_hash: str, reason: str, now: datetime
+    ) -> bool:
+        if self._is_suppressed(session, address):
+            return False
+        session.add(SuppressionRow(address_hash=digest_hash, reason=reason, created_at=now))
+        return True
+
+    def _value(self, session: Session, row: SubscriberRow) -> Subscriber:
+        names = self._list_names(session, [row.id]).get(row.id, ())
+        return _subscriber(row, names, self._is_suppressed(session, row.email))
 
 
-def _subscriber(row: SubscriberRow) -> Subscriber:
+_COLUMNS = tuple(
+    getattr(SubscriberRow, name)
+    for name in (
+        "id", "email", "name", "status", "timezone", "sections", "format", "consent_at",
+        "consent_source", "created_at", "paused", "attributes",
+    )
+)  # fmt: skip
+
+
+def _subscriber(row: Any, lists: tuple[str, ...] = (), suppressed: bool = False) -> Subscriber:
+    """A Subscriber from an ORM row or a row of _COLUMNS."""
     return Subscriber(
         id=row.id,
         email=row.email,
@@ -141,4 +559,29 @@ def _subscriber(row: SubscriberRow) -> Subscriber:
         consent_at=row.consent_at,
         consent_source=row.consent_source,
         created_at=row.created_at,
+        paused=bool(row.paused),
+        lists=lists,
+        attributes=dict(row.attributes or {}),
+        suppressed=suppressed,
     )
+
+
+def _list_value(row: ListRow, counts: dict[str, int]) -> SubscriberList:
+    return SubscriberList(
+        id=row.id,
+        name=row.name,
+        topic=row.topic,
+        description=row.description,
+        created_at=row.created_at,
+        counts=counts,
+    )
+
+
+def _list_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > 128 or any(not ch.isprintable() for ch in cleaned):
+        raise SubscriberError(f"invalid list name {name!r}")
+    return cleaned
+
+
+__all__ = ["DEFAULT_LIST", "SubscriberStore"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from email_validator import EmailNotValidError, validate_email
 
 from digest.errors import SubscriberError
@@ -25,5 +27,17 @@ def clean_name(name: str | None) -> str | None:
     """A display name safe for a header: no control characters, trimmed, None when empty."""
     if name is None:
         return None
-    cleaned = " ".join("".join(ch for ch in name if ch.isprintable()).split())
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())
     return cleaned[:256] or None
+
+
+def normalize_timezone(value: str | None) -> str | None:
+    """An IANA time zone name as given, None when empty; SubscriberError when unknown."""
+    if value is None or not value.strip():
+        return None
+    name = value.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SubscriberError(f"unknown time zone {name!r} (use a name like Europe/Paris)") from exc
+    return name

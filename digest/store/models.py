@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -123,6 +124,45 @@ class SubscriberRow(Base):
     consent_source: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: A paused subscriber gets nothing until they resume (their status stays as it is).
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Extra columns of an imported CSV, kept as text by column name.
+    attributes: Mapped[dict | None] = mapped_column(JSON)
+
+
+class ListRow(Base):
+    __tablename__ = "lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    #: Topic key the list receives; None means the topic the installation is configured for.
+    topic: Mapped[str | None] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ListMemberRow(Base):
+    __tablename__ = "list_members"
+    __table_args__ = (Index("ix_list_members_subscriber", "subscriber_id"),)
+
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SuppressionRow(Base):
+    """An address never to be mailed again, kept only as a keyed hash (survives erasure)."""
+
+    __tablename__ = "suppressions"
+
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Why: "admin", "erased", "complaint"...
+    reason: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class DeliveryRow(Base):

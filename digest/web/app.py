@@ -13,8 +13,9 @@ from digest.config import find_config, load_settings
 from digest.errors import TokenError
 from digest.render.templates import templates_dir
 from digest.web.archive import archive_blueprint
-from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
+from subscribers.tokens import UNSUBSCRIBE, address_tag
 from subscribers.types import Subscriber, SubscriberStatus
+from subscribers.web import add_subscription_routes
 
 
 def create_web_app(app: App) -> Flask:
@@ -24,8 +25,10 @@ def create_web_app(app: App) -> Flask:
     digest_name = app.settings.digest.name
 
     def subscriber_for(purpose: str, token: str) -> Subscriber:
-        subscriber = app.subscribers.get(signer.read(purpose, token))
-        if subscriber is None:
+        subscriber_id, tag = signer.read_link(purpose, token)
+        subscriber = app.subscribers.get(subscriber_id)
+        # a tagged token names the address too: an id reused by someone else does not match
+        if subscriber is None or (tag is not None and tag != address_tag(subscriber.email)):
             raise TokenError("this link belongs to an address that is no longer on the list")
         return subscriber
 
@@ -56,14 +59,8 @@ def create_web_app(app: App) -> Flask:
             return Response("unsubscribed\n", status=200, mimetype="text/plain")
         return page("unsubscribe.html.j2", subscriber=subscriber, done=True)
 
-    @web.get("/preferences/<token>")
-    def preferences(token: str) -> tuple[str, int]:
-        subscriber = subscriber_for(PREFERENCES, token)
-        return page(
-            "preferences.html.j2",
-            subscriber=subscriber,
-            unsubscribe_token=signer.make(UNSUBSCRIBE, subscriber.id),
-        )
+    # /preferences, /subscribe and /confirm live with the subscribers package.
+    add_subscription_routes(web, app, signer=signer, page=page)
 
     @web.get("/healthz")
     def health() -> Response:

@@ -1,0 +1,142 @@
+"""The subscriber's own pages: preferences, the public subscribe form, and confirmation.
+
+Every change is a POST: mail scanners and link previewers follow GET links, so a GET never
+changes anything. The token in the URL is the credential (signed, one purpose per page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from zoneinfo import available_timezones
+
+from flask import Flask, request
+
+from digest.errors import DeliveryError, SmtpUnavailableError, SubscriberError, TokenError
+from subscribers.optin import confirm_max_age, request_confirmation
+from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenSigner, address_tag
+from subscribers.types import FORMATS, Subscriber, SubscriberStatus
+from subscribers.validation import normalize_timezone
+
+if TYPE_CHECKING:
+    from digest.app import App
+
+Page = Callable[..., tuple[str, int]]
+
+
+def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: Page) -> None:
+    zones = sorted(available_timezones())
+
+    def subscriber_for(purpose: str, token: str) -> Subscriber:
+        max_age = confirm_max_age(app) if purpose == CONFIRM else None
+        subscriber_id, tag = signer.read_link(purpose, token, max_age=max_age)
+        subscriber = app.subscribers.get(subscriber_id)
+        if subscriber is None or (tag is not None and tag != address_tag(subscriber.email)):
+            raise TokenError("this link belongs to an address that is no longer on the list")
+        return subscriber
+
+    def preferences_page(subscriber: Subscriber, token: str, status: int = 200, **extra: Any):
+        return page(
+            "preferences.html.j2",
+            status,
+            subscriber=subscriber,
+            token=token,
+            unsubscribe_token=signer.make(UNSUBSCRIBE, subscriber.id, email=subscriber.email),
+            sections=app.topic.sections,
+            formats=FORMATS,
+            zones=zones,
+            **extra,
+        )
+
+    @web.get("/preferences/<token>")
+    def preferences(token: str) -> tuple[str, int]:
+        return preferences_page(subscriber_for(PREFERENCES, token), token)
+
+    @web.post("/preferences/<token>")
+    def save_preferences(token: str) -> tuple[str, int]:
+        subscriber = subscriber_for(PREFERENCES, token)
+        now = app.clock()
+        if request.form.get("action") == "resubscribe":
+            if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+                subscriber = app.subscribers.confirm(
+                    subscriber.id, now=now, source="preferences page"
+                )
+            return preferences_page(subscriber, token, saved="Welcome back: you are subscribed.")
+        known = {section.key for section in app.topic.sections}
+        chosen = [key for key in request.form.getlist("sections") if key in known]
+        format_ = request.form.get("format", subscriber.format)
+        try:
+            zone = normalize_timezone(request.form.get("timezone", ""))
+            if format_ not in FORMATS:
+                raise SubscriberError(f"unknown format {format_!r}")
+        except SubscriberError as exc:
+            return preferences_page(subscriber, token, 400, error=str(exc))
+        subscriber = app.subscribers.update_preferences(
+            subscriber.id,
+            now=now,
+            # every box ticked means "everything", including sections added later
+            sections=[] if set(chosen) == known else chosen,
+            format=format_,
+            timezone=zone,
+            paused=request.form.get("paused") == "on",
+        )
+        return preferences_page(subscriber, token, saved="Your preferences are saved.")
+
+    @web.get("/subscribe")
+    def subscribe_form() -> tuple[str, int]:
+        return page("subscribe.html.j2", list_name=request.args.get("list", ""))
+
+    @web.post("/subscribe")
+    def subscribe() -> tuple[str, int]:
+        email = request.form.get("email", "")
+        name = request.form.get("name") or None
+        list_name = request.form.get("list", "")
+        if list_name and list_name not in {lst.name for lst in app.subscribers.lists()}:
+            return page("subscribe.html.j2", 400, error="No such list.", list_name="")
+        try:
+            request_confirmation(
+                app,
+                email,
+                name=name,
+                lists=(list_name,) if list_name else (),
+                source=f"web form ({request.remote_addr or 'unknown address'})",
+                strict=False,
+            )
+        except SubscriberError as exc:
+            return page("subscribe.html.j2", 400, error=str(exc), email=email, list_name=list_name)
+        except (DeliveryError, SmtpUnavailableError):
+            return page(
+                "message.html.j2",
+                503,
+                heading="Please try again later",
+                message="We could not send the confirmation email just now.",
+            )
+        # The same answer whoever asks, so the form tells nobody who is subscribed.
+        return page(
+            "message.html.j2",
+            heading="Check your inbox",
+            message=(
+                "If this address can receive the digest, a confirmation email is on its way. "
+                "Open the link in it to start receiving it."
+            ),
+        )
+
+    @web.get("/confirm/<token>")
+    def confirm_page(token: str) -> tuple[str, int]:
+        subscriber = subscriber_for(CONFIRM, token)
+        return page("confirm.html.j2", subscriber=subscriber, done=False)
+
+    @web.post("/confirm/<token>")
+    def confirm(token: str) -> tuple[str, int]:
+        subscriber = subscriber_for(CONFIRM, token)
+        if app.subscribers.is_suppressed(subscriber.email):
+            raise TokenError("this address can no longer be subscribed")
+        subscriber = app.subscribers.confirm(
+            subscriber.id, now=app.clock(), source="confirmed by email link"
+        )
+        return page(
+            "confirm.html.j2",
+            subscriber=subscriber,
+            done=True,
+            preferences_token=signer.make(PREFERENCES, subscriber.id, email=subscriber.email),
+        )
