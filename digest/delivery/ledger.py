@@ -7,14 +7,61 @@ the server's 250, and a claim left behind by a sender that died is taken over af
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Insert, and_, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from digest.store.database import Database
-from digest.store.models import DeliveryRow, SubscriberRow
+from digest.store.models import DeliveryRow, EditionRow, SubscriberRow
 from digest.types import Delivery, DeliveryStatus
-from subscribers.types import Subscriber, SubscriberStatus
+from subscribers.types import SubscriberStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one claimed row."""
+
+    delivery_id: int
+    subscriber_id: int
+    status: str
+    reply: str | None = None
+    next_attempt_at: datetime | None = None
+    #: A permanent refusal of the recipient: counts towards the subscriber's bounces.
+    hard_bounce: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    email: str
+    status: str
+    attempts: int
+    reply: str
+    next_attempt_at: datetime | None
+
+
+def variant_key(format_: str | None, sections: Iterable[str] | None) -> str:
+    """A subscriber's preferences as one string: ``html``, ``text`` or ``html:a,b``."""
+    kind = "text" if format_ == "text" else "html"
+    chosen = sorted({str(key) for key in (sections or ()) if str(key)})
+    return f"{kind}:{','.join(chosen)}" if chosen else kind
+
+
+def _insert_ignoring_duplicates(session: Session) -> Insert:
+    """INSERT that skips rows already there (another sender may be creating them too)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(DeliveryRow).on_conflict_do_nothing(
+            index_elements=["edition_id", "subscriber_id"]
+        )
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(DeliveryRow).on_conflict_do_nothing(
+        index_elements=["edition_id", "subscriber_id"]
+    )
 
 
 class Ledger:
@@ -24,46 +71,106 @@ class Ledger:
     def ensure_rows(
         self,
         edition_id: int,
-        subscribers: Iterable[Subscriber],
         *,
         make_message_id: Callable[[], str],
         now: datetime,
+        batch: int = 1000,
     ) -> int:
-        """Create the missing rows for ``subscribers`` in one transaction; returns how many."""
-        created = 0
+        """Create the missing rows for every active subscriber in one transaction.
+
+        Subscribers are read a batch at a time (lists can be large) and each row snapshots the
+        address, name and preferences it will be sent with. Rows that exist are kept as they are,
+        so a second sender, or a re-run, adds nothing. Returns how many rows were created.
+        """
         with self._sessions.begin() as session:
-            have = set(
-                session.scalars(
-                    select(DeliveryRow.subscriber_id).where(DeliveryRow.edition_id == edition_id)
-                )
-            )
-            for subscriber in subscribers:
-                if subscriber.id in have:
-                    continue
-                session.add(
-                    DeliveryRow(
-                        edition_id=edition_id,
-                        subscriber_id=subscriber.id,
-                        email=subscriber.email,
-                        status=DeliveryStatus.PENDING,
-                        attempts=0,
-                        message_id=make_message_id(),
-                        created_at=now,
+            before = self._row_count(session, edition_id)
+            statement = _insert_ignoring_duplicates(session)
+            last_id = 0
+            while True:
+                rows = session.execute(
+                    select(
+                        SubscriberRow.id,
+                        SubscriberRow.email,
+                        SubscriberRow.name,
+                        SubscriberRow.sections,
+                        SubscriberRow.format,
                     )
+                    .where(
+                        SubscriberRow.status == SubscriberStatus.ACTIVE,
+                        SubscriberRow.id > last_id,
+                    )
+                    .order_by(SubscriberRow.id)
+                    .limit(batch)
+                ).all()
+                if not rows:
+                    break
+                session.execute(
+                    statement,
+                    [
+                        {
+                            "edition_id": edition_id,
+                            "subscriber_id": row.id,
+                            "email": row.email,
+                            "name": row.name,
+                            "variant": variant_key(row.format, row.sections),
+                            "status": DeliveryStatus.PENDING,
+                            "attempts": 0,
+                            "uncertain": False,
+                            "message_id": make_message_id(),
+                            "created_at": now,
+                        }
+                        for row in rows
+                    ],
                 )
-                have.add(subscriber.id)
-                created += 1
-        return created
+                last_id = rows[-1].id
+            return self._row_count(session, edition_id) - before
+
+    @staticmethod
+    def _row_count(session: Session, edition_id: int) -> int:
+        return int(
+            session.scalar(
+                select(func.count(DeliveryRow.id)).where(DeliveryRow.edition_id == edition_id)
+            )
+            or 0
+        )
+
+    def take_over(self, edition_id: int, *, now: datetime, lease: timedelta) -> int:
+        """Flag rows whose sender died mid-send (lease expired) as uncertain; returns how many.
+
+        The next claim takes them; they may have reached the server before the sender died.
+        """
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(DeliveryRow)
+                .where(
+                    DeliveryRow.edition_id == edition_id,
+                    DeliveryRow.status == DeliveryStatus.SENDING,
+                    DeliveryRow.claimed_at < now - lease,
+                    DeliveryRow.uncertain.is_(False),
+                )
+                .values(uncertain=True)
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def claim(
-        self, edition_id: int, *, now: datetime, lease: timedelta, limit: int
+        self,
+        edition_id: int,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        due_before: datetime | None = None,
     ) -> list[Delivery]:
-        """Atomically take up to ``limit`` rows that are due; each is sent by one claimer only."""
+        """Atomically take up to ``limit`` rows that are due; each is sent by one claimer only.
+
+        Deferred rows are due when their next attempt is at or before ``due_before`` (default:
+        ``now``).
+        """
         due = or_(
             DeliveryRow.status == DeliveryStatus.PENDING,
             and_(
                 DeliveryRow.status == DeliveryStatus.DEFERRED,
-                DeliveryRow.next_attempt_at <= now,
+                DeliveryRow.next_attempt_at <= min(now, due_before or now),
             ),
             and_(
                 DeliveryRow.status == DeliveryStatus.SENDING,
@@ -95,6 +202,9 @@ class Ledger:
                     DeliveryRow.attempts,
                     DeliveryRow.message_id,
                     DeliveryRow.last_reply,
+                    DeliveryRow.name,
+                    DeliveryRow.variant,
+                    DeliveryRow.uncertain,
                 )
             ).all()
         return sorted((Delivery(**row._asdict()) for row in rows), key=lambda d: d.id)
@@ -116,25 +226,49 @@ class Ledger:
             ).all()
         return {subscriber_id: name for subscriber_id, name in rows}
 
-    def finish(
-        self,
-        delivery_id: int,
-        status: str,
-        *,
-        now: datetime,
-        reply: str | None = None,
-        next_attempt_at: datetime | None = None,
-    ) -> None:
-        """Record the outcome of a claimed row: sent, deferred, failed or skipped."""
-        values: dict[str, object] = {"status": status, "claimed_at": None, "last_reply": reply}
-        if status == DeliveryStatus.SENT:
-            values["sent_at"] = now
-        if status == DeliveryStatus.DEFERRED:
-            values["next_attempt_at"] = next_attempt_at
+    def record(self, outcomes: Iterable[Outcome], *, now: datetime, max_hard_bounces: int) -> None:
+        """Record the outcomes of claimed rows in one transaction.
+
+        A hard bounce counts against the subscriber; at ``max_hard_bounces`` they are marked
+        bounced and get nothing more.
+        """
+        outcomes = list(outcomes)
+        if not outcomes:
+            return
         with self._sessions.begin() as session:
-            session.execute(
-                update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values)
-            )
+            for outcome in outcomes:
+                values: dict[str, object] = {
+                    "status": outcome.status,
+                    "claimed_at": None,
+                    "last_reply": outcome.reply,
+                }
+                if outcome.status == DeliveryStatus.SENT:
+                    values["sent_at"] = now
+                if outcome.status == DeliveryStatus.DEFERRED:
+                    values["next_attempt_at"] = outcome.next_attempt_at
+                session.execute(
+                    update(DeliveryRow)
+                    .where(
+                        DeliveryRow.id == outcome.delivery_id,
+                        DeliveryRow.status == DeliveryStatus.SENDING,
+                    )
+                    .values(**values)
+                )
+                if outcome.hard_bounce:
+                    session.execute(
+                        update(SubscriberRow)
+                        .where(SubscriberRow.id == outcome.subscriber_id)
+                        .values(hard_bounces=SubscriberRow.hard_bounces + 1)
+                    )
+                    session.execute(
+                        update(SubscriberRow)
+                        .where(
+                            SubscriberRow.id == outcome.subscriber_id,
+                            SubscriberRow.status == SubscriberStatus.ACTIVE,
+                            SubscriberRow.hard_bounces >= max_hard_bounces,
+                        )
+                        .values(status=SubscriberStatus.BOUNCED, updated_at=now)
+                    )
 
     def release(self, delivery_ids: Iterable[int]) -> None:
         """Give back claimed rows that were never attempted (e.g. the server was unreachable)."""
@@ -162,6 +296,109 @@ class Ledger:
             ).all():
                 counts[status] = int(count)
         return counts
+
+    def due_count(self, edition_id: int, *, now: datetime) -> int:
+        """Rows a send would attempt now: pending, and deferred ones whose time has come."""
+        with self._sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count(DeliveryRow.id)).where(
+                        DeliveryRow.edition_id == edition_id,
+                        or_(
+                            DeliveryRow.status == DeliveryStatus.PENDING,
+                            and_(
+                                DeliveryRow.status == DeliveryStatus.DEFERRED,
+                                DeliveryRow.next_attempt_at <= now,
+                            ),
+                        ),
+                    )
+                )
+                or 0
+            )
+
+    def missing_count(self, edition_id: int) -> int:
+        """Active subscribers who have no row for the edition yet."""
+        have = select(DeliveryRow.subscriber_id).where(DeliveryRow.edition_id == edition_id)
+        with self._sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count(SubscriberRow.id)).where(
+                        SubscriberRow.status == SubscriberStatus.ACTIVE,
+                        SubscriberRow.id.not_in(have),
+                    )
+                )
+                or 0
+            )
+
+    def variant_counts(self, edition_id: int) -> dict[str, int]:
+        """Subscribers per preference variant: the edition's rows, else the active list."""
+        counts: dict[str, int] = {}
+        with self._sessions() as session:
+            for variant, count in session.execute(
+                select(DeliveryRow.variant, func.count(DeliveryRow.id))
+                .where(DeliveryRow.edition_id == edition_id)
+                .group_by(DeliveryRow.variant)
+            ).all():
+                key = variant or "html"
+                counts[key] = counts.get(key, 0) + int(count)
+            have = select(DeliveryRow.subscriber_id).where(DeliveryRow.edition_id == edition_id)
+            for fmt, sections in session.execute(
+                select(SubscriberRow.format, SubscriberRow.sections).where(
+                    SubscriberRow.status == SubscriberStatus.ACTIVE,
+                    SubscriberRow.id.not_in(have),
+                )
+            ):
+                key = variant_key(fmt, sections)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def first_send_at(self, edition_id: int) -> datetime | None:
+        """When the edition was first sent (the start of its deliveries' time-to-live)."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(EditionRow.first_send_at).where(EditionRow.id == edition_id)
+            )
+
+    def uncertain(self, edition_id: int) -> int:
+        """Rows taken over from a sender that died while sending them."""
+        with self._sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count(DeliveryRow.id)).where(
+                        DeliveryRow.edition_id == edition_id, DeliveryRow.uncertain.is_(True)
+                    )
+                )
+                or 0
+            )
+
+    def recent_failures(self, edition_id: int, limit: int = 10) -> list[FailureRecord]:
+        """The latest failed and deferred rows with the server's reply, newest first."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(
+                    DeliveryRow.email,
+                    DeliveryRow.status,
+                    DeliveryRow.attempts,
+                    DeliveryRow.last_reply,
+                    DeliveryRow.next_attempt_at,
+                )
+                .where(
+                    DeliveryRow.edition_id == edition_id,
+                    DeliveryRow.status.in_((DeliveryStatus.FAILED, DeliveryStatus.DEFERRED)),
+                )
+                .order_by(DeliveryRow.id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            FailureRecord(
+                email=row.email,
+                status=row.status,
+                attempts=row.attempts,
+                reply=row.last_reply or "",
+                next_attempt_at=row.next_attempt_at if row.status == "deferred" else None,
+            )
+            for row in rows
+        ]
 
     def next_due(self, edition_id: int) -> datetime | None:
         with self._sessions() as session:

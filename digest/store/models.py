@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -119,6 +120,8 @@ class SubscriberRow(Base):
     consent_source: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Permanent (5xx) refusals so far; at [delivery] max_hard_bounces the status is "bounced".
+    hard_bounces: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DeliveryRow(Base):
@@ -142,3 +145,9 @@ class DeliveryRow(Base):
     message_id: Mapped[str] = mapped_column(String(256))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Display name snapshot for the To header.
+    name: Mapped[str | None] = mapped_column(String(256))
+    #: Preference snapshot: "html" or "text", then ":" and the chosen section keys, if any.
+    variant: Mapped[str | None] = mapped_column(String(512))
+    #: Taken over from a sender that died mid-send: it may have been delivered twice.
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
