@@ -169,7 +169,7 @@ def test_preferences_choose_sections_and_plain_text(workspace, fixture_feeds, sm
     assert dry["variants"] == {"html": 1, f"html:{chosen['key']}": 1, "text": 1}
     assert all(0 < size < 102 * 1024 for size in dry["sizes"].values())
     assert smtp_server.handler.messages == [] and workspace.json("send", "--date", DAY)
-    by_rcpt = dict(zip(smtp_server.handler.recipients(), smtp_server.handler.parsed()))
+    by_rcpt = dict(zip(smtp_server.handler.recipients(), smtp_server.handler.parsed(), strict=True))
     plain = by_rcpt["text@example.com"]
     assert plain.get_content_type() == "text/plain" and not plain.is_multipart()
     assert plain.get_content_charset() == "utf-8"
