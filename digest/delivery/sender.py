@@ -33,6 +33,12 @@ from digest.types import Delivery, DeliveryStatus
 #: taken over after the lease and reported as uncertain, so few are claimed ahead.
 CLAIM_PER_CONNECTION = 4
 
+#: Outcomes are written together, at most this many or this late (seconds) after the 250: a
+#: transaction per message would cost more than the message. A sender killed in between repeats
+#: those messages on the next run, which reports them as uncertain.
+RECORD_BATCH = 32
+RECORD_DELAY = 0.05
+
 #: Builds one delivery's message bytes (raises HeaderError or MessageTooLargeError).
 Compose = Callable[[Delivery], bytes]
 
@@ -126,13 +132,18 @@ class DeliveryRun:
         exhausted = False
         consecutive_failures = 0
         unavailable: str | None = None
+        next_take_over = 0.0
+        unrecorded: list[tuple[_Result, Outcome]] = []
+        unrecorded_since = time.monotonic()
         try:
             while True:
                 halted = self.stop.is_set() or result.paused or unavailable
                 if halted:
                     outstanding -= self._give_back_waiting()
                 elif not exhausted and outstanding < claim_size // 2:
-                    self.ledger.take_over(self.edition_id, now=self.clock(), lease=lease)
+                    if time.monotonic() >= next_take_over:
+                        self.ledger.take_over(self.edition_id, now=self.clock(), lease=lease)
+                        next_take_over = time.monotonic() + min(lease.total_seconds(), 10.0)
                     batch = self.ledger.claim(
                         self.edition_id,
                         now=self.clock(),
@@ -153,6 +164,7 @@ class DeliveryRun:
                     if item.kind == "unavailable":
                         alive -= 1
                         self.ledger.release([item.delivery.id])
+                        exhausted = False  # the row is due again, for a connection still up
                         if alive == 0:
                             unavailable = item.reply
                         continue
@@ -165,32 +177,46 @@ class DeliveryRun:
                         result.failures.append(f"{item.delivery.email}: {outcome.reply}")
                         if item.kind != "invalid":
                             consecutive_failures += 1
-                if outcomes:
-                    self.ledger.record(
-                        outcomes,
-                        now=self.clock(),
-                        max_hard_bounces=self.settings.max_hard_bounces,
-                    )
-                    if self.on_message is not None:
-                        for item, outcome in zip(
-                            (r for r in results if r.kind != "unavailable"), outcomes, strict=True
-                        ):
-                            self.on_message(item.delivery, outcome.status)
+                unrecorded.extend(
+                    zip((r for r in results if r.kind != "unavailable"), outcomes, strict=True)
+                )
+                if unrecorded and (
+                    len(unrecorded) >= RECORD_BATCH
+                    or time.monotonic() - unrecorded_since >= RECORD_DELAY
+                    or outstanding == 0
+                    or halted
+                ):
+                    self._record(unrecorded)
+                    unrecorded_since = time.monotonic()
+                elif not unrecorded:
+                    unrecorded_since = time.monotonic()
                 if consecutive_failures >= self.settings.pause_after_failures and not result.paused:
                     last = result.failures[-1] if result.failures else ""
                     result.paused = f"{consecutive_failures} failures in a row (last: {last})"
         finally:
+            self._record(unrecorded)
             for _ in workers:
                 self._jobs.put(None)
             for worker in workers:
-                worker.join(timeout=self._join_timeout())
+                worker.join(timeout=60)
         result.stopped = self.stop.is_set()
         if unavailable is not None:
             raise SmtpUnavailableError(unavailable)
         return result
 
-    def _join_timeout(self) -> float:
-        return 5.0
+    def _record(self, unrecorded: list[tuple[_Result, Outcome]]) -> None:
+        """Write the outcomes collected so far in one transaction, then report them."""
+        if not unrecorded:
+            return
+        self.ledger.record(
+            [outcome for _, outcome in unrecorded],
+            now=self.clock(),
+            max_hard_bounces=self.settings.max_hard_bounces,
+        )
+        if self.on_message is not None:
+            for item, outcome in unrecorded:
+                self.on_message(item.delivery, outcome.status)
+        unrecorded.clear()
 
     def _dispatch(self, batch: list[Delivery]) -> int:
         """Queue the claimed rows for the workers; rows of people who left are skipped."""
@@ -216,7 +242,7 @@ class DeliveryRun:
         """Wait for at least one result, then take every result that is already there."""
         results: list[_Result] = []
         try:
-            item: _Result | None = self._results.get(timeout=0.2)
+            item: _Result | None = self._results.get(timeout=RECORD_DELAY)
         except queue.Empty:
             return results
         while item is not None:

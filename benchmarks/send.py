@@ -1,0 +1,205 @@
+"""Send benchmark: the full `digest send` path against bare smtplib, and peak memory at 100k.
+
+    python benchmarks/send.py [--subscribers 10000] [--connections 4] [--rss-subscribers 100000]
+
+The bundled sample feeds are served over loopback, fetched and built into an edition; the
+subscribers are inserted with bulk SQL. Then, in one process, against one local aiosmtpd sink:
+
+- full path: ``services.send`` (ledger rows, claims, per-variant rendering, MIME templates,
+  personalization, SMTP over ``--connections`` reused connections, marking sent);
+- baseline: one pre-built message of the same size pushed with ``smtplib`` to as many
+  recipients, over the same number of reused connections (one thread each).
+
+Messages per second of both and their ratio are printed (goal: at least 0.9). Then the script
+runs itself in a child process that sends to ``--rss-subscribers`` subscribers and prints the
+child's peak RSS (goal: under 200 MB). Set ``--rss-subscribers 0`` to skip it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import smtplib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from sqlalchemy import insert
+
+from digest import services
+from digest.app import make_app
+from digest.config import (
+    DeliverySettings,
+    DigestSettings,
+    FetchSettings,
+    Settings,
+    SmtpSettings,
+    WebSettings,
+)
+from digest.loopback import FeedServer, free_port
+from digest.store.models import SubscriberRow
+
+SAMPLES = Path(__file__).resolve().parent.parent / "digest" / "samples"
+DAY = date(2026, 3, 10)
+
+
+class _Sink:
+    """Accepts everything; remembers how many messages and the size of the last one."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.size = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.count += 1
+        self.size = len(envelope.original_content or b"")
+        return "250 OK"
+
+
+def _settings(folder: str, port: int, connections: int) -> Settings:
+    return Settings(
+        digest=DigestSettings(
+            database=f"sqlite:///{folder}/bench.db",
+            secret_key="bench-secret",
+            name="The Trade Brief",
+        ),
+        fetch=FetchSettings(allow_private_addresses=True),
+        smtp=SmtpSettings(
+            host="127.0.0.1", port=port, sender="The Trade Brief <digest@bench.example>"
+        ),
+        web=WebSettings(base_url="https://bench.example", unsubscribe_mailto="leave@bench.example"),
+        delivery=DeliverySettings(connections=connections, messages_per_connection=10**9),
+    )
+
+
+def _send(subscribers: int, connections: int, port: int) -> tuple[float, int, int]:
+    """The full path; returns (seconds, messages sent, message size)."""
+    with tempfile.TemporaryDirectory() as tmp, FeedServer(SAMPLES) as feeds:
+        with make_app(_settings(tmp, port, connections)) as app:
+            for path in sorted(SAMPLES.glob("*.xml")):
+                services.add_feed(app, feeds.url(path.name))
+            services.fetch(app)
+            services.build(app, DAY)
+            now = datetime.now(UTC)
+            with app.database.engine.begin() as connection:
+                for start in range(0, subscribers, 5000):
+                    connection.execute(
+                        insert(SubscriberRow),
+                        [
+                            {
+                                "email": f"reader{n}@bench.example",
+                                "name": f"Reader {n}" if n % 3 else None,
+                                "status": "active",
+                                "sections": [],
+                                "format": "html",
+                                "consent_at": now,
+                                "consent_source": "bench",
+                                "created_at": now,
+                                "updated_at": now,
+                            }
+                            for n in range(start, min(start + 5000, subscribers))
+                        ],
+                    )
+            started = time.perf_counter()
+            report = services.send(app, DAY)
+            seconds = time.perf_counter() - started
+    return seconds, report.counts["sent"], 0
+
+
+def _baseline(subscribers: int, connections: int, port: int, size: int) -> float:
+    """One pre-built message of ``size`` bytes over ``connections`` reused connections."""
+    line = b"x" * 76 + b"\r\n"
+    payload = b"Subject: x\r\n\r\n" + line * max(1, size // len(line))
+
+    def push(first: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for n in range(first, subscribers, connections):
+                smtp.sendmail("digest@bench.example", [f"reader{n}@bench.example"], payload)
+
+    threads = [threading.Thread(target=push, args=(k,)) for k in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def _child_rss(subscribers: int, connections: int) -> dict[str, float]:
+    sink = _Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        seconds, sent, _ = _send(subscribers, connections, port)
+    finally:
+        controller.stop()
+    return {
+        "sent": sent,
+        "seconds": seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rss-subscribers", type=int, default=100_000)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child_rss(args.rss_subscribers, args.connections)))
+        return
+
+    sink = _Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        send_s, sent, _ = _send(args.subscribers, args.connections, port)
+        size = sink.size
+        sink.count = 0
+        base_s = _baseline(args.subscribers, args.connections, port, size)
+        assert sink.count == args.subscribers
+    finally:
+        controller.stop()
+    full, base = sent / send_s, args.subscribers / base_s
+    print(
+        f"{args.subscribers} subscribers, {args.connections} connections, "
+        f"messages of {size / 1024:.1f} KiB"
+    )
+    print(f"full send path: {full:,.0f} msg/s ({sent} sent in {send_s:.1f} s)")
+    print(f"baseline smtplib, pre-built message: {base:,.0f} msg/s ({base_s:.1f} s)")
+    print(f"ratio: {full / base:.2f} (goal >= 0.9)")
+
+    if args.rss_subscribers:
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--rss-subscribers",
+                str(args.rss_subscribers),
+                "--connections",
+                str(args.connections),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
+        print(
+            f"{args.rss_subscribers} subscribers: sent {figures['sent']} in "
+            f"{figures['seconds']:.0f} s, peak RSS {figures['peak_rss_mb']:.0f} MB (goal < 200)"
+        )
+
+
+if __name__ == "__main__":
+    main()
