@@ -13,6 +13,7 @@ on lines of its own joined by soft breaks, so the decoded text is exactly the pe
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import secrets
@@ -195,7 +196,7 @@ class MessageTemplate:
             + b"To: "
             + to
             + b"\r\nDate: "
-            + format_datetime(date).encode("ascii")
+            + _date_header(date.replace(microsecond=0))
             + b"\r\nMessage-ID: "
             + message_id.encode("ascii")
             + b"\r\nList-Unsubscribe: "
@@ -219,6 +220,12 @@ class MessageTemplate:
                 f"{MAX_MESSAGE_BYTES // 1024} KB at which Gmail clips messages"
             )
         return message
+
+
+@functools.lru_cache(maxsize=64)
+def _date_header(date: datetime) -> bytes:
+    # Cached: a send stamps many messages within the same second.
+    return format_datetime(date).encode("ascii")
 
 
 def _to_header(recipient: str, name: str | None) -> bytes:

@@ -112,6 +112,14 @@ def _claim_statements() -> tuple[tuple[Select[Any], ...], Any]:
 
 
 @functools.cache
+def _active_statement() -> Any:
+    return select(SubscriberRow.id, SubscriberRow.name).where(
+        SubscriberRow.id.in_(bindparam("ids", expanding=True)),
+        SubscriberRow.status == SubscriberStatus.ACTIVE,
+    )
+
+
+@functools.cache
 def _record_statement() -> Any:
     table = cast(Table, DeliveryRow.__table__)
     # One executemany per batch of outcomes: fewer round trips for the thread that records.
@@ -276,13 +284,8 @@ class Ledger:
         ids = list(subscriber_ids)
         if not ids:
             return {}
-        with self._engine.connect() as session:
-            rows = session.execute(
-                select(SubscriberRow.id, SubscriberRow.name).where(
-                    SubscriberRow.id.in_(ids),
-                    SubscriberRow.status == SubscriberStatus.ACTIVE,
-                )
-            ).all()
+        with self._engine.connect() as connection:
+            rows = connection.execute(_active_statement(), {"ids": ids}).all()
         return {subscriber_id: name for subscriber_id, name in rows}
 
     def record(self, outcomes: Iterable[Outcome], *, now: datetime, max_hard_bounces: int) -> None:

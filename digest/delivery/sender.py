@@ -36,8 +36,8 @@ CLAIM_PER_CONNECTION = 4
 #: Outcomes are written together, at most this many or this late (seconds) after the 250: a
 #: transaction per message would cost more than the message. A sender killed in between repeats
 #: those messages on the next run, which reports them as uncertain.
-RECORD_BATCH = 32
-RECORD_DELAY = 0.05
+RECORD_BATCH = 64
+RECORD_DELAY = 0.1
 
 #: Builds one delivery's message bytes (raises HeaderError or MessageTooLargeError).
 Compose = Callable[[Delivery], bytes]
