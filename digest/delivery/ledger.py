@@ -403,14 +403,16 @@ class Ledger:
                 key = variant or "html"
                 counts[key] = counts.get(key, 0) + int(count)
             have = select(DeliveryRow.subscriber_id).where(DeliveryRow.edition_id == edition_id)
-            for fmt, sections in session.execute(
-                select(SubscriberRow.format, SubscriberRow.sections).where(
+            for fmt, sections, count in session.execute(
+                select(SubscriberRow.format, SubscriberRow.sections, func.count(SubscriberRow.id))
+                .where(
                     SubscriberRow.status == SubscriberStatus.ACTIVE,
                     SubscriberRow.id.not_in(have),
                 )
+                .group_by(SubscriberRow.format, SubscriberRow.sections)
             ):
                 key = variant_key(fmt, sections)
-                counts[key] = counts.get(key, 0) + 1
+                counts[key] = counts.get(key, 0) + int(count)
         return counts
 
     def first_send_at(self, edition_id: int) -> datetime | None:
