@@ -321,3 +321,52 @@ def test_bad_delivery_settings_are_one_line_errors(workspace, value):
     result = workspace.invoke("deliveries", code=2)
     assert result.stderr.startswith("digest: error: [delivery]")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_each_connection_carries_at_most_messages_per_connection(
+    workspace, fixture_feeds, smtp_server
+):
+    built(workspace, fixture_feeds)
+    add_subscribers(workspace, [f"m{n}@example.com" for n in range(5)])
+    delivery_config(workspace, connections=1, messages_per_connection=2, rate_per_second=1000)
+    assert workspace.json("send", "--date", DAY)["counts"]["sent"] == 5
+    assert smtp_server.handler.connections == 3  # 2 + 2 + 1
+
+
+def test_the_migration_keeps_existing_deliveries(tmp_path):
+    from alembic import command
+
+    from digest.store.database import Database, _alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    database = Database(url)
+    cfg = _alembic_config()
+    with database.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0003")
+    stamp = "2025-06-01 00:00:00.000000"
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        db.execute(
+            "insert into subscribers (id, email, status, sections, format, created_at,"
+            " updated_at) values (1, 'old@example.com', 'active', '[]', 'html', ?, ?)",
+            (stamp, stamp),
+        )
+        db.execute(
+            "insert into editions (id, topic, edition_date, status, content, changes, built_at)"
+            " values (1, 'us-china-trade', '2025-06-01', 'sent', '{}', '[]', ?)",
+            (stamp,),
+        )
+        db.execute(
+            "insert into deliveries (edition_id, subscriber_id, email, status, attempts,"
+            " message_id, created_at) values (1, 1, 'old@example.com', 'sent', 1, '<1@x>', ?)",
+            (stamp,),
+        )
+    database.upgrade()
+    database.close()
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        row = db.execute(
+            "select email, status, message_id, name, variant, uncertain from deliveries"
+        ).fetchone()
+        bounces = db.execute("select hard_bounces from subscribers").fetchone()
+    assert row == ("old@example.com", "sent", "<1@x>", None, None, 0)
+    assert bounces == (0,)
