@@ -153,6 +153,11 @@ def send(
     _, envelope_from = parse_sender(app.settings.smtp.sender)
     domain = envelope_from.rpartition("@")[2] or "localhost"
     variants = _variant_templates(app, edition, envelope_from)
+    if edition.status != EditionStatus.SENT:
+        # Render every variant now: an edition too large to send fails here, before any row
+        # is written, instead of failing every delivery one by one.
+        for key in app.ledger.variant_counts(edition_id):
+            variants.get(key)
     if dry_run:
         return _dry_run(app, edition_date, edition_id, variants, now)
     if edition.status != EditionStatus.SENT:
@@ -305,7 +310,9 @@ class RunReport:
     send: SendReport
 
 
-def run(app: App, edition_date: date | None = None) -> RunReport:
+def run(
+    app: App, edition_date: date | None = None, *, stop: threading.Event | None = None
+) -> RunReport:
     """The daily job: fetch, build (unless already sending or sent), send."""
     day = edition_date_or_today(app, edition_date)
     fetched = fetch(app)
@@ -318,5 +325,5 @@ def run(app: App, edition_date: date | None = None) -> RunReport:
         )
     else:
         edition = existing
-    sent = send(app, day)
+    sent = send(app, day, stop=stop)
     return RunReport(date=day, fetch=fetched, edition=edition, send=sent)

@@ -370,3 +370,16 @@ def test_the_migration_keeps_existing_deliveries(tmp_path):
         bounces = db.execute("select hard_bounces from subscribers").fetchone()
     assert row == ("old@example.com", "sent", "<1@x>", None, None, 0)
     assert bounces == (0,)
+
+
+def test_an_edition_too_large_to_send_fails_before_anything_is_written(
+    workspace, fixture_feeds, smtp_server
+):
+    built(workspace, fixture_feeds)
+    add_subscribers(workspace, ["a@example.com"])
+    # a contact line so long that the message would be clipped by Gmail
+    workspace.write_config(extra=f'contact_line = "{"Harbour Street 1, " * 7000}"\n')
+    result = workspace.invoke("send", "--date", DAY, code=1)
+    assert "over the 102 KB" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert sum(workspace.json("deliveries", "--date", DAY)["counts"].values()) == 0
+    assert smtp_server.handler.messages == []
