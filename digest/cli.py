@@ -15,7 +15,7 @@ from digest import __version__, console, services
 from digest.app import App, make_app
 from digest.config import Settings, find_config, load_settings
 from digest.edition_json import edition_to_dict
-from digest.errors import ConfigError, DigestError, UsageError
+from digest.errors import ConfigError, DeliveryPausedError, DigestError, UsageError
 from digest.ingest.opml import write_opml
 
 INTERNAL_ERROR_EXIT = 70
@@ -320,7 +320,10 @@ def hold(date_: date | None, reason: str) -> None:
     help="Send this time zone's edition to its subscribers (default: the digest's own zone).",
 )
 @_json_option
-def send(date_: date | None, zone: str, as_json: bool) -> None:
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be sent now; send and write nothing."
+)
+def send(date_: date | None, zone: str, as_json: bool, dry_run: bool) -> None:
     """Send the edition to every active subscriber; safe to re-run, it resumes."""
     from digest.jobs import groups
     from digest.sendtimes import zone_of
@@ -333,27 +336,47 @@ def send(date_: date | None, zone: str, as_json: bool) -> None:
         raise UsageError(f"no active subscriber has the time zone {zone!r}")
     day = date_ or app.clock().astimezone(zone_of(app.settings.digest, zone)).date()
     with stop_on_signals(lambda line: click.echo(line, err=True)) as stop:
-        report = services.send(app, day, zone=zone, timezones=members[zone], stop=stop)
+        if as_json or dry_run or not console.is_terminal():
+            report = services.send(
+                app, day, dry_run=dry_run, stop=stop, zone=zone, timezones=members[zone]
+            )
+        else:
+            bar = console.send_progress(0)
+            with bar:
+                report = services.send(
+                    app,
+                    day,
+                    on_start=bar.total,
+                    on_message=bar.advance,
+                    stop=stop,
+                    zone=zone,
+                    timezones=members[zone],
+                )
     if as_json:
         _print_json(console.send_dict(report))
     else:
         console.print_send(report)
     if stop.is_set():
         click.echo("stopped: run `digest send` again to send the rest", err=True)
+    if report.paused:
+        raise DeliveryPausedError(
+            f"sending paused after {report.paused}; "
+            "run `digest send` again once the server accepts mail"
+        )
 
 
 @cli.command()
 @_date_option
 @_json_option
 def deliveries(date_: date | None, as_json: bool) -> None:
-    """Show the deliveries ledger's counts by status for an edition."""
+    """Show an edition's deliveries: counts by status and recent failures with SMTP replies."""
     app = _session().app()
     day = services.edition_date_or_today(app, date_)
-    counts = services.deliveries(app, day)
+    report = services.deliveries_report(app, day)
     if as_json:
-        _print_json({"date": day.isoformat(), "counts": counts})
+        _print_json(console.deliveries_dict(report))
     else:
-        console.print_counts(day, counts)
+        console.print_deliveries(report)
 
 
 @cli.command()

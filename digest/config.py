@@ -101,6 +101,22 @@ class DeliverySettings:
     lease_seconds: int = 600
     #: Messages sent on one SMTP connection before reconnecting.
     messages_per_connection: int = 100
+    #: SMTP connections used in parallel.
+    connections: int = 4
+    #: Most messages per second over all connections; 0 means no limit.
+    rate_per_second: float = 0.0
+    #: First retry delay of a deferred delivery; it doubles (with jitter) on each retry.
+    retry_initial_seconds: int = 300
+    #: Deferred deliveries fail once this many hours have passed since the edition's first send.
+    ttl_hours: float = 12.0
+    #: Permanent refusals after which a subscriber is marked bounced.
+    max_hard_bounces: int = 3
+    #: Consecutive failed or deferred messages after which a run pauses.
+    pause_after_failures: int = 50
+    #: DKIM signing, when all three are set.
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+    dkim_private_key_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +272,23 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             f"[web] base_url must start with http:// or https://, not {settings.web.base_url!r}"
         )
+    _validate_delivery(settings.delivery)
+
+
+def _validate_delivery(d: DeliverySettings) -> None:
+    for key in ("connections", "messages_per_connection", "max_hard_bounces"):
+        if getattr(d, key) < 1:
+            raise ConfigError(f"[delivery] {key} must be at least 1, not {getattr(d, key)}")
+    for key in ("rate_per_second", "retry_initial_seconds", "ttl_hours", "lease_seconds"):
+        if getattr(d, key) < 0:
+            raise ConfigError(f"[delivery] {key} must not be negative, not {getattr(d, key)}")
+    if d.pause_after_failures < 1:
+        raise ConfigError("[delivery] pause_after_failures must be at least 1")
+    dkim = (d.dkim_selector, d.dkim_domain, d.dkim_private_key_file)
+    if any(dkim) and not all(dkim):
+        raise ConfigError(
+            "[delivery] DKIM needs all of dkim_selector, dkim_domain and dkim_private_key_file"
+        )
 
 
 def _validate_schedule(schedule: ScheduleSettings) -> None:
@@ -365,6 +398,21 @@ confirm_link_hours = 72
 # A claim by a sender that died blocks its messages this long, then another run takes them.
 lease_seconds = 600
 messages_per_connection = 100
+# SMTP connections in parallel, and a cap on messages per second over all of them (0: none).
+connections = 4
+rate_per_second = 0
+# 4xx replies, timeouts and dropped connections are retried after retry_initial_seconds,
+# doubling each time, until ttl_hours after the edition's first send; then they fail.
+retry_initial_seconds = 300
+ttl_hours = 12
+# Permanent (5xx) refusals after which a subscriber is marked bounced.
+max_hard_bounces = 3
+# Consecutive failures after which a run pauses instead of working through the list.
+pause_after_failures = 50
+# DKIM signing (all three, or none): the key file is a PEM RSA private key.
+dkim_selector = ""
+dkim_domain = ""
+dkim_private_key_file = ""
 
 [schedule]
 # `digest serve`: fetch this often, build this long before the send time.

@@ -15,7 +15,7 @@ from subscribers.types import Subscriber
 
 if TYPE_CHECKING:
     from digest.demo import DemoResult
-    from digest.services import RunReport, SendReport
+    from digest.services import DeliveriesReport, RunReport, SendReport
     from digest.workspace import InitResult
 
 
@@ -151,13 +151,21 @@ def section_counts(edition: Edition) -> dict[str, int]:
 
 
 def send_dict(report: SendReport) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "date": report.date.isoformat(),
         "counts": report.counts,
         "sent_now": report.sent_now,
         "next_retry": report.next_retry.isoformat() if report.next_retry else None,
         "failures": report.failures,
+        "uncertain": report.uncertain,
+        "stopped": report.stopped,
+        "paused": report.paused,
     }
+    if report.dry_run:
+        data.update(
+            dry_run=True, would_send=report.would_send, variants=report.variants, sizes=report.sizes
+        )
+    return data
 
 
 def print_counts(day: date, counts: dict[str, int]) -> None:
@@ -167,18 +175,111 @@ def print_counts(day: date, counts: dict[str, int]) -> None:
 
 def print_send(report: SendReport) -> None:
     console = _out()
+    if report.dry_run:
+        console.print(
+            f"{report.date.isoformat()} (dry run, nothing sent): "
+            f"{report.would_send} messages would go out now"
+        )
+        for variant, count in sorted(report.variants.items()):
+            size = report.sizes.get(variant, 0)
+            console.print(f"  {_e(variant)}: {count} subscribers, {size / 1024:.1f} KB each")
+        if report.next_retry:
+            console.print(f"deferred deliveries are due again from {_when(report.next_retry)}")
+        return
     if not any(report.counts.values()):
         console.print(f"{report.date.isoformat()}: no active subscribers, nothing sent")
         return
     print_counts(report.date, report.counts)
     console.print(f"sent {report.sent_now} messages in this run")
-    for failure in report.failures:
+    for failure in report.failures[:20]:
         console.print(f"  [red]{_e(failure)}[/red]")
+    if len(report.failures) > 20:
+        console.print(f"  ... and {len(report.failures) - 20} more (`digest deliveries`)")
+    if report.uncertain:
+        console.print(
+            f"[yellow]{report.uncertain} deliveries were in flight when a sender stopped "
+            "abruptly: those subscribers may have received this edition twice[/yellow]"
+        )
+    if report.stopped:
+        console.print("stopped on request; run `digest send` again to send the rest")
+    if report.counts.get(DeliveryStatus.SENDING):
+        console.print(
+            f"{report.counts[DeliveryStatus.SENDING]} deliveries are claimed by another sender "
+            "(or one that died: they are taken over after [delivery] lease_seconds)"
+        )
     if report.next_retry:
         console.print(
             f"deferred deliveries are due again from {_when(report.next_retry)}: "
             "run `digest send` then"
         )
+
+
+def is_terminal() -> bool:
+    return _err().is_terminal
+
+
+def send_progress(total: int) -> Any:
+    """A rich progress bar for a send on a terminal: a context manager with ``advance()``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    progress = Progress(
+        "sending",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=_err(),
+        transient=True,
+    )
+    task = progress.add_task("send", total=total)
+
+    class _Bar:
+        def __enter__(self) -> _Bar:
+            progress.start()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            progress.stop()
+
+        def advance(self, *_args: object) -> None:
+            progress.advance(task)
+
+        def total(self, count: int) -> None:
+            progress.update(task, total=count)
+
+    return _Bar()
+
+
+def deliveries_dict(report: DeliveriesReport) -> dict[str, Any]:
+    return {
+        "date": report.date.isoformat(),
+        "counts": report.counts,
+        "uncertain": report.uncertain,
+        "next_retry": report.next_retry.isoformat() if report.next_retry else None,
+        "recent_failures": [
+            {
+                "email": f.email,
+                "status": f.status,
+                "attempts": f.attempts,
+                "reply": f.reply,
+                "next_attempt_at": f.next_attempt_at.isoformat() if f.next_attempt_at else None,
+            }
+            for f in report.failures
+        ],
+    }
+
+
+def print_deliveries(report: DeliveriesReport) -> None:
+    print_counts(report.date, report.counts)
+    console = _out()
+    if report.uncertain:
+        console.print(f"{report.uncertain} uncertain (a sender died while sending them)")
+    if report.next_retry:
+        console.print(f"deferred deliveries are due again from {_when(report.next_retry)}")
+    if report.failures:
+        table = Table("recipient", "status", "attempts", Column("last reply", overflow="fold"))
+        for f in report.failures:
+            table.add_row(_e(f.email), f.status, str(f.attempts), _e(f.reply))
+        console.print(table)
 
 
 def run_dict(report: RunReport) -> dict[str, Any]:

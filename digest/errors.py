@@ -83,6 +83,18 @@ class PermanentDeliveryError(DeliveryError):
     """A 5xx reply for this recipient: do not try again."""
 
 
+class RecipientRefusedError(PermanentDeliveryError):
+    """The server permanently refused the recipient or the message: a hard bounce."""
+
+
+class MessageTooLargeError(DeliveryError):
+    """A message would be over the size at which mailbox providers clip it."""
+
+
+class DeliveryPausedError(DigestError):
+    """A send stopped early because too many messages in a row failed."""
+
+
 class SmtpUnavailableError(DigestError):
     """The SMTP server cannot be reached or refuses us at all (connect, TLS, login)."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
@@ -10,16 +9,16 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from digest.app import App
-from digest.delivery.message import ascii_address, build_message, make_message_id, parse_sender
-from digest.delivery.smtp import Mailer
+from digest.delivery.compose import MessageTemplate
+from digest.delivery.ledger import FailureRecord
+from digest.delivery.message import ascii_address, make_message_id, parse_sender
+from digest.delivery.sender import DeliveryRun
+from digest.delivery.signing import make_signer
+from digest.delivery.variants import VariantTemplates
 from digest.desk.changes import apply_changes
 from digest.editorial import build_edition
 from digest.errors import (
-    DeliveryError,
     EditionError,
-    HeaderError,
-    PermanentDeliveryError,
-    SmtpUnavailableError,
     UsageError,
 )
 from digest.ingest.opml import read_opml
@@ -27,10 +26,7 @@ from digest.ingest.service import fetch_all
 from digest.render.email import RenderedEdition
 from digest.types import Delivery, DeliveryStatus, Edition, EditionStatus, FeedFetchReport
 from digest.windows import edition_window, local_today
-from subscribers.tokens import PREFERENCES, UNSUBSCRIBE, TokenSigner
-
-CLAIM_BATCH = 50
-RETRY_INITIAL = timedelta(minutes=5)
+from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
 
 
 def edition_date_or_today(app: App, value: date | None) -> date:
@@ -133,6 +129,18 @@ class SendReport:
     #: When the earliest deferred delivery is due again, if any.
     next_retry: datetime | None = None
     failures: list[str] = field(default_factory=list)
+    #: Deliveries taken over from a sender that died while sending them: maybe sent twice.
+    uncertain: int = 0
+    #: The run was asked to stop; claimed rows it had not started were given back.
+    stopped: bool = False
+    #: Why the run paused after many consecutive failures, or None.
+    paused: str | None = None
+    #: --dry-run: nothing was sent or written; ``would_send`` messages are due now.
+    dry_run: bool = False
+    would_send: int = 0
+    #: --dry-run: subscribers per preference variant, and each variant's message size (bytes).
+    variants: dict[str, int] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 def send(
@@ -140,6 +148,8 @@ def send(
     edition_date: date,
     *,
     on_message: Callable[[Delivery, str], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    dry_run: bool = False,
     zone: str = "",
     timezones: Collection[str | None] | None = None,
     stop: threading.Event | None = None,
@@ -148,8 +158,9 @@ def send(
 
     The ledger rows are written first, in one transaction; each row is claimed, sent, and marked
     sent only after the server's 250. ``zone`` picks the edition ("" is the digest's own zone),
-    ``timezones`` restricts the subscribers (see ``SubscriberStore.iter_active``); once ``stop``
-    is set, the message in flight is finished and the remaining claims are given back.
+    ``timezones`` restricts the subscribers (see ``SubscriberStore.iter_active``).
+    ``on_start`` gets the number of messages due now. When ``stop`` is set the run finishes the
+    messages in flight, gives back the rest and returns a report with ``stopped`` set.
     """
     edition = get_or_build(app, edition_date, zone=zone)
     edition_id = edition.id
@@ -159,6 +170,14 @@ def send(
     now = app.clock()
     _, envelope_from = parse_sender(app.settings.smtp.sender)
     domain = envelope_from.rpartition("@")[2] or "localhost"
+    variants = _variant_templates(app, edition, envelope_from)
+    if edition.status != EditionStatus.SENT:
+        # Render every variant now: an edition too large to send fails here, before any row
+        # is written, instead of failing every delivery one by one.
+        for key in app.ledger.candidate_variants(edition_id):
+            variants.get(key)
+    if dry_run:
+        return _dry_run(app, edition_date, edition_id, variants, now, timezones)
     if edition.status != EditionStatus.SENT:
         app.ledger.ensure_rows(
             edition_id,
@@ -171,16 +190,51 @@ def send(
             # Nobody to send to: leave the edition as it is, so subscribers added later get it.
             return SendReport(date=edition_date, counts=counts)
         edition = app.store.set_edition_status(edition_id, EditionStatus.SENDING, now=now)
-    sender = _Sender(
-        app, edition, app.renderer().render(edition), app.signer(), envelope_from=envelope_from
+    if on_start is not None:
+        on_start(app.ledger.due_count(edition_id, now=now))
+    delivery = app.settings.delivery
+    first_send = app.ledger.first_send_at(edition_id) or now
+    signer, base_url = app.signer(), app.settings.web.base_url.rstrip("/")
+
+    def compose(row: Delivery) -> bytes:
+        # The address tag stops a link working if the id ever belongs to someone else.
+        tag = {"email": row.email}
+        return variants.get(row.variant).message(
+            recipient=row.email,
+            recipient_name=row.name,
+            message_id=row.message_id,
+            date=app.clock(),
+            unsubscribe_url=f"{base_url}/u/{signer.make(UNSUBSCRIBE, row.subscriber_id, **tag)}",
+            preferences_url=(
+                f"{base_url}/preferences/{signer.make(PREFERENCES, row.subscriber_id, **tag)}"
+            ),
+        )
+
+    run = DeliveryRun(
+        ledger=app.ledger,
+        edition_id=edition_id,
+        compose=compose,
+        mailer_factory=app.mailer_factory,
+        envelope_from=envelope_from,
+        to_address=ascii_address,
+        settings=delivery,
+        clock=app.clock,
+        expires_at=first_send + timedelta(hours=delivery.ttl_hours),
+        stop=stop,
+        on_message=on_message,
+        deliverable=app.subscribers.still_deliverable,
     )
-    report = SendReport(date=edition_date, counts={})
-    try:
-        report.sent_now, report.failures = sender.run(on_message, stop)
-    finally:
-        sender.close()
-    report.counts = app.ledger.counts(edition_id)
+    result = run.run()
+    report = SendReport(
+        date=edition_date,
+        counts=app.ledger.counts(edition_id),
+        sent_now=result.sent,
+        failures=result.failures,
+        stopped=result.stopped,
+        paused=result.paused,
+    )
     report.next_retry = app.ledger.next_due(edition_id)
+    report.uncertain = app.ledger.uncertain(edition_id)
     if (
         report.counts[DeliveryStatus.PENDING]
         + report.counts[DeliveryStatus.SENDING]
@@ -191,129 +245,61 @@ def send(
     return report
 
 
-class _Sender:
-    """Claims ledger rows in batches and sends them over one reused connection."""
+def _variant_templates(app: App, edition: Edition, envelope_from: str) -> VariantTemplates:
+    """Per-preference message templates for the edition, rendered on first use."""
+    domain = envelope_from.rpartition("@")[2] or "localhost"
+    # ASCII on purpose: the topic title has an en dash, which would be RFC 2047-encoded.
+    list_id = f"{edition.topic} <{edition.topic}.{domain}>"
+    mailto = app.settings.web.unsubscribe_mailto
+    unsubscribe_mailto = f"mailto:{mailto}?subject=unsubscribe" if mailto else None
+    base = app.settings.path.parent if app.settings.path else None
+    sign = make_signer(app.settings.delivery, base)
+    renderer = app.renderer()
 
-    def __init__(
-        self,
-        app: App,
-        edition: Edition,
-        rendered: RenderedEdition,
-        signer: TokenSigner,
-        *,
-        envelope_from: str,
-    ):
-        self.app = app
-        self.edition = edition
-        self.rendered = rendered
-        self.signer = signer
-        self.settings = app.settings
-        self.mailer: Mailer | None = None
-        self.on_connection = 0
-        # What is the same for every message is worked out once, not per subscriber.
-        self.envelope_from = envelope_from
-        domain = envelope_from.rpartition("@")[2] or "localhost"
-        # ASCII on purpose: the topic title has an en dash, which would be RFC 2047-encoded.
-        self.list_id = f"{edition.topic} <{edition.topic}.{domain}>"
-        mailto = self.settings.web.unsubscribe_mailto
-        self.unsubscribe_mailto = f"mailto:{mailto}?subject=unsubscribe" if mailto else None
-
-    def run(
-        self,
-        on_message: Callable[[Delivery, str], None] | None,
-        stop: threading.Event | None = None,
-    ) -> tuple[int, list[str]]:
-        sent, failures = 0, list[str]()
-        lease = timedelta(seconds=self.settings.delivery.lease_seconds)
-        while True:
-            batch = self.app.ledger.claim(
-                self.edition.id or 0, now=self.app.clock(), lease=lease, limit=CLAIM_BATCH
-            )
-            if not batch:
-                return sent, failures
-            still_active = self.app.ledger.active_subscribers(d.subscriber_id for d in batch)
-            for position, delivery in enumerate(batch):
-                if stop is not None and stop.is_set():
-                    # Stopping: what is not yet attempted goes back for the next run.
-                    self.app.ledger.release(d.id for d in batch[position:])
-                    return sent, failures
-                if delivery.subscriber_id not in still_active:
-                    self._finish(delivery, DeliveryStatus.SKIPPED, "subscriber no longer active")
-                    continue
-                try:
-                    reply = self._send_one(delivery, still_active[delivery.subscriber_id])
-                except SmtpUnavailableError:
-                    self.app.ledger.release(d.id for d in batch[position:])
-                    raise
-                except (PermanentDeliveryError, HeaderError) as exc:
-                    # HeaderError: this one address cannot be written (e.g. needs SMTPUTF8)
-                    self._finish(delivery, DeliveryStatus.FAILED, str(exc))
-                    failures.append(f"{delivery.email}: {exc}")
-                    outcome = DeliveryStatus.FAILED
-                except DeliveryError as exc:
-                    delay = RETRY_INITIAL * (2 ** (delivery.attempts - 1)) * random.uniform(1, 1.5)
-                    self._finish(
-                        delivery,
-                        DeliveryStatus.DEFERRED,
-                        str(exc),
-                        next_attempt_at=self.app.clock() + delay,
-                    )
-                    failures.append(f"{delivery.email}: {exc}")
-                    outcome = DeliveryStatus.DEFERRED
-                else:
-                    self._finish(delivery, DeliveryStatus.SENT, reply)
-                    sent += 1
-                    outcome = DeliveryStatus.SENT
-                if on_message is not None:
-                    on_message(delivery, outcome)
-
-    def _send_one(self, delivery: Delivery, name: str | None) -> str:
-        unsubscribe_url = self._link("u", UNSUBSCRIBE, delivery.subscriber_id)
-        email = self.rendered.personalize(
-            unsubscribe_url=unsubscribe_url,
-            preferences_url=self._link("preferences", PREFERENCES, delivery.subscriber_id),
-        )
-        message = build_message(
-            email,
-            sender=self.settings.smtp.sender,
-            recipient=delivery.email,
-            recipient_name=name,
-            message_id=delivery.message_id,
-            date=self.app.clock(),
-            list_id=self.list_id,
-            unsubscribe_url=unsubscribe_url,
-            unsubscribe_mailto=self.unsubscribe_mailto,
-        )
-        if (
-            self.mailer is None
-            or self.on_connection >= self.settings.delivery.messages_per_connection
-        ):
-            self.close()
-            self.mailer = self.app.mailer_factory()
-            self.mailer.open()
-            self.on_connection = 0
-        self.on_connection += 1
-        try:
-            return self.mailer.send(self.envelope_from, ascii_address(delivery.email), message)
-        except DeliveryError:
-            self.close()  # a fresh connection for the next message
-            raise
-
-    def _link(self, path: str, purpose: str, subscriber_id: int) -> str:
-        token = self.signer.make(purpose, subscriber_id)
-        return f"{self.settings.web.base_url.rstrip('/')}/{path}/{token}"
-
-    def _finish(
-        self, delivery: Delivery, status: str, reply: str, next_attempt_at: datetime | None = None
-    ) -> None:
-        self.app.ledger.finish(
-            delivery.id, status, now=self.app.clock(), reply=reply, next_attempt_at=next_attempt_at
+    def make_template(rendered: RenderedEdition, text_only: bool) -> MessageTemplate:
+        return MessageTemplate(
+            rendered,
+            sender=app.settings.smtp.sender,
+            list_id=list_id,
+            unsubscribe_mailto=unsubscribe_mailto,
+            text_only=text_only,
+            sign=sign,
         )
 
-    def close(self) -> None:
-        if self.mailer is not None:
-            self.mailer.close()
-            self.mailer = None
+    return VariantTemplates(edition, renderer.render, make_template)
+
+
+def _dry_run(
+    app: App,
+    edition_date: date,
+    edition_id: int,
+    variants: VariantTemplates,
+    now: datetime,
+    timezones: Collection[str | None] | None,
+) -> SendReport:
+    """What a send would do now, without sending or writing anything."""
+    report = SendReport(date=edition_date, counts=app.ledger.counts(edition_id), dry_run=True)
+    missing = app.ledger.missing_variants(
+        edition_id, app.subscribers.iter_active(timezones=timezones)
+    )
+    report.would_send = app.ledger.due_count(edition_id, now=now) + sum(missing.values())
+    report.variants = app.ledger.variant_counts(edition_id)
+    for key, count in missing.items():
+        report.variants[key] = report.variants.get(key, 0) + count
+    base_url = app.settings.web.base_url.rstrip("/")
+    for key in report.variants:
+        # A sample message with links as long as real ones, to check headers and size.
+        sample = variants.get(key).message(
+            recipient="subscriber@example.com",
+            recipient_name=None,
+            message_id=f"<dry-run.{edition_id}@example.com>",
+            date=now,
+            unsubscribe_url=f"{base_url}/u/{app.signer().make(UNSUBSCRIBE, 1)}",
+            preferences_url=f"{base_url}/preferences/{app.signer().make(PREFERENCES, 1)}",
+        )
+        report.sizes[key] = len(sample)
+    report.next_retry = app.ledger.next_due(edition_id)
+    return report
 
 
 def deliveries(app: App, edition_date: date) -> dict[str, int]:
@@ -321,6 +307,30 @@ def deliveries(app: App, edition_date: date) -> dict[str, int]:
     if edition is None or edition.id is None:
         return dict.fromkeys(DeliveryStatus.ALL, 0)
     return app.ledger.counts(edition.id)
+
+
+@dataclass
+class DeliveriesReport:
+    date: date
+    counts: dict[str, int]
+    uncertain: int = 0
+    next_retry: datetime | None = None
+    #: Latest failed and deferred deliveries with the server's reply, newest first.
+    failures: list[FailureRecord] = field(default_factory=list)
+
+
+def deliveries_report(app: App, edition_date: date, *, failures: int = 10) -> DeliveriesReport:
+    """The ledger of one edition: counts by status and the recent failures."""
+    edition = app.store.get_edition(app.topic.key, edition_date)
+    if edition is None or edition.id is None:
+        return DeliveriesReport(date=edition_date, counts=dict.fromkeys(DeliveryStatus.ALL, 0))
+    return DeliveriesReport(
+        date=edition_date,
+        counts=app.ledger.counts(edition.id),
+        uncertain=app.ledger.uncertain(edition.id),
+        next_retry=app.ledger.next_due(edition.id),
+        failures=app.ledger.recent_failures(edition.id, failures),
+    )
 
 
 # --- the daily job -------------------------------------------------------------------------
@@ -334,7 +344,9 @@ class RunReport:
     send: SendReport
 
 
-def run(app: App, edition_date: date | None = None) -> RunReport:
+def run(
+    app: App, edition_date: date | None = None, *, stop: threading.Event | None = None
+) -> RunReport:
     """The daily job: fetch, build (unless already sending or sent), send."""
     day = edition_date_or_today(app, edition_date)
     fetched = fetch(app)
@@ -347,5 +359,5 @@ def run(app: App, edition_date: date | None = None) -> RunReport:
         )
     else:
         edition = existing
-    sent = send(app, day)
+    sent = send(app, day, stop=stop)
     return RunReport(date=day, fetch=fetched, edition=edition, send=sent)

@@ -296,6 +296,12 @@ class Delivery:
     attempts: int
     message_id: str
     last_reply: str | None = None
+    #: Snapshot of the display name for To, taken when the row was created.
+    name: str | None = None
+    #: Snapshot of the subscriber's preferences (see digest.delivery.variants).
+    variant: str | None = None
+    #: Taken over from a sender that died while sending it: it may have arrived already.
+    uncertain: bool = False
 
 
 @dataclass(frozen=True, slots=True)

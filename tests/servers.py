@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 from dataclasses import dataclass, field
@@ -85,24 +86,74 @@ class FeedHTTPServer:
 
 class RecordingHandler:
     """Accepts messages and keeps them. Recipients in ``refuse`` get a 550 at RCPT; a message
-    to a recipient in ``drop`` has its connection closed before the reply to DATA."""
+    to a recipient in ``drop`` has its connection closed before the reply to DATA.
+
+    Fault injection: ``faults[recipient]`` is a list of what the next attempts for that
+    recipient get, one per attempt, then it is accepted: an SMTP reply to RCPT ("421 ...",
+    "451 ...", "452 ...", "550 ..."), "drop" (connection closed before the DATA reply) or
+    "stall" (no DATA reply for ``stall_seconds``, past the client's timeout; not accepted).
+    ``delay`` slows every DATA reply down (a slow relay). A 421 closes the connection.
+    """
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.refuse: set[str] = set()
         self.drop: set[str] = set()
+        self.faults: dict[str, list[str]] = {}
+        self.stall_seconds = 3.0
+        self.delay = 0.0
+        #: Connections greeted (EHLO), to see reconnects.
+        self.connections = 0
+        #: Every fault answered, as (recipient, fault).
+        self.injected: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        with self._lock:
+            self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    def _next_fault(self, address: str, stage: str) -> str | None:
+        with self._lock:
+            queue = self.faults.get(address)
+            if not queue:
+                return None
+            fault = queue[0]
+            at_data = fault in ("drop", "stall")
+            if at_data != (stage == "data"):
+                return None
+            queue.pop(0)
+            self.injected.append((address, fault))
+            return fault
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.refuse:
             return "550 5.1.1 No such user here"
+        fault = self._next_fault(address, "rcpt")
+        if fault is not None:
+            if fault.startswith("421"):
+                await server.push(fault)
+                server.transport.close()
+            return fault
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.drop & set(envelope.rcpt_tos):
             server.transport.close()
             return "421 4.3.0 going away"  # never reaches the client: the connection is gone
+        for rcpt in envelope.rcpt_tos:
+            fault = self._next_fault(rcpt, "data")
+            if fault == "drop":
+                server.transport.close()
+                return "421 4.3.0 going away"
+            if fault == "stall":
+                await asyncio.sleep(self.stall_seconds)
+                server.transport.close()
+                return "421 4.3.0 too late"
         with self._lock:
             self.messages.append(
                 (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
@@ -117,6 +168,16 @@ class RecordingHandler:
 
     def recipients(self) -> list[str]:
         return [rcpt for _, rcpts, _ in self.messages for rcpt in rcpts]
+
+    def message_ids(self) -> list[str]:
+        """The Message-ID of every accepted message, in order."""
+        ids = []
+        for _, _, data in list(self.messages):
+            head = data.split(b"\r\n\r\n", 1)[0]
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"message-id:"):
+                    ids.append(line.split(b":", 1)[1].strip().decode())
+        return ids
 
 
 class SmtpServer:

@@ -84,7 +84,9 @@ def test_send_delivers_one_multipart_message_per_subscriber_and_never_twice(
     again = workspace.json("send", "--date", DAY)
     assert again["counts"]["sent"] == 3 and again["sent_now"] == 0
     assert len(smtp_server.handler.messages) == 3
-    assert workspace.json("deliveries", "--date", DAY) == {"date": DAY, "counts": report["counts"]}
+    ledger = workspace.json("deliveries", "--date", DAY)
+    assert (ledger["date"], ledger["counts"]) == (DAY, report["counts"])
+    assert ledger["recent_failures"] == [] and ledger["uncertain"] == 0
     rebuilt = workspace.invoke("build", "--date", DAY, code=1)
     assert "already sent" in rebuilt.stderr
 

@@ -21,6 +21,8 @@ from tests.conftest import Workspace
 from tests.servers import RecordingHandler
 
 LEASE = "[schedule]\nlease_seconds = 3\n"
+# One SMTP connection, so "the message in flight" is one message and the rest is observable.
+ONE_CONNECTION = "[delivery]\nconnections = 1\n"
 
 
 class ServeProcess:
@@ -188,7 +190,7 @@ def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path)
         workspace = Workspace(isolated, port)
         # the send time was 30 minutes ago: the start-up catch-up sends it right away
         send_time = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%H:%M")
-        workspace.write_config(extra=LEASE, send_time=send_time)
+        workspace.write_config(extra=LEASE + ONE_CONNECTION, send_time=send_time)
         people = [f"reader{i}@example.com" for i in range(8)]
         for email in people:
             workspace.invoke("subscribers", "add", email)
@@ -223,6 +225,7 @@ def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path):
     controller.start()
     try:
         workspace = Workspace(isolated, port)
+        workspace.write_config(extra=ONE_CONNECTION)
         people = [f"reader{i}@example.com" for i in range(8)]
         for email in people:
             workspace.invoke("subscribers", "add", email)

@@ -6,20 +6,145 @@ the server's 250, and a claim left behind by a sender that died is taken over af
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Insert, Select, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from digest.store.database import Database
-from digest.store.models import DeliveryRow, SubscriberRow
+from digest.store.models import DeliveryRow, EditionRow, SubscriberRow
 from digest.types import Delivery, DeliveryStatus
 from subscribers.types import Subscriber, SubscriberStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one claimed row."""
+
+    delivery_id: int
+    subscriber_id: int
+    status: str
+    reply: str | None = None
+    next_attempt_at: datetime | None = None
+    #: A permanent refusal of the recipient: counts towards the subscriber's bounces.
+    hard_bounce: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    email: str
+    status: str
+    attempts: int
+    reply: str
+    next_attempt_at: datetime | None
+
+
+def variant_key(format_: str | None, sections: Iterable[str] | None) -> str:
+    """A subscriber's preferences as one string: ``html``, ``text`` or ``html:a,b``."""
+    kind = "text" if format_ == "text" else "html"
+    chosen = sorted({str(key) for key in (sections or ()) if str(key)})
+    return f"{kind}:{','.join(chosen)}" if chosen else kind
+
+
+def _insert_ignoring_duplicates(session: Session) -> Insert:
+    """INSERT that skips rows already there (another sender may be creating them too)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(DeliveryRow).on_conflict_do_nothing(
+            index_elements=["edition_id", "subscriber_id"]
+        )
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(DeliveryRow).on_conflict_do_nothing(
+        index_elements=["edition_id", "subscriber_id"]
+    )
+
+
+@functools.cache
+def _claim_statements() -> tuple[tuple[Select[Any], ...], Any]:
+    """The claim's statements, built once (building them costs more than running them)."""
+    edition = DeliveryRow.edition_id == bindparam("edition")
+    conditions = (
+        DeliveryRow.status == DeliveryStatus.PENDING,
+        and_(
+            DeliveryRow.status == DeliveryStatus.DEFERRED,
+            DeliveryRow.next_attempt_at
+            <= bindparam("due_at", type_=DeliveryRow.next_attempt_at.type),
+        ),
+        and_(
+            DeliveryRow.status == DeliveryStatus.SENDING,
+            DeliveryRow.claimed_at < bindparam("expired", type_=DeliveryRow.claimed_at.type),
+        ),
+    )
+    candidates = tuple(
+        select(DeliveryRow.id).where(edition, condition).limit(bindparam("limit"))
+        for condition in conditions
+    )
+    claim = (
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(bindparam("ids", expanding=True)), or_(*conditions))
+        .values(
+            status=DeliveryStatus.SENDING,
+            claimed_at=bindparam("now", type_=DeliveryRow.claimed_at.type),
+            attempts=DeliveryRow.attempts + 1,
+        )
+        .returning(
+            DeliveryRow.id,
+            DeliveryRow.edition_id,
+            DeliveryRow.subscriber_id,
+            DeliveryRow.email,
+            DeliveryRow.status,
+            DeliveryRow.attempts,
+            DeliveryRow.message_id,
+            DeliveryRow.last_reply,
+            DeliveryRow.name,
+            DeliveryRow.variant,
+            DeliveryRow.uncertain,
+        )
+    )
+    return candidates, claim
+
+
+@functools.cache
+def _active_statement() -> Any:
+    return select(SubscriberRow.id, SubscriberRow.name).where(
+        SubscriberRow.id.in_(bindparam("ids", expanding=True)),
+        SubscriberRow.status == SubscriberStatus.ACTIVE,
+    )
+
+
+@functools.cache
+def _record_statement() -> Any:
+    table = cast(Table, DeliveryRow.__table__)
+    # One executemany per batch of outcomes: fewer round trips for the thread that records.
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("row_id"),
+            table.c.status == DeliveryStatus.SENDING,
+        )
+        .values(
+            status=bindparam("new_status"),
+            claimed_at=None,
+            last_reply=bindparam("reply"),
+            sent_at=bindparam("sent", type_=table.c.sent_at.type),
+            next_attempt_at=bindparam("next_at", type_=table.c.next_attempt_at.type),
+        )
+    )
 
 
 class Ledger:
     def __init__(self, database: Database) -> None:
         self._sessions = database.sessions
+        # Core connections for the per-message paths: an ORM session per claim costs more.
+        self._engine = database.engine
 
     def ensure_rows(
         self,
@@ -28,75 +153,112 @@ class Ledger:
         *,
         make_message_id: Callable[[], str],
         now: datetime,
+        batch: int = 1000,
     ) -> int:
-        """Create the missing rows for ``subscribers`` in one transaction; returns how many."""
-        created = 0
+        """Create the missing rows for these subscribers in one transaction.
+
+        ``subscribers`` is streamed (lists can be large) and written a batch at a time; each
+        row snapshots the address, name and preferences it will be sent with. Rows that exist
+        are kept as they are, so a second sender, or a re-run, adds nothing. Returns how many
+        rows were created.
+        """
         with self._sessions.begin() as session:
-            have = set(
-                session.scalars(
-                    select(DeliveryRow.subscriber_id).where(DeliveryRow.edition_id == edition_id)
+            before = self._row_count(session, edition_id)
+            statement = _insert_ignoring_duplicates(session)
+            stream = iter(subscribers)
+            while chunk := list(itertools.islice(stream, batch)):
+                session.execute(
+                    statement,
+                    [
+                        {
+                            "edition_id": edition_id,
+                            "subscriber_id": subscriber.id,
+                            "email": subscriber.email,
+                            "name": subscriber.name,
+                            "variant": variant_key(subscriber.format, subscriber.sections),
+                            "status": DeliveryStatus.PENDING,
+                            "attempts": 0,
+                            "uncertain": False,
+                            "message_id": make_message_id(),
+                            "created_at": now,
+                        }
+                        for subscriber in chunk
+                    ],
                 )
+            return self._row_count(session, edition_id) - before
+
+    @staticmethod
+    def _row_count(session: Session, edition_id: int) -> int:
+        return int(
+            session.scalar(
+                select(func.count(DeliveryRow.id)).where(DeliveryRow.edition_id == edition_id)
             )
-            for subscriber in subscribers:
-                if subscriber.id in have:
-                    continue
-                session.add(
-                    DeliveryRow(
-                        edition_id=edition_id,
-                        subscriber_id=subscriber.id,
-                        email=subscriber.email,
-                        status=DeliveryStatus.PENDING,
-                        attempts=0,
-                        message_id=make_message_id(),
-                        created_at=now,
-                    )
+            or 0
+        )
+
+    def take_over(self, edition_id: int, *, now: datetime, lease: timedelta) -> int:
+        """Flag rows whose sender died mid-send (lease expired) as uncertain; returns how many.
+
+        The next claim takes them; they may have reached the server before the sender died.
+        """
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(DeliveryRow)
+                .where(
+                    DeliveryRow.edition_id == edition_id,
+                    DeliveryRow.status == DeliveryStatus.SENDING,
+                    DeliveryRow.claimed_at < now - lease,
+                    DeliveryRow.uncertain.is_(False),
                 )
-                have.add(subscriber.id)
-                created += 1
-        return created
+                .values(uncertain=True)
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def claim(
-        self, edition_id: int, *, now: datetime, lease: timedelta, limit: int
+        self,
+        edition_id: int,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        due_before: datetime | None = None,
     ) -> list[Delivery]:
-        """Atomically take up to ``limit`` rows that are due; each is sent by one claimer only."""
-        due = or_(
-            DeliveryRow.status == DeliveryStatus.PENDING,
-            and_(
-                DeliveryRow.status == DeliveryStatus.DEFERRED,
-                DeliveryRow.next_attempt_at <= now,
-            ),
-            and_(
-                DeliveryRow.status == DeliveryStatus.SENDING,
-                DeliveryRow.claimed_at < now - lease,
-            ),
-        )
-        candidates = (
-            select(DeliveryRow.id)
-            .where(DeliveryRow.edition_id == edition_id, due)
-            .order_by(DeliveryRow.id)
-            .limit(limit)
-            .scalar_subquery()
-        )
-        with self._sessions.begin() as session:
-            rows = session.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id.in_(candidates), due)
-                .values(
-                    status=DeliveryStatus.SENDING,
-                    claimed_at=now,
-                    attempts=DeliveryRow.attempts + 1,
+        """Atomically take up to ``limit`` rows that are due; each is sent by one claimer only.
+
+        Deferred rows are due when their next attempt is at or before ``due_before`` (default:
+        ``now``).
+        """
+        params = {
+            "edition": edition_id,
+            "due_at": min(now, due_before or now),
+            "expired": now - lease,
+            "now": now,
+        }
+        for _ in range(10):
+            claimed = self._claim_once(params, limit=limit)
+            if claimed is not None:
+                return claimed
+        return []  # other senders kept taking the rows first; they are sending them
+
+    def _claim_once(self, params: dict[str, Any], *, limit: int) -> list[Delivery] | None:
+        """One claim attempt: None when other senders took every candidate first."""
+        candidates_of, claim = _claim_statements()
+        with self._engine.begin() as connection:
+            # Candidates per status through the (edition_id, status) index: a claim costs the
+            # same at the end of a 100,000-row edition as at its start.
+            candidates: list[int] = []
+            for statement in candidates_of:
+                if len(candidates) >= limit:
+                    break
+                candidates += connection.scalars(
+                    statement, {**params, "limit": limit - len(candidates)}
                 )
-                .returning(
-                    DeliveryRow.id,
-                    DeliveryRow.edition_id,
-                    DeliveryRow.subscriber_id,
-                    DeliveryRow.email,
-                    DeliveryRow.status,
-                    DeliveryRow.attempts,
-                    DeliveryRow.message_id,
-                    DeliveryRow.last_reply,
-                )
-            ).all()
+            if not candidates:
+                return []
+            # The UPDATE checks again: of two senders racing for a row, one gets it.
+            rows = connection.execute(claim, {**params, "ids": candidates}).all()
+        if not rows:
+            return None
         return sorted((Delivery(**row._asdict()) for row in rows), key=lambda d: d.id)
 
     def active_subscribers(self, subscriber_ids: Iterable[int]) -> dict[int, str | None]:
@@ -107,34 +269,52 @@ class Ledger:
         ids = list(subscriber_ids)
         if not ids:
             return {}
-        with self._sessions() as session:
-            rows = session.execute(
-                select(SubscriberRow.id, SubscriberRow.name).where(
-                    SubscriberRow.id.in_(ids),
-                    SubscriberRow.status == SubscriberStatus.ACTIVE,
-                )
-            ).all()
+        with self._engine.connect() as connection:
+            rows = connection.execute(_active_statement(), {"ids": ids}).all()
         return {subscriber_id: name for subscriber_id, name in rows}
 
-    def finish(
-        self,
-        delivery_id: int,
-        status: str,
-        *,
-        now: datetime,
-        reply: str | None = None,
-        next_attempt_at: datetime | None = None,
-    ) -> None:
-        """Record the outcome of a claimed row: sent, deferred, failed or skipped."""
-        values: dict[str, object] = {"status": status, "claimed_at": None, "last_reply": reply}
-        if status == DeliveryStatus.SENT:
-            values["sent_at"] = now
-        if status == DeliveryStatus.DEFERRED:
-            values["next_attempt_at"] = next_attempt_at
-        with self._sessions.begin() as session:
+    def record(self, outcomes: Iterable[Outcome], *, now: datetime, max_hard_bounces: int) -> None:
+        """Record the outcomes of claimed rows in one transaction.
+
+        A hard bounce counts against the subscriber; at ``max_hard_bounces`` they are marked
+        bounced and get nothing more.
+        """
+        outcomes = list(outcomes)
+        if not outcomes:
+            return
+        statement = _record_statement()
+        with self._engine.begin() as session:
             session.execute(
-                update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values)
+                statement,
+                [
+                    {
+                        "row_id": o.delivery_id,
+                        "new_status": o.status,
+                        "reply": o.reply,
+                        "sent": now if o.status == DeliveryStatus.SENT else None,
+                        "next_at": o.next_attempt_at
+                        if o.status == DeliveryStatus.DEFERRED
+                        else None,
+                    }
+                    for o in outcomes
+                ],
             )
+            for outcome in outcomes:
+                if outcome.hard_bounce:
+                    session.execute(
+                        update(SubscriberRow)
+                        .where(SubscriberRow.id == outcome.subscriber_id)
+                        .values(hard_bounces=SubscriberRow.hard_bounces + 1)
+                    )
+                    session.execute(
+                        update(SubscriberRow)
+                        .where(
+                            SubscriberRow.id == outcome.subscriber_id,
+                            SubscriberRow.status == SubscriberStatus.ACTIVE,
+                            SubscriberRow.hard_bounces >= max_hard_bounces,
+                        )
+                        .values(status=SubscriberStatus.BOUNCED, updated_at=now)
+                    )
 
     def release(self, delivery_ids: Iterable[int]) -> None:
         """Give back claimed rows that were never attempted (e.g. the server was unreachable)."""
@@ -162,6 +342,133 @@ class Ledger:
             ).all():
                 counts[status] = int(count)
         return counts
+
+    def due_count(self, edition_id: int, *, now: datetime) -> int:
+        """Rows a send would attempt now: pending, and deferred ones whose time has come."""
+        with self._sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count(DeliveryRow.id)).where(
+                        DeliveryRow.edition_id == edition_id,
+                        or_(
+                            DeliveryRow.status == DeliveryStatus.PENDING,
+                            and_(
+                                DeliveryRow.status == DeliveryStatus.DEFERRED,
+                                DeliveryRow.next_attempt_at <= now,
+                            ),
+                        ),
+                    )
+                )
+                or 0
+            )
+
+    def missing_variants(
+        self, edition_id: int, subscribers: Iterable[Subscriber], batch: int = 1000
+    ) -> dict[str, int]:
+        """Of these subscribers, those with no row for the edition yet, per preference variant."""
+        counts: dict[str, int] = {}
+        stream = iter(subscribers)
+        with self._sessions() as session:
+            while chunk := list(itertools.islice(stream, batch)):
+                have = set(
+                    session.scalars(
+                        select(DeliveryRow.subscriber_id).where(
+                            DeliveryRow.edition_id == edition_id,
+                            DeliveryRow.subscriber_id.in_([s.id for s in chunk]),
+                        )
+                    )
+                )
+                for subscriber in chunk:
+                    if subscriber.id not in have:
+                        key = variant_key(subscriber.format, subscriber.sections)
+                        counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def variant_counts(
+        self, edition_id: int, subscribers: Iterable[Subscriber] = ()
+    ) -> dict[str, int]:
+        """Messages per preference variant: the edition's rows, plus these subscribers' when
+        they have no row yet."""
+        counts: dict[str, int] = {}
+        with self._sessions() as session:
+            for variant, count in session.execute(
+                select(DeliveryRow.variant, func.count(DeliveryRow.id))
+                .where(DeliveryRow.edition_id == edition_id)
+                .group_by(DeliveryRow.variant)
+            ).all():
+                key = variant or "html"
+                counts[key] = counts.get(key, 0) + int(count)
+        for key, count in self.missing_variants(edition_id, subscribers).items():
+            counts[key] = counts.get(key, 0) + count
+        return counts
+
+    def candidate_variants(self, edition_id: int) -> set[str]:
+        """Every preference variant this edition may be sent in: its rows' and those of every
+        active subscriber (a superset, cheap to read: for rendering them all up front)."""
+        with self._sessions() as session:
+            keys = {
+                variant or "html"
+                for variant in session.scalars(
+                    select(DeliveryRow.variant)
+                    .where(DeliveryRow.edition_id == edition_id)
+                    .distinct()
+                )
+            }
+            for fmt, sections in session.execute(
+                select(SubscriberRow.format, SubscriberRow.sections)
+                .where(SubscriberRow.status == SubscriberStatus.ACTIVE)
+                .distinct()
+            ):
+                keys.add(variant_key(fmt, sections))
+        return keys
+
+    def first_send_at(self, edition_id: int) -> datetime | None:
+        """When the edition was first sent (the start of its deliveries' time-to-live)."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(EditionRow.first_send_at).where(EditionRow.id == edition_id)
+            )
+
+    def uncertain(self, edition_id: int) -> int:
+        """Rows taken over from a sender that died while sending them."""
+        with self._sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count(DeliveryRow.id)).where(
+                        DeliveryRow.edition_id == edition_id, DeliveryRow.uncertain.is_(True)
+                    )
+                )
+                or 0
+            )
+
+    def recent_failures(self, edition_id: int, limit: int = 10) -> list[FailureRecord]:
+        """The latest failed and deferred rows with the server's reply, newest first."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(
+                    DeliveryRow.email,
+                    DeliveryRow.status,
+                    DeliveryRow.attempts,
+                    DeliveryRow.last_reply,
+                    DeliveryRow.next_attempt_at,
+                )
+                .where(
+                    DeliveryRow.edition_id == edition_id,
+                    DeliveryRow.status.in_((DeliveryStatus.FAILED, DeliveryStatus.DEFERRED)),
+                )
+                .order_by(DeliveryRow.id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            FailureRecord(
+                email=row.email,
+                status=row.status,
+                attempts=row.attempts,
+                reply=row.last_reply or "",
+                next_attempt_at=row.next_attempt_at if row.status == "deferred" else None,
+            )
+            for row in rows
+        ]
 
     def next_due(self, edition_id: int) -> datetime | None:
         with self._sessions() as session:

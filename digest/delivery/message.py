@@ -21,6 +21,7 @@ from digest.types import RenderedEmail
 
 __all__ = [
     "build_message",
+    "check_unsubscribe",
     "check_header_value",
     "make_message_id",
     "parse_sender",
@@ -141,6 +142,25 @@ def _set_literal(message: EmailMessage, name: str, value: str) -> None:
     message.set_raw(name, value)
 
 
+def check_unsubscribe(url: str, mailto: str | None) -> str:
+    """The literal List-Unsubscribe value ``<https://...>, <mailto:...>``, checked."""
+    check_header_value("List-Unsubscribe", url)
+    if mailto is not None:
+        check_header_value("List-Unsubscribe", mailto)
+    if not url.lower().startswith(("https://", "http://")):
+        raise HeaderError("List-Unsubscribe URL must be an http(s) URL")
+    if mailto is not None and not mailto.lower().startswith("mailto:"):
+        raise HeaderError("List-Unsubscribe mailto must start with mailto:")
+    if any(ch in url + (mailto or "") for ch in " <>,\t"):
+        raise HeaderError("List-Unsubscribe URLs must not contain spaces, commas or angle brackets")
+    value = f"<{url}>" + (f", <{mailto}>" if mailto else "")
+    if not value.isascii():
+        raise HeaderError("List-Unsubscribe header must be ASCII (encode non-ASCII URLs first)")
+    if len("List-Unsubscribe: ") + len(value) > _MAX_LINE:
+        raise HeaderError(f"List-Unsubscribe header is longer than {_MAX_LINE} characters")
+    return value
+
+
 def build_message(
     email: RenderedEmail,
     *,
@@ -162,21 +182,13 @@ def build_message(
     check_header_value("Subject", email.subject)
     check_header_value("Message-ID", message_id)
     check_header_value("List-Id", list_id)
-    check_header_value("List-Unsubscribe", unsubscribe_url)
-    if unsubscribe_mailto is not None:
-        check_header_value("List-Unsubscribe", unsubscribe_mailto)
     if not _MESSAGE_ID.fullmatch(message_id.strip()):
         raise HeaderError(f"Message-ID must look like <unique@domain>: {message_id!r}")
     if date.tzinfo is None or date.utcoffset() is None:
         raise HeaderError("Date header needs a timezone-aware datetime")
     if not list_id.strip():
         raise HeaderError("List-Id header is empty")
-    if not unsubscribe_url.lower().startswith(("https://", "http://")):
-        raise HeaderError("List-Unsubscribe URL must be an http(s) URL")
-    if unsubscribe_mailto is not None and not unsubscribe_mailto.lower().startswith("mailto:"):
-        raise HeaderError("List-Unsubscribe mailto must start with mailto:")
-    if any(ch in unsubscribe_url + (unsubscribe_mailto or "") for ch in " <>,\t"):
-        raise HeaderError("List-Unsubscribe URLs must not contain spaces, commas or angle brackets")
+    unsubscribe = check_unsubscribe(unsubscribe_url, unsubscribe_mailto)
 
     message = EmailMessage(policy=POLICY)
     message["From"] = _address("From", sender_name, sender_addr)
@@ -185,10 +197,7 @@ def build_message(
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id.strip()
     message["List-Id"] = list_id.strip()
-    links = [f"<{unsubscribe_url}>"]
-    if unsubscribe_mailto:
-        links.append(f"<{unsubscribe_mailto}>")
-    _set_literal(message, "List-Unsubscribe", ", ".join(links))
+    _set_literal(message, "List-Unsubscribe", unsubscribe)
     _set_literal(message, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 
     message.set_content(email.text, subtype="plain", charset="utf-8", cte=_cte(email.text))

@@ -9,6 +9,7 @@ from typing import Protocol
 from digest.config import SmtpSettings
 from digest.errors import (
     PermanentDeliveryError,
+    RecipientRefusedError,
     SmtpUnavailableError,
     TemporaryDeliveryError,
     one_line,
@@ -80,15 +81,15 @@ class SmtpMailer:
         try:
             code, reply = smtp.mail(envelope_from)
             if code != 250:
-                self._reset()
-                raise _classify(code, reply, f"sender {envelope_from} refused")
+                raise self._refused(code, reply, f"sender {envelope_from} refused", reset=True)
             code, reply = smtp.rcpt(recipient)
             if code not in (250, 251):
-                self._reset()
-                raise _classify(code, reply, f"recipient {recipient} refused")
+                raise self._refused(
+                    code, reply, f"recipient {recipient} refused", reset=True, bounce=True
+                )
             code, reply = smtp.data(message)
             if code != 250:
-                raise _classify(code, reply, "message refused")
+                raise self._refused(code, reply, "message refused", bounce=True)
             return _reply(code, reply)
         except smtplib.SMTPResponseException as exc:  # before OSError: it is one
             self.close()
@@ -96,6 +97,15 @@ class SmtpMailer:
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             self.close()
             raise TemporaryDeliveryError(f"connection lost: {one_line(exc)}") from exc
+
+    def _refused(
+        self, code: int, reply: bytes | str, what: str, *, reset: bool = False, bounce: bool = False
+    ) -> TemporaryDeliveryError | PermanentDeliveryError:
+        if code == 421:  # the server is closing this connection: the next message reconnects
+            self.close()
+        elif reset:
+            self._reset()
+        return _classify(code, reply, what, bounce=bounce)
 
     def _reset(self) -> None:
         try:
@@ -115,11 +125,12 @@ class SmtpMailer:
 
 
 def _classify(
-    code: int, reply: bytes | str, what: str
+    code: int, reply: bytes | str, what: str, *, bounce: bool = False
 ) -> TemporaryDeliveryError | PermanentDeliveryError:
     message = f"{what}: {_reply(code, reply)}"
     if 500 <= code < 600:
-        return PermanentDeliveryError(message, code=code)
+        error = RecipientRefusedError if bounce else PermanentDeliveryError
+        return error(message, code=code)
     return TemporaryDeliveryError(message, code=code)
 
 

@@ -33,13 +33,27 @@ class Database:
         """Apply pending migrations; a no-op when the schema is current."""
         cfg = _alembic_config()
         head = ScriptDirectory.from_config(cfg).get_current_head()
+        sqlite = self.engine.dialect.name == "sqlite"
         try:
-            with self.engine.begin() as connection:
-                current = MigrationContext.configure(connection).get_current_revision()
-                if current == head:
-                    return
-                cfg.attributes["connection"] = connection
-                command.upgrade(cfg, "head")
+            with self.engine.connect() as connection:
+                if sqlite:
+                    # SQLite alters a table by copying it and dropping the old one; with foreign
+                    # keys on, that drop would cascade and delete every row that refers to it
+                    # (an edition's deliveries, a feed's items). The pragma only works outside
+                    # a transaction.
+                    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                    connection.commit()
+                try:
+                    with connection.begin():
+                        current = MigrationContext.configure(connection).get_current_revision()
+                        if current == head:
+                            return
+                        cfg.attributes["connection"] = connection
+                        command.upgrade(cfg, "head")
+                finally:
+                    if sqlite:
+                        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                        connection.commit()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot prepare database {self.url}: {one_line(exc)}") from exc
 

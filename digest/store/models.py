@@ -129,6 +129,9 @@ class SubscriberRow(Base):
     #: Extra columns of an imported CSV, kept as text by column name.
     attributes: Mapped[dict | None] = mapped_column(JSON)
 
+    #: Permanent (5xx) refusals so far; at [delivery] max_hard_bounces the status is "bounced".
+    hard_bounces: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
 
 class ListRow(Base):
     __tablename__ = "lists"
@@ -186,6 +189,12 @@ class DeliveryRow(Base):
     message_id: Mapped[str] = mapped_column(String(256))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Display name snapshot for the To header.
+    name: Mapped[str | None] = mapped_column(String(256))
+    #: Preference snapshot: "html" or "text", then ":" and the chosen section keys, if any.
+    variant: Mapped[str | None] = mapped_column(String(512))
+    #: Taken over from a sender that died mid-send: it may have been delivered twice.
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class RunRow(Base):

@@ -1,0 +1,265 @@
+"""Send benchmark: the full `digest send` path against bare smtplib, and peak memory at 100k.
+
+    python benchmarks/send.py [--subscribers 10000] [--connections 4] [--rss-subscribers 100000]
+
+The bundled sample feeds are served over loopback, fetched and built into an edition; the
+subscribers are inserted with bulk SQL. Then, in one process, against one local aiosmtpd sink:
+
+- full path: ``services.send`` (ledger rows, claims, per-variant rendering, MIME templates,
+  personalization, SMTP over ``--connections`` reused connections, marking sent);
+- baseline: one pre-built message of the same size pushed with ``smtplib`` to as many
+  recipients, over the same number of reused connections (one thread each).
+
+Messages per second of both and their ratio are printed (goal: at least 0.9). With
+``--sink-process`` the sink runs in a child process instead, as a relay would, so that its own
+work does not compete with the sender for this process's interpreter lock. Then the script
+runs itself in a child process that sends to ``--rss-subscribers`` subscribers and prints the
+child's peak RSS (goal: under 200 MB). Set ``--rss-subscribers 0`` to skip it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import smtplib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from sqlalchemy import insert
+
+from digest import services
+from digest.app import make_app
+from digest.config import (
+    DeliverySettings,
+    DigestSettings,
+    FetchSettings,
+    Settings,
+    SmtpSettings,
+    WebSettings,
+)
+from digest.loopback import FeedServer, free_port
+from digest.store.models import SubscriberRow
+
+#: CPU seconds of this process (all threads) per phase: steadier than wall time on a busy host.
+_CPU: dict[str, float] = {}
+SAMPLES = Path(__file__).resolve().parent.parent / "digest" / "samples"
+DAY = date(2026, 3, 10)
+
+
+class _Sink:
+    """Accepts everything; remembers how many messages and the size of the last one."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.size = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.count += 1
+        self.size = len(envelope.original_content or b"")
+        return "250 OK"
+
+
+def _settings(folder: str, port: int, connections: int) -> Settings:
+    return Settings(
+        digest=DigestSettings(
+            database=f"sqlite:///{folder}/bench.db",
+            secret_key="bench-secret",
+            name="The Trade Brief",
+        ),
+        fetch=FetchSettings(allow_private_addresses=True),
+        smtp=SmtpSettings(
+            host="127.0.0.1", port=port, sender="The Trade Brief <digest@bench.example>"
+        ),
+        web=WebSettings(base_url="https://bench.example", unsubscribe_mailto="leave@bench.example"),
+        delivery=DeliverySettings(connections=connections, messages_per_connection=10**9),
+    )
+
+
+def _send(subscribers: int, connections: int, port: int) -> tuple[float, int, int]:
+    """The full path; returns (seconds, messages sent, message size)."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FeedServer(SAMPLES) as feeds,
+        make_app(_settings(tmp, port, connections)) as app,
+    ):
+        for path in sorted(SAMPLES.glob("*.xml")):
+            services.add_feed(app, feeds.url(path.name))
+        services.fetch(app)
+        services.build(app, DAY)
+        now = datetime.now(UTC)
+        with app.database.engine.begin() as connection:
+            for start in range(0, subscribers, 5000):
+                connection.execute(
+                    insert(SubscriberRow),
+                    [
+                        {
+                            "email": f"reader{n}@bench.example",
+                            "name": f"Reader {n}" if n % 3 else None,
+                            "status": "active",
+                            "sections": [],
+                            "format": "html",
+                            "consent_at": now,
+                            "consent_source": "bench",
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for n in range(start, min(start + 5000, subscribers))
+                    ],
+                )
+            # on the default list, which is what `digest subscribers add` does
+            connection.exec_driver_sql(
+                "insert or ignore into lists (name, topic, created_at)"
+                " values ('default', null, '2025-06-01 00:00:00')"
+            )
+            connection.exec_driver_sql(
+                "insert or ignore into list_members (list_id, subscriber_id, created_at)"
+                " select lists.id, subscribers.id, '2025-06-01 00:00:00' from lists, subscribers"
+                " where lists.name = 'default'"
+            )
+        size = services.send(app, DAY, dry_run=True).sizes["html"]
+        started, cpu = time.perf_counter(), time.process_time()
+        report = services.send(app, DAY)
+        seconds = time.perf_counter() - started
+        _CPU["full"] = time.process_time() - cpu
+    return seconds, report.counts["sent"], size
+
+
+def _baseline(subscribers: int, connections: int, port: int, size: int) -> float:
+    """One pre-built message of ``size`` bytes over ``connections`` reused connections."""
+    line = b"x" * 76 + b"\r\n"
+    payload = b"Subject: x\r\n\r\n" + line * max(1, size // len(line))
+
+    def push(first: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for n in range(first, subscribers, connections):
+                smtp.sendmail("digest@bench.example", [f"reader{n}@bench.example"], payload)
+
+    threads = [threading.Thread(target=push, args=(k,)) for k in range(connections)]
+    started, cpu = time.perf_counter(), time.process_time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    _CPU["baseline"] = time.process_time() - cpu
+    return time.perf_counter() - started
+
+
+_SINK = """
+import sys, time
+from aiosmtpd.controller import Controller
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+controller = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+controller.start()
+print("ready", flush=True)
+sys.stdin.read()
+controller.stop()
+"""
+
+
+def _start_sink_process(port: int) -> subprocess.Popen[str]:
+    sink = subprocess.Popen(
+        [sys.executable, "-c", _SINK, str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    return sink
+
+
+def _child_rss(subscribers: int, connections: int) -> dict[str, float]:
+    sink = _Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        seconds, sent, _ = _send(subscribers, connections, port)
+    finally:
+        controller.stop()
+    return {
+        "sent": sent,
+        "seconds": seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rss-subscribers", type=int, default=100_000)
+    parser.add_argument("--sink-process", action="store_true", help="run the sink in a child")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child_rss(args.rss_subscribers, args.connections)))
+        return
+
+    sink = _Sink()
+    port = free_port()
+    if args.sink_process:
+        process = _start_sink_process(port)
+        try:
+            send_s, sent, size = _send(args.subscribers, args.connections, port)
+            base_s = _baseline(args.subscribers, args.connections, port, size)
+        finally:
+            process.communicate("")
+    else:
+        controller = Controller(sink, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            send_s, sent, size = _send(args.subscribers, args.connections, port)
+            sink.count = 0
+            base_s = _baseline(args.subscribers, args.connections, port, size)
+            assert sink.count == args.subscribers
+        finally:
+            controller.stop()
+    full, base = sent / send_s, args.subscribers / base_s
+    print(
+        f"{args.subscribers} subscribers, {args.connections} connections, "
+        f"messages of {size / 1024:.1f} KiB, sink "
+        + ("in a child process" if args.sink_process else "in this process")
+    )
+    print(f"full send path: {full:,.0f} msg/s ({sent} sent in {send_s:.1f} s)")
+    print(f"baseline smtplib, pre-built message: {base:,.0f} msg/s ({base_s:.1f} s)")
+    print(f"ratio: {full / base:.2f} (goal >= 0.9)")
+    cpu_full = 1000 * _CPU["full"] / max(sent, 1)
+    cpu_base = 1000 * _CPU["baseline"] / args.subscribers
+    print(
+        f"CPU of this process per message: full {cpu_full:.2f} ms, baseline {cpu_base:.2f} ms "
+        f"(ratio of rates if CPU-bound: {cpu_base / cpu_full:.2f})"
+    )
+
+    if args.rss_subscribers:
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--rss-subscribers",
+                str(args.rss_subscribers),
+                "--connections",
+                str(args.connections),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
+        print(
+            f"{args.rss_subscribers} subscribers: sent {figures['sent']} in "
+            f"{figures['seconds']:.0f} s, peak RSS {figures['peak_rss_mb']:.0f} MB (goal < 200)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""Sending an edition's claimed ledger rows over several SMTP connections at once.
+
+The main thread claims rows, hands them to one worker thread per connection and records each
+outcome in the ledger as soon as it comes back (several per transaction when they arrive
+together), so a message the server accepted is marked sent within milliseconds. Workers only
+talk SMTP; every database write happens on the main thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from digest.clock import Clock
+from digest.config import DeliverySettings
+from digest.delivery.ledger import Ledger, Outcome
+from digest.delivery.smtp import Mailer
+from digest.errors import (
+    DeliveryError,
+    HeaderError,
+    PermanentDeliveryError,
+    RecipientRefusedError,
+    SmtpUnavailableError,
+)
+from digest.types import Delivery, DeliveryStatus
+
+#: Rows claimed at once per connection. Claimed rows not yet sent when a sender is killed are
+#: taken over after the lease and reported as uncertain, so few are claimed ahead.
+CLAIM_PER_CONNECTION = 4
+
+#: Outcomes are written together, at most this many or this late (seconds) after the 250: a
+#: transaction per message would cost more than the message. A sender killed in between repeats
+#: those messages on the next run, which reports them as uncertain.
+RECORD_BATCH = 64
+RECORD_DELAY = 0.1
+
+#: Builds one delivery's message bytes (raises HeaderError or MessageTooLargeError).
+Compose = Callable[[Delivery], bytes]
+
+
+@dataclass
+class SenderResult:
+    sent: int = 0
+    failures: list[str] = field(default_factory=list)
+    #: The stop event was set: the run finished the messages in flight and gave back the rest.
+    stopped: bool = False
+    #: Why the run paused (many consecutive failures), or None.
+    paused: str | None = None
+
+
+class RateLimiter:
+    """Spaces messages evenly so that all connections together stay under ``rate`` per second."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    delivery: Delivery
+    #: "sent", "temporary", "permanent", "bounce", "invalid" or "unavailable".
+    kind: str
+    reply: str
+
+
+class DeliveryRun:
+    """One run of the sender over an edition's ledger rows."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        edition_id: int,
+        compose: Compose,
+        mailer_factory: Callable[[], Mailer],
+        envelope_from: str,
+        to_address: Callable[[str], str],
+        settings: DeliverySettings,
+        clock: Clock,
+        expires_at: datetime,
+        stop: threading.Event | None = None,
+        on_message: Callable[[Delivery, str], None] | None = None,
+        deliverable: Callable[[Iterable[int]], dict[int, str | None]] | None = None,
+    ) -> None:
+        self.ledger = ledger
+        # Who may still be mailed, re-read per batch: an unsubscribe, pause or suppression
+        # during a send is honoured.
+        self.deliverable = deliverable or ledger.active_subscribers
+        self.edition_id = edition_id
+        self.compose = compose
+        self.mailer_factory = mailer_factory
+        self.envelope_from = envelope_from
+        self.to_address = to_address
+        self.settings = settings
+        self.clock = clock
+        self.expires_at = expires_at
+        self.stop = stop or threading.Event()
+        self.on_message = on_message
+        self.limiter = RateLimiter(settings.rate_per_second)
+        self._jobs: queue.Queue[Delivery | None] = queue.Queue()
+        self._results: queue.Queue[_Result | None] = queue.Queue()
+
+    # --- main thread -----------------------------------------------------------------------
+
+    def run(self) -> SenderResult:
+        result = SenderResult()
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        # Rows deferred during this run are not retried by it (their next attempt is later).
+        started = self.clock()
+        workers = [
+            threading.Thread(target=self._work, name=f"smtp-{n}", daemon=True)
+            for n in range(self.settings.connections)
+        ]
+        for worker in workers:
+            worker.start()
+        alive = len(workers)
+        claim_size = CLAIM_PER_CONNECTION * len(workers)
+        outstanding = 0
+        exhausted = False
+        consecutive_failures = 0
+        unavailable: str | None = None
+        next_take_over = 0.0
+        unrecorded: list[tuple[_Result, Outcome]] = []
+        unrecorded_since = time.monotonic()
+        try:
+            while True:
+                halted = self.stop.is_set() or result.paused or unavailable
+                if halted:
+                    outstanding -= self._give_back_waiting()
+                elif not exhausted and outstanding < claim_size // 2:
+                    if time.monotonic() >= next_take_over:
+                        self.ledger.take_over(self.edition_id, now=self.clock(), lease=lease)
+                        next_take_over = time.monotonic() + min(lease.total_seconds(), 10.0)
+                    batch = self.ledger.claim(
+                        self.edition_id,
+                        now=self.clock(),
+                        lease=lease,
+                        limit=claim_size,
+                        due_before=started,
+                    )
+                    exhausted = not batch
+                    outstanding += self._dispatch(batch)
+                if outstanding == 0 and (halted or exhausted):
+                    break
+                if outstanding == 0:
+                    continue
+                results = self._collect()
+                outstanding -= len(results)
+                outcomes = []
+                for item in results:
+                    if item.kind == "unavailable":
+                        alive -= 1
+                        self.ledger.release([item.delivery.id])
+                        exhausted = False  # the row is due again, for a connection still up
+                        if alive == 0:
+                            unavailable = item.reply
+                        continue
+                    outcome = self._outcome(item)
+                    outcomes.append(outcome)
+                    if outcome.status == DeliveryStatus.SENT:
+                        result.sent += 1
+                        consecutive_failures = 0
+                    else:
+                        result.failures.append(f"{item.delivery.email}: {outcome.reply}")
+                        if item.kind != "invalid":
+                            consecutive_failures += 1
+                unrecorded.extend(
+                    zip((r for r in results if r.kind != "unavailable"), outcomes, strict=True)
+                )
+                if unrecorded and (
+                    len(unrecorded) >= RECORD_BATCH
+                    or time.monotonic() - unrecorded_since >= RECORD_DELAY
+                    or outstanding == 0
+                    or halted
+                ):
+                    self._record(unrecorded)
+                    unrecorded_since = time.monotonic()
+                elif not unrecorded:
+                    unrecorded_since = time.monotonic()
+                if consecutive_failures >= self.settings.pause_after_failures and not result.paused:
+                    last = result.failures[-1] if result.failures else ""
+                    result.paused = f"{consecutive_failures} failures in a row (last: {last})"
+        finally:
+            self._record(unrecorded)
+            for _ in workers:
+                self._jobs.put(None)
+            for worker in workers:
+                worker.join(timeout=60)
+        result.stopped = self.stop.is_set()
+        if unavailable is not None:
+            raise SmtpUnavailableError(unavailable)
+        return result
+
+    def _record(self, unrecorded: list[tuple[_Result, Outcome]]) -> None:
+        """Write the outcomes collected so far in one transaction, then report them."""
+        if not unrecorded:
+            return
+        self.ledger.record(
+            [outcome for _, outcome in unrecorded],
+            now=self.clock(),
+            max_hard_bounces=self.settings.max_hard_bounces,
+        )
+        if self.on_message is not None:
+            for item, outcome in unrecorded:
+                self.on_message(item.delivery, outcome.status)
+        unrecorded.clear()
+
+    def _dispatch(self, batch: list[Delivery]) -> int:
+        """Queue the claimed rows for the workers; rows of people who left are skipped."""
+        if not batch:
+            return 0
+        active = self.deliverable(d.subscriber_id for d in batch)
+        skipped = [
+            Outcome(d.id, d.subscriber_id, DeliveryStatus.SKIPPED, "subscriber no longer active")
+            for d in batch
+            if d.subscriber_id not in active
+        ]
+        self.ledger.record(skipped, now=self.clock(), max_hard_bounces=1)
+        queued = 0
+        for delivery in batch:
+            if delivery.subscriber_id in active:
+                self._jobs.put(delivery)
+                queued += 1
+            elif self.on_message is not None:
+                self.on_message(delivery, DeliveryStatus.SKIPPED)
+        return queued
+
+    def _collect(self) -> list[_Result]:
+        """Wait for at least one result, then take every result that is already there."""
+        results: list[_Result] = []
+        try:
+            item: _Result | None = self._results.get(timeout=RECORD_DELAY)
+        except queue.Empty:
+            return results
+        while item is not None:
+            results.append(item)
+            try:
+                item = self._results.get_nowait()
+            except queue.Empty:
+                item = None
+        return results
+
+    def _give_back_waiting(self) -> int:
+        """Release claimed rows no worker has started on; returns how many."""
+        waiting = []
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                waiting.append(job.id)
+        self.ledger.release(waiting)
+        return len(waiting)
+
+    def _outcome(self, item: _Result) -> Outcome:
+        d = item.delivery
+        if item.kind == "sent":
+            return Outcome(d.id, d.subscriber_id, DeliveryStatus.SENT, item.reply)
+        if item.kind in ("permanent", "bounce", "invalid"):
+            return Outcome(
+                d.id,
+                d.subscriber_id,
+                DeliveryStatus.FAILED,
+                item.reply,
+                hard_bounce=item.kind == "bounce",
+            )
+        now = self.clock()
+        delay = timedelta(seconds=self.settings.retry_initial_seconds) * (
+            2 ** max(d.attempts - 1, 0)
+        )
+        due = now + delay * random.uniform(1.0, 1.5)  # jitter: retries do not arrive together
+        if due > self.expires_at:
+            return Outcome(
+                d.id,
+                d.subscriber_id,
+                DeliveryStatus.FAILED,
+                f"gave up after {d.attempts} attempts (ttl_hours passed): {item.reply}",
+            )
+        return Outcome(d.id, d.subscriber_id, DeliveryStatus.DEFERRED, item.reply, due)
+
+    # --- worker threads --------------------------------------------------------------------
+
+    def _work(self) -> None:
+        mailer: Mailer | None = None
+        on_connection = 0
+        try:
+            while True:
+                delivery = self._jobs.get()
+                if delivery is None:
+                    return
+                try:
+                    message = self.compose(delivery)
+                    recipient = self.to_address(delivery.email)
+                except (HeaderError, DeliveryError) as exc:
+                    self._results.put(_Result(delivery, "invalid", str(exc)))
+                    continue
+                if mailer is None or on_connection >= self.settings.messages_per_connection:
+                    if mailer is not None:
+                        mailer.close()
+                    mailer = self.mailer_factory()
+                    try:
+                        mailer.open()
+                    except SmtpUnavailableError as exc:
+                        mailer = None
+                        self._results.put(_Result(delivery, "unavailable", str(exc)))
+                        return
+                    on_connection = 0
+                on_connection += 1
+                self.limiter.wait()
+                try:
+                    reply = mailer.send(self.envelope_from, recipient, message)
+                except SmtpUnavailableError as exc:  # reconnecting after a drop failed
+                    mailer = None
+                    self._results.put(_Result(delivery, "unavailable", str(exc)))
+                    return
+                except RecipientRefusedError as exc:
+                    self._results.put(_Result(delivery, "bounce", str(exc)))
+                except PermanentDeliveryError as exc:
+                    self._results.put(_Result(delivery, "permanent", str(exc)))
+                except DeliveryError as exc:
+                    self._results.put(_Result(delivery, "temporary", str(exc)))
+                else:
+                    self._results.put(_Result(delivery, "sent", reply))
+        finally:
+            if mailer is not None:
+                mailer.close()
