@@ -6,14 +6,15 @@ import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from digest.edition_json import edition_from_dict, edition_to_dict
 from digest.errors import EditionError, UsageError
 from digest.store.database import Database
 from digest.store.models import EditionRow, FeedRow, ItemRow
-from digest.types import Edition, EditionStatus, Feed, Item, ParsedItem
+from digest.types import Edition, EditionStatus, Feed, FeedUpdate, Item, ParsedItem
 
 
 class Store:
@@ -88,6 +89,33 @@ class Store:
             if status == "ok":
                 row.etag = etag
                 row.last_modified = last_modified
+
+    def apply_fetches(
+        self, updates: Sequence[FeedUpdate], *, now: datetime
+    ) -> list[tuple[int, int, str | None]]:
+        """Record a batch of fetch outcomes and their items in one transaction.
+
+        Returns (new, updated, note) per update; the note says when a move could not be stored.
+        """
+        results = []
+        with self._sessions.begin() as session:
+            for update in updates:
+                row = session.get_one(FeedRow, update.feed_id)
+                note = _apply_feed_state(session, row, update, now)
+                new, changed = _upsert(session, update.feed_id, update.items, now)
+                results.append((new, changed, note))
+        return results
+
+    def set_feed_enabled(self, url: str, *, now: datetime) -> Feed:
+        """Fetch a disabled or backed-off feed again from the next run on."""
+        with self._sessions.begin() as session:
+            row = session.scalar(select(FeedRow).where(FeedRow.url == url))
+            if row is None:
+                raise UsageError(f"no such feed: {url}")
+            row.disabled_at = None
+            row.disabled_reason = None
+            row.next_attempt_at = None
+            return _feed(row, 0)
 
     # --- items ---------------------------------------------------------------------------
 
@@ -205,6 +233,85 @@ class Store:
             return _edition(row)
 
 
+def _apply_feed_state(
+    session: Session, row: FeedRow, update: FeedUpdate, now: datetime
+) -> str | None:
+    row.last_fetched_at = now
+    row.last_status = update.status
+    row.next_attempt_at = update.next_attempt_at
+    if update.disable_reason:
+        row.disabled_at = now
+        row.disabled_reason = update.disable_reason
+    if update.status == "error":
+        row.last_error = update.error
+        row.consecutive_failures = (row.consecutive_failures or 0) + 1
+    else:
+        row.last_error = None
+        row.consecutive_failures = 0
+        row.last_success_at = now
+        if update.title:
+            row.title = update.title[:512]
+        if update.status == "ok":
+            row.etag = update.etag
+            row.last_modified = update.last_modified
+    if update.new_url and update.new_url != row.url:
+        taken = session.scalar(select(FeedRow.id).where(FeedRow.url == update.new_url))
+        if taken is not None:
+            return f"moved to {update.new_url}, which is already in the feed list"
+        row.url = update.new_url[:2048]
+        return f"moved permanently to {update.new_url}; address updated"
+    return None
+
+
+_IN_CHUNK = 500  # guids per IN (...) query, well under SQLite's parameter limit
+
+
+def _upsert(
+    session: Session, feed_id: int, items: Sequence[ParsedItem], now: datetime
+) -> tuple[int, int]:
+    """New items inserted and changed ones rewritten, in bulk (Core statements, not ORM objects)."""
+    if not items:
+        return 0, 0
+    existing: dict[str, tuple[int, str]] = {}
+    guids = [item.guid for item in items]
+    for start in range(0, len(guids), _IN_CHUNK):
+        for item_id, guid, digest in session.execute(
+            select(ItemRow.id, ItemRow.guid, ItemRow.content_hash).where(
+                ItemRow.feed_id == feed_id, ItemRow.guid.in_(guids[start : start + _IN_CHUNK])
+            )
+        ):
+            existing[guid] = (item_id, digest)
+    inserts: list[dict[str, object]] = []
+    changes: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for item in items:
+        if item.guid in seen:
+            continue
+        seen.add(item.guid)
+        digest = content_hash(item)
+        known = existing.get(item.guid)
+        if known is None:
+            inserts.append(
+                {
+                    "feed_id": feed_id,
+                    "guid": item.guid,
+                    "fetched": now,
+                    "updated": now,
+                    "content_hash": digest,
+                    **_item_fields(item),
+                }
+            )
+        elif known[1] != digest:
+            changes.append(
+                {"id": known[0], "content_hash": digest, "updated": now, **_item_fields(item)}
+            )
+    if inserts:
+        session.execute(insert(ItemRow), inserts)
+    if changes:
+        session.execute(update(ItemRow), changes)
+    return len(inserts), len(changes)
+
+
 def content_hash(item: ParsedItem) -> str:
     h = hashlib.sha256()
     for part in (item.url, item.title, item.summary_html, item.published.isoformat()):
@@ -237,6 +344,9 @@ def _feed(row: FeedRow, item_count: int) -> Feed:
         consecutive_failures=row.consecutive_failures or 0,
         last_success_at=row.last_success_at,
         item_count=item_count,
+        disabled_at=row.disabled_at,
+        disabled_reason=row.disabled_reason,
+        next_attempt_at=row.next_attempt_at,
     )
 
 
