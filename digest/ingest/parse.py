@@ -15,7 +15,7 @@ import feedparser
 
 from digest.errors import ParseError
 from digest.ingest.formats import NotHandled, RawEntry, RawFeed, read_fast, strip_doctype
-from digest.ingest.sanitize import html_to_text, plain_title, sanitize_html
+from digest.ingest.sanitize import plain_title, sanitize_html, sanitized_to_text
 from digest.ingest.urls import canonical_url
 from digest.types import ParsedFeed, ParsedItem
 
@@ -86,7 +86,7 @@ def _item(entry: RawEntry, *, feed_url: str, now: datetime) -> ParsedItem | None
     if not title and not body_html and not link:
         return None
     summary_html = sanitize_html(body_html, base_url=entry.content_base or link or feed_url)
-    text = html_to_text(summary_html)
+    text = sanitized_to_text(summary_html)
     if not title:
         title = " ".join(text.split()[:12]) or link
     guid = entry.guid or link or _content_id(title, text)

@@ -71,8 +71,7 @@ def fetch_all(
         batch.clear()
         batch_items = 0
 
-    for feed, outcome in _download(due, fetcher, workers):
-        update, report = _outcome(feed, outcome, clock())
+    for feed, (update, report) in _download(due, fetcher, clock, workers):
         batch.append((feed, update, report))
         batch_items += len(update.items)
         if len(batch) >= BATCH_FEEDS or batch_items >= BATCH_ITEMS:
@@ -89,19 +88,28 @@ def _skip_reason(feed: Feed, now: datetime) -> str | None:
     return None
 
 
-def _download(
-    feeds: list[Feed], fetcher: Fetcher, workers: int
-) -> Iterator[tuple[Feed, FetchedFeed | FeedError]]:
-    """Downloads in threads, results in order; only a window of bodies is held at any time."""
+Outcome = tuple[FeedUpdate, FeedFetchReport]
 
-    def one(feed: Feed) -> FetchedFeed | FeedError:
+
+def _download(
+    feeds: list[Feed], fetcher: Fetcher, clock: Clock, workers: int
+) -> Iterator[tuple[Feed, Outcome]]:
+    """Download and parse in threads (lxml and nh3 release the GIL), results in feed order.
+
+    Only a window of ``2 * workers`` feeds is in flight, so memory does not grow with the list.
+    """
+
+    def one(feed: Feed) -> Outcome:
         try:
-            return fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+            fetched: FetchedFeed | FeedError = fetcher.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
+            )
         except FeedError as exc:
-            return exc
+            fetched = exc
+        return _outcome(feed, fetched, clock())
 
     workers = max(1, min(workers, len(feeds) or 1))
-    pending: deque[tuple[Feed, Future[FetchedFeed | FeedError]]] = deque()
+    pending: deque[tuple[Feed, Future[Outcome]]] = deque()
     queue = iter(feeds)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for feed in queue:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -263,6 +264,7 @@ def _apply_feed_state(
     return None
 
 
+ITEMS = cast(Table, ItemRow.__table__)
 _IN_CHUNK = 500  # guids per IN (...) query, well under SQLite's parameter limit
 
 
@@ -306,7 +308,7 @@ def _upsert(
                 {"id": known[0], "content_hash": digest, "updated": now, **_item_fields(item)}
             )
     if inserts:
-        session.execute(insert(ItemRow), inserts)
+        session.execute(insert(ITEMS), inserts)  # Core: no ORM bookkeeping
     if changes:
         session.execute(update(ItemRow), changes)
     return len(inserts), len(changes)
