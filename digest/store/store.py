@@ -99,10 +99,16 @@ class Store:
         Returns (new, updated, note) per update; the note says when a move could not be stored.
         """
         results = []
-        with self._sessions.begin() as session:
+        with self._sessions.begin() as session, session.no_autoflush:
+            # All rows in one query; their changes are flushed together at commit.
+            ids = [update.feed_id for update in updates]
+            claimed: set[str] = set()  # URLs taken by moves earlier in this batch
+            rows = {
+                row.id: row for row in session.scalars(select(FeedRow).where(FeedRow.id.in_(ids)))
+            }
             for update in updates:
-                row = session.get_one(FeedRow, update.feed_id)
-                note = _apply_feed_state(session, row, update, now)
+                row = rows[update.feed_id]
+                note = _apply_feed_state(session, row, update, now, claimed)
                 new, changed = _upsert(session, update.feed_id, update.items, now)
                 results.append((new, changed, note))
         return results
@@ -235,7 +241,7 @@ class Store:
 
 
 def _apply_feed_state(
-    session: Session, row: FeedRow, update: FeedUpdate, now: datetime
+    session: Session, row: FeedRow, update: FeedUpdate, now: datetime, claimed: set[str]
 ) -> str | None:
     row.last_fetched_at = now
     row.last_status = update.status
@@ -257,8 +263,9 @@ def _apply_feed_state(
             row.last_modified = update.last_modified
     if update.new_url and update.new_url != row.url:
         taken = session.scalar(select(FeedRow.id).where(FeedRow.url == update.new_url))
-        if taken is not None:
+        if taken is not None or update.new_url in claimed:
             return f"moved to {update.new_url}, which is already in the feed list"
+        claimed.add(update.new_url)
         row.url = update.new_url[:2048]
         return f"moved permanently to {update.new_url}; address updated"
     return None
