@@ -27,7 +27,6 @@ ACCEPT = (
 )
 #: Content-Encodings we decode ourselves, so the size cap counts decompressed bytes.
 ENCODINGS = "gzip, deflate"
-CHUNK = 64 * 1024
 
 
 class HttpStatusError(FetchError):
@@ -176,7 +175,7 @@ class HttpFetcher:
         decoder = _Decoder(encoding)
         chunks: list[bytes] = []
         size = 0
-        for raw in response.iter_raw(CHUNK):
+        for raw in response.iter_raw():  # as received: a chunk size would wait to fill it
             # Decompressed a bounded piece at a time: a gzip bomb stops at the cap, in memory too.
             for piece in decoder.decode(raw, limit - size + 1):
                 size += len(piece)
@@ -260,7 +259,9 @@ def refuse_private_host(host: str, port: int) -> None:
     except socket.gaierror as exc:
         raise FetchError(f"cannot resolve {host}: {exc.strerror}") from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
         if not address.is_global:
             raise FetchError(
                 f"{host} resolves to a non-public address ({address}); "
