@@ -109,8 +109,8 @@ def read_fast(body: bytes, *, url: str) -> RawFeed:
         ns = ATOM10 if tag == ATOM10 + "feed" else ATOM03
         title_el = root.find(ns + "title")
         title, is_html = _atom_text(title_el, ns) if title_el is not None else ("", False)
-        if is_html:
-            title = html.unescape(re.sub(r"<[^>]*>", " ", title))
+        if not is_html:
+            title = html.escape(title)  # the caller reads feed titles as HTML
         return RawFeed("atom10" if ns == ATOM10 else "atom03", title, _atom_entries(root, ns, url))
     raise NotHandled(f"unknown root element {tag!r}")
 
@@ -132,10 +132,23 @@ def _absolute(base: str, link: str) -> str:
     return urljoin(base, link)
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _identifier(element: Any, value: str) -> str:
+    """An entry id; a relative one is resolved against the base, as feedparser does, so the id
+    stays the same whichever of the two paths reads the feed."""
+    value = value.strip()
+    if not value or _SCHEME.match(value):
+        return value
+    return urljoin(element.base or "", value)
+
+
 def _rss_items(parent: Any, ns: str) -> list[RawEntry]:
     entries = []
     for item in parent.iter(ns + "item"):
         guid = link = title = description = encoded = ""
+        permalink = False
         dates: dict[str, str] = {}
         for child in item:
             tag = child.tag
@@ -147,7 +160,9 @@ def _rss_items(parent: Any, ns: str) -> list[RawEntry]:
             elif local == "link":
                 link = (child.text or "").strip()
             elif local == "guid":
-                guid = (child.text or "").strip()
+                permalink = (child.get("isPermaLink") or "true").lower() != "false"
+                text = child.text or ""
+                guid = _identifier(item, text) if permalink else text.strip()
             elif local == "description":
                 description = _text(child)
             elif tag == CONTENT_ENCODED:
@@ -157,8 +172,10 @@ def _rss_items(parent: Any, ns: str) -> list[RawEntry]:
             elif tag == DCTERMS_MODIFIED:
                 dates.setdefault("updated", child.text or "")
         if ns and not guid:
-            guid = item.get(RDF + "about") or ""
+            guid = _identifier(item, item.get(RDF + "about") or "")
         base = item.base or ""
+        if not link and permalink and guid.startswith(("http://", "https://")):
+            link = guid  # a permalink guid is the item's address (as RSS 2.0 says)
         content = encoded if len(encoded) > len(description) else description
         entries.append(
             RawEntry(
@@ -213,7 +230,7 @@ def _atom_entries(root: Any, ns: str, url: str) -> list[RawEntry]:
                 continue
             local = tag[len(ns) :]
             if local == "id":
-                guid = (child.text or "").strip()
+                guid = _identifier(child, child.text or "")
             elif local == "title":
                 title, title_is_html = _atom_text(child, ns)
             elif local == "link":
@@ -291,7 +308,7 @@ def _json_feed(body: bytes, url: str) -> RawFeed:
                 guid=_string(item.get("id")),
                 link=_absolute(base, link),
                 title=_string(item.get("title")),
-                title_is_html=False,
+                title_is_html=True,  # plain text by the spec, but tags in titles do happen
                 content_html=content_html,
                 content_base=base,
                 published=published,
