@@ -160,6 +160,8 @@ class HttpFetcher:
                 raise FetchError(f"timed out after {self._settings.timeout_seconds:g} s") from exc
             except httpx.HTTPError as exc:
                 raise FetchError(f"network error: {one_line(exc)}") from exc
+            except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+                raise FetchError(f"bad URL {current}: {one_line(exc)}") from exc
         raise FetchError(f"more than {self._settings.max_redirects} redirects")
 
     def _too_slow(self) -> str:
@@ -187,7 +189,11 @@ class HttpFetcher:
         return b"".join(chunks)
 
     def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise FetchError(f"bad URL {url}: {exc}") from exc
         if parts.scheme not in ("http", "https"):
             raise FetchError(
                 f"only http and https feeds are fetched, not {parts.scheme or 'a bare path'}"
@@ -195,9 +201,7 @@ class HttpFetcher:
         if not parts.hostname:
             raise FetchError("URL has no host")
         if not self._settings.allow_private_addresses:
-            refuse_private_host(
-                parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-            )
+            refuse_private_host(parts.hostname, port or (443 if parts.scheme == "https" else 80))
 
 
 class _Decoder:
@@ -258,6 +262,8 @@ def refuse_private_host(host: str, port: int) -> None:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise FetchError(f"cannot resolve {host}: {exc.strerror}") from exc
+    except (UnicodeError, OSError) as exc:
+        raise FetchError(f"cannot resolve {host}: {one_line(exc)}") from exc
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:

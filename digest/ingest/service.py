@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from digest.clock import Clock
-from digest.errors import FeedError
+from digest.errors import FeedError, one_line
 from digest.ingest.fetch import HttpStatusError
 from digest.ingest.parse import parse_feed
 from digest.store.store import Store
@@ -106,6 +106,8 @@ def _download(
             )
         except FeedError as exc:
             fetched = exc
+        except Exception as exc:  # whatever happens, this feed fails and the run goes on
+            fetched = FeedError(f"could not fetch: {type(exc).__name__}: {one_line(exc)}")
         return _outcome(feed, fetched, clock())
 
     workers = max(1, min(workers, len(feeds) or 1))
