@@ -97,7 +97,8 @@ def read_fast(body: bytes, *, url: str) -> RawFeed:
         if channel is None:
             raise NotHandled("rss without a channel")
         version = root.get("version") or "2.0"
-        return RawFeed(f"rss{version}", _text(channel.find("title")), _rss_items(channel, ""))
+        # Items belong in the channel, but some old feeds put them beside it.
+        return RawFeed(f"rss{version}", _text(channel.find("title")), _rss_items(root, ""))
     if tag == RDF + "RDF":
         for ns, name in ((RSS10, "rss1.0"), (RSS090, "rss0.90")):
             channel = root.find(ns + "channel")

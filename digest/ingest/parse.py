@@ -26,12 +26,24 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 def parse_feed(
     body: bytes, *, url: str, now: datetime, content_type: str | None = None
 ) -> ParsedFeed:
-    """Parse a feed document; ParseError when the bytes are not a feed at all."""
+    """Parse a feed document; ParseError when the bytes are not a feed at all (or cannot be
+    read for any reason: whatever the document, the caller gets a value or a ParseError)."""
+    try:
+        return _parse(body, url=url, now=now, content_type=content_type)
+    except ParseError:
+        raise
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - also a Rust panic surfacing from nh3
+        raise ParseError(f"could not read the feed: {type(exc).__name__}") from exc
+
+
+def _parse(body: bytes, *, url: str, now: datetime, content_type: str | None) -> ParsedFeed:
     body = strip_doctype(body)
     try:
         raw = read_fast(body, url=url)
         problems: tuple[str, ...] = ()
-    except NotHandled:
+    except (NotHandled, RecursionError, ValueError, TypeError):
         raw, problems = _read_with_feedparser(body, url=url, content_type=content_type)
     items: dict[str, ParsedItem] = {}
     for entry in raw.entries:

@@ -165,8 +165,7 @@ def _failure(feed: Feed, error: FeedError, now: datetime) -> tuple[FeedUpdate, F
             disable = "HTTP 410 Gone: the publisher removed this feed"
         elif error.status in (429, 503) and error.retry_after is not None:
             wait = timedelta(seconds=min(error.retry_after, BACKOFF_MAX.total_seconds()))
-            next_attempt = max(next_attempt or now, now + wait)
-            message = f"{message} (retry after {now + wait:%Y-%m-%d %H:%M:%S} UTC)"
+            next_attempt = max(next_attempt or now, now + wait)  # feeds list shows it
     update = FeedUpdate(
         feed_id=feed.id,
         status="error",
