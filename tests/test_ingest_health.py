@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -49,6 +50,12 @@ def test_unfetchable_urls_fail_alone(workspace: Workspace, feed_http):
     for url in odd:
         assert report[url]["status"] == "error" and report[url]["error"], url
         assert "\n" not in report[url]["error"]
+    # Items are bulk-inserted with pre-converted datetimes: stored exactly as the ORM stores them.
+    with sqlite3.connect(workspace.database) as db:
+        ((published, fetched),) = db.execute("select published, fetched from items").fetchall()
+        (created,) = db.execute("select created_at from feeds limit 1").fetchone()
+    for value in (published, fetched, created):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", value), value
 
 
 @pytest.mark.parametrize(

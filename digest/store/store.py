@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, column, delete, func, insert, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -272,6 +272,14 @@ def _apply_feed_state(
 
 
 ITEMS = cast(Table, ItemRow.__table__)
+#: The items table with untyped columns, for values already converted for the database.
+_RAW_ITEMS = table("items", *(column(c.name) for c in ITEMS.columns if c.name != "id"))
+
+
+def _same(value: object) -> object:
+    return value
+
+
 _IN_CHUNK = 500  # guids per IN (...) query, well under SQLite's parameter limit
 
 
@@ -293,6 +301,11 @@ def _upsert(
     inserts: list[dict[str, object]] = []
     changes: list[dict[str, object]] = []
     seen: set[str] = set()
+    # Datetimes converted once with the column type's own processor, then inserted through
+    # untyped columns: per-row type processing was a third of the cost of storing items.
+    dialect = session.get_bind().dialect
+    convert = ITEMS.c.published.type.dialect_impl(dialect).bind_processor(dialect) or _same
+    stamp = convert(now)
     for item in items:
         if item.guid in seen:
             continue
@@ -304,10 +317,11 @@ def _upsert(
                 {
                     "feed_id": feed_id,
                     "guid": item.guid,
-                    "fetched": now,
-                    "updated": now,
+                    "fetched": stamp,
+                    "updated": stamp,
                     "content_hash": digest,
                     **_item_fields(item),
+                    "published": convert(item.published),
                 }
             )
         elif known[1] != digest:
@@ -315,7 +329,7 @@ def _upsert(
                 {"id": known[0], "content_hash": digest, "updated": now, **_item_fields(item)}
             )
     if inserts:
-        session.execute(insert(ITEMS), inserts)  # Core: no ORM bookkeeping
+        session.execute(insert(_RAW_ITEMS), inserts)  # Core: no ORM bookkeeping
     if changes:
         session.execute(update(ItemRow), changes)
     return len(inserts), len(changes)
