@@ -70,7 +70,10 @@ def sanitize_html(fragment: str, *, base_url: str | None = None) -> str:
 
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         if attribute == "href":
-            resolved = urljoin(base_url, value.strip()) if base_url else value.strip()
+            value = value.strip()
+            if value[:8].lower().startswith(("https://", "http://")):
+                return value  # already absolute, and a scheme we allow
+            resolved = urljoin(base_url, value) if base_url else value
             if urlsplit(resolved).scheme.lower() not in URL_SCHEMES:
                 return None
             return resolved
