@@ -15,7 +15,7 @@ import feedparser
 
 from digest.errors import ParseError
 from digest.ingest.formats import NotHandled, RawEntry, RawFeed, read_fast, strip_doctype
-from digest.ingest.sanitize import plain_title, sanitize_html, sanitized_to_text
+from digest.ingest.sanitize import HtmlSanitizer, plain_title, sanitized_to_text
 from digest.ingest.urls import canonical_url
 from digest.types import ParsedFeed, ParsedItem
 
@@ -46,8 +46,9 @@ def _parse(body: bytes, *, url: str, now: datetime, content_type: str | None) ->
     except (NotHandled, RecursionError, ValueError, TypeError):
         raw, problems = _read_with_feedparser(body, url=url, content_type=content_type)
     items: dict[str, ParsedItem] = {}
+    sanitizer = HtmlSanitizer()
     for entry in raw.entries:
-        item = _item(entry, feed_url=url, now=now)
+        item = _item(entry, feed_url=url, now=now, sanitizer=sanitizer)
         if item is not None and item.guid not in items:  # a feed may repeat an entry
             items[item.guid] = item
     title = plain_title(raw.title) or None
@@ -91,13 +92,15 @@ def _raw_entry(entry: Any, feed_url: str) -> RawEntry:
     )
 
 
-def _item(entry: RawEntry, *, feed_url: str, now: datetime) -> ParsedItem | None:
+def _item(
+    entry: RawEntry, *, feed_url: str, now: datetime, sanitizer: HtmlSanitizer
+) -> ParsedItem | None:
     link = entry.link
     title = plain_title(entry.title) if entry.title_is_html else " ".join(entry.title.split())
     body_html = entry.content_html.strip()
     if not title and not body_html and not link:
         return None
-    summary_html = sanitize_html(body_html, base_url=entry.content_base or link or feed_url)
+    summary_html = sanitizer.clean(body_html, base_url=entry.content_base or link or feed_url)
     text = sanitized_to_text(summary_html)
     if not title:
         title = " ".join(text.split()[:12]) or link
