@@ -46,7 +46,7 @@ def fetch_all(
     start = clock()
     reports: list[FeedFetchReport] = []
     due: list[Feed] = []
-    for feed in store.list_feeds():
+    for feed in store.list_feeds(with_counts=False):
         skipped = _skip_reason(feed, start)
         if skipped is None:
             due.append(feed)

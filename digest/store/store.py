@@ -36,12 +36,17 @@ class Store:
             session.flush()
             return _feed(row, 0)
 
-    def list_feeds(self) -> list[Feed]:
+    def list_feeds(self, *, with_counts: bool = True) -> list[Feed]:
+        """Every feed; ``with_counts=False`` skips counting items (item_count is then 0)."""
         with self._sessions() as session:
-            counts = dict(
-                session.execute(
-                    select(ItemRow.feed_id, func.count(ItemRow.id)).group_by(ItemRow.feed_id)
-                ).all()
+            counts = (
+                dict(
+                    session.execute(
+                        select(ItemRow.feed_id, func.count(ItemRow.id)).group_by(ItemRow.feed_id)
+                    ).all()
+                )
+                if with_counts
+                else {}
             )
             rows = session.scalars(select(FeedRow).order_by(FeedRow.id))
             return [_feed(row, counts.get(row.id, 0)) for row in rows]
@@ -98,18 +103,37 @@ class Store:
 
         Returns (new, updated, note) per update; the note says when a move could not be stored.
         """
-        results = []
+        results: list[tuple[int, int, str | None]] = []
         with self._sessions.begin() as session, session.no_autoflush:
-            # All rows in one query; their changes are flushed together at commit.
-            ids = [update.feed_id for update in updates]
+            # Plain 304s (the bulk of a warm run) are one UPDATE for all of them.
+            unchanged = [u.feed_id for u in updates if u.status == "not-modified" and not u.new_url]
+            if unchanged:
+                session.execute(
+                    update(FeedRow)
+                    .where(FeedRow.id.in_(unchanged))
+                    .values(
+                        last_fetched_at=now,
+                        last_status="not-modified",
+                        last_error=None,
+                        consecutive_failures=0,
+                        last_success_at=now,
+                        next_attempt_at=None,
+                    )
+                )
+            skip = set(unchanged)
+            # The others: all rows in one query, their changes flushed together at commit.
+            ids = [u.feed_id for u in updates if u.feed_id not in skip]
             claimed: set[str] = set()  # URLs taken by moves earlier in this batch
             rows = {
                 row.id: row for row in session.scalars(select(FeedRow).where(FeedRow.id.in_(ids)))
             }
-            for update in updates:
-                row = rows[update.feed_id]
-                note = _apply_feed_state(session, row, update, now, claimed)
-                new, changed = _upsert(session, update.feed_id, update.items, now)
+            for change in updates:
+                if change.feed_id in skip:
+                    results.append((0, 0, None))
+                    continue
+                row = rows[change.feed_id]
+                note = _apply_feed_state(session, row, change, now, claimed)
+                new, changed = _upsert(session, change.feed_id, change.items, now)
                 results.append((new, changed, note))
         return results
 
