@@ -163,8 +163,30 @@ def feeds_add(urls: tuple[str, ...]) -> None:
     """Add one or more feeds by URL."""
     app = _session().app()
     for url in urls:
-        services.add_feed(app, url)
-        click.echo(f"added {url}")
+        verb = services.add_feed(app, url)
+        click.echo(f"{verb} {url}")
+
+
+@feeds.command("enable")
+@click.argument("url")
+def feeds_enable(url: str) -> None:
+    """Fetch a disabled (or backed-off) feed again from the next run on."""
+    services.enable_feed(_session().app(), url)
+    click.echo(f"enabled {url}")
+
+
+@feeds.command("check")
+@click.argument("url")
+@_json_option
+def feeds_check(url: str, as_json: bool) -> None:
+    """Fetch and read a feed without adding it: format, title, items, problems."""
+    check = services.check_feed(_session().app(), url)
+    if as_json:
+        _print_json(console.check_dict(check))
+    else:
+        console.print_check(check)
+    if not check.usable:
+        raise click.exceptions.Exit(1)
 
 
 @feeds.command("list")
@@ -214,7 +236,11 @@ def fetch(as_json: bool) -> None:
         _print_json(console.fetch_dict(reports))
     else:
         console.print_fetch_summary(reports)
-    if reports and all(report.status == "error" for report in reports):
+    if (
+        reports
+        and all(report.status in ("error", "skipped") for report in reports)
+        and any(report.status == "error" for report in reports)
+    ):
         click.echo("digest: error: every feed failed", err=True)
         raise click.exceptions.Exit(1)
 

@@ -64,6 +64,10 @@ class FetchSettings:
     user_agent: str = "digest/0.1 (daily news digest; feed reader)"
     #: Refuse feeds on private, loopback and link-local addresses unless this is true.
     allow_private_addresses: bool = False
+    #: Feeds fetched at the same time.
+    concurrency: int = 8
+    #: Overall time one feed may take (all redirects and the whole body).
+    deadline_seconds: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +267,11 @@ def _validate(settings: Settings) -> None:
     _name, address = parseaddr(sender)
     if any(ch in sender for ch in "\r\n") or not _ADDRESS.fullmatch(address):
         raise ConfigError(f'[smtp] sender must be "addr" or "Name <addr>", not {sender!r}')
+    fetch = settings.fetch
+    if not 1 <= fetch.concurrency <= 64:
+        raise ConfigError(f"[fetch] concurrency must be between 1 and 64, not {fetch.concurrency}")
+    if fetch.deadline_seconds <= 0 or fetch.timeout_seconds <= 0:
+        raise ConfigError("[fetch] timeout_seconds and deadline_seconds must be positive")
     mailto = settings.web.unsubscribe_mailto
     if mailto and not _ADDRESS.fullmatch(mailto):
         raise ConfigError(f"[web] unsubscribe_mailto must be a plain address, not {mailto!r}")
@@ -366,6 +375,9 @@ old_secret_keys = []
 
 [fetch]
 timeout_seconds = 20
+# Overall limit for one feed (redirects and whole body); feeds fetched at the same time.
+deadline_seconds = 60
+concurrency = 8
 max_bytes = 10000000
 # Feeds on private, loopback or link-local addresses are refused unless this is true.
 allow_private_addresses = false

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape as _e
 from rich.table import Column, Table
 
-from digest.types import DeliveryStatus, Edition, Feed, FeedFetchReport
+from digest.types import DeliveryStatus, Edition, Feed, FeedCheck, FeedFetchReport
 from subscribers.types import Subscriber
 
 if TYPE_CHECKING:
@@ -54,7 +54,31 @@ def feed_dict(feed: Feed) -> dict[str, Any]:
         "last_status": feed.last_status,
         "last_error": feed.last_error,
         "consecutive_failures": feed.consecutive_failures,
+        "state": feed_state(feed),
+        "disabled_reason": feed.disabled_reason,
+        "next_attempt_at": feed.next_attempt_at.isoformat() if feed.next_attempt_at else None,
     }
+
+
+def feed_state(feed: Feed) -> str:
+    """ "disabled", "backing-off" (not tried before next_attempt_at) or "active"."""
+    if feed.disabled_at is not None:
+        return "disabled"
+    if feed.next_attempt_at is not None:
+        return "backing-off"
+    return "active"
+
+
+def _feed_status(feed: Feed) -> str:
+    """One line of health: the state, then the last error when there is one."""
+    if feed.disabled_at is not None:
+        return f"disabled: {feed.disabled_reason or 'by the operator'}"
+    status = feed.last_status or "not fetched"
+    if feed.last_error:
+        status = f"error: {' '.join(feed.last_error.split())}"
+    if feed.next_attempt_at is not None:
+        status += f" (backing off until {_when(feed.next_attempt_at)})"
+    return status
 
 
 def print_feeds(feeds: list[Feed]) -> None:
@@ -64,9 +88,7 @@ def print_feeds(feeds: list[Feed]) -> None:
     # URLs wrap rather than being cut short
     table = Table(Column("feed", overflow="fold"), "items", "last success", "status", "failures")
     for feed in feeds:
-        status = feed.last_status or "not fetched"
-        if feed.last_error:
-            status = f"error: {feed.last_error}"
+        status = _feed_status(feed)
         table.add_row(
             _e(f"{feed.title}\n{feed.url}" if feed.title else feed.url),
             str(feed.item_count),
@@ -78,7 +100,11 @@ def print_feeds(feeds: list[Feed]) -> None:
 
 
 def fetch_progress(report: FeedFetchReport) -> None:
-    if report.status == "error":
+    if report.note:
+        _err().print(f"[yellow]note[/yellow] {_e(report.url)}: {_e(report.note)}")
+    if report.status == "skipped":
+        _err().print(f"skipped {_e(report.url)}: {_e(report.error or '')}")
+    elif report.status == "error":
         _err().print(f"[red]failed[/red] {_e(report.url)}: {_e(report.error or '')}")
     elif report.status == "not-modified":
         _err().print(f"unchanged {_e(report.url)}")
@@ -99,6 +125,7 @@ def fetch_dict(reports: list[FeedFetchReport]) -> dict[str, Any]:
                 "new": r.items_new,
                 "updated": r.items_updated,
                 "error": r.error,
+                "note": r.note,
             }
             for r in reports
         ],
@@ -107,6 +134,7 @@ def fetch_dict(reports: list[FeedFetchReport]) -> dict[str, Any]:
             "ok": sum(r.status == "ok" for r in reports),
             "not_modified": sum(r.status == "not-modified" for r in reports),
             "failed": sum(r.status == "error" for r in reports),
+            "skipped": sum(r.status == "skipped" for r in reports),
             "items": sum(r.items_seen for r in reports),
             "new": sum(r.items_new for r in reports),
             "updated": sum(r.items_updated for r in reports),
@@ -119,7 +147,38 @@ def print_fetch_summary(reports: list[FeedFetchReport]) -> None:
     _out().print(
         f"fetched {totals['feeds']} feeds: {totals['ok']} ok, {totals['not_modified']} unchanged, "
         f"{totals['failed']} failed; {totals['new']} new items, {totals['updated']} updated"
+        + (f"; {totals['skipped']} skipped" if totals["skipped"] else "")
     )
+
+
+def check_dict(check: FeedCheck) -> dict[str, Any]:
+    return {
+        "url": check.url,
+        "usable": check.usable,
+        "final_url": check.final_url,
+        "format": check.format,
+        "title": check.title,
+        "items": check.items,
+        "newest": check.newest.isoformat() if check.newest else None,
+        "problems": list(check.problems),
+        "error": check.error,
+    }
+
+
+def print_check(check: FeedCheck) -> None:
+    out = _out()
+    if check.error:
+        out.print(f"[red]unusable[/red] {_e(check.url)}: {_e(check.error)}")
+        return
+    verdict = "[green]usable[/green]" if check.usable else "[red]unusable[/red]"
+    out.print(f"{verdict} {_e(check.url)}")
+    out.print(f"  format: {_e(check.format or 'unknown')}")
+    out.print(f"  title: {_e(check.title or '(none)')}")
+    out.print(
+        f"  items: {check.items}" + (f", newest {_when(check.newest)}" if check.newest else "")
+    )
+    for problem in check.problems:
+        out.print(f"  [yellow]problem[/yellow]: {_e(problem)}")
 
 
 # --- editions --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from digest.errors import (
     EditionError,
     UsageError,
 )
+from digest.ingest.check import FeedCheck, inspect_feed
 from digest.ingest.opml import read_opml
 from digest.ingest.service import fetch_all
 from digest.render.email import RenderedEdition
@@ -36,10 +37,28 @@ def edition_date_or_today(app: App, value: date | None) -> date:
 # --- feeds ---------------------------------------------------------------------------------
 
 
-def add_feed(app: App, url: str) -> None:
+def add_feed(app: App, url: str) -> str:
+    """Add a feed; adding a disabled feed again enables it. Returns "added" or "enabled"."""
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"feed URL must start with http:// or https://: {url}")
+    known = app.store.get_feed(url)
+    if known is not None and (known.disabled_at or known.next_attempt_at):
+        app.store.set_feed_enabled(url, now=app.clock())
+        return "enabled"
     app.store.add_feed(url, title=None, now=app.clock())
+    return "added"
+
+
+def enable_feed(app: App, url: str) -> None:
+    """Fetch a disabled or backed-off feed again from the next run on."""
+    app.store.set_feed_enabled(url, now=app.clock())
+
+
+def check_feed(app: App, url: str) -> FeedCheck:
+    """Fetch and read ``url`` without adding it: what a subscriber would get from it."""
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"feed URL must start with http:// or https://: {url}")
+    return inspect_feed(app.fetcher(), url, app.clock)
 
 
 def import_opml(app: App, data: bytes) -> tuple[list[str], list[str]]:
@@ -62,7 +81,13 @@ def import_opml(app: App, data: bytes) -> tuple[list[str], list[str]]:
 def fetch(
     app: App, on_feed: Callable[[FeedFetchReport], None] | None = None
 ) -> list[FeedFetchReport]:
-    return fetch_all(app.store, app.fetcher(), app.clock, on_feed=on_feed)
+    return fetch_all(
+        app.store,
+        app.fetcher(),
+        app.clock,
+        workers=app.settings.fetch.concurrency,
+        on_feed=on_feed,
+    )
 
 
 # --- editions ------------------------------------------------------------------------------

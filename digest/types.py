@@ -35,6 +35,11 @@ class Feed:
     last_success_at: datetime | None = None
     #: Number of items stored from this feed.
     item_count: int = 0
+    #: Set when the feed is no longer fetched (410 Gone), with the reason.
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+    #: Not fetched before this (Retry-After, or backing off after repeated failures).
+    next_attempt_at: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -58,6 +63,8 @@ class FetchedFeed:
     last_modified: str | None = None
     #: Content-Type header, used as a hint for the body's encoding.
     content_type: str | None = None
+    #: Where permanent redirects (301/308) alone led: the feed's new address.
+    permanent_url: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -90,6 +97,10 @@ class ParsedFeed:
 
     title: str | None
     items: tuple[ParsedItem, ...]
+    #: "rss2.0", "atom10", "json1.1"... as read.
+    format: str = ""
+    #: What was wrong with the document but could be worked around.
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +134,45 @@ class FeedFetchReport:
     items_seen: int = 0
     items_new: int = 0
     items_updated: int = 0
-    #: One-line reason when status is "error".
+    #: One-line reason when status is "error" (or "skipped").
     error: str | None = None
+    #: Something the operator should know although it worked ("moved to ...", "disabled: ...").
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCheck:
+    """What `feeds check` found: usable means it could be added and would give items."""
+
+    url: str
+    usable: bool
+    final_url: str | None = None
+    format: str | None = None
+    title: str | None = None
+    items: int = 0
+    newest: datetime | None = None
+    problems: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """The outcome of fetching one feed, as the store records it (see Store.apply_fetches)."""
+
+    feed_id: int
+    #: "ok", "not-modified" or "error".
+    status: str
+    error: str | None = None
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    items: tuple[ParsedItem, ...] = ()
+    #: The feed moved permanently: store this URL instead (when no other feed has it).
+    new_url: str | None = None
+    #: Stop fetching the feed, for this reason.
+    disable_reason: str | None = None
+    #: Do not try again before this.
+    next_attempt_at: datetime | None = None
 
 
 # --- topics ---------------------------------------------------------------------------------

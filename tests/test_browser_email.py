@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import text_to_be_present_in_element
+from selenium.webdriver.support.expected_conditions import (
+    staleness_of,
+    text_to_be_present_in_element,
+)
 from selenium.webdriver.support.wait import WebDriverWait
 from werkzeug.serving import make_server
 
@@ -169,18 +172,27 @@ def test_desk_exclude_pin_approve(workspace: Workspace, fixture_feeds):
                 assert "editor's desk" in browser.page_source
                 browser.save_screenshot(str(ARTIFACTS / "desk-before.png"))
 
+                def submit(button: object) -> None:
+                    # Each action reloads the page: wait for the old one to go, or the previous
+                    # page's "Saved" would satisfy the next wait before the new page is there.
+                    page = browser.find_element(By.TAG_NAME, "html")
+                    button.click()  # type: ignore[attr-defined]
+                    WebDriverWait(browser, 20).until(staleness_of(page))
+
                 def click(key: str, action: str) -> None:
-                    browser.find_element(
-                        By.CSS_SELECTOR, f'tr[data-story="{key}"] button[value="{action}"]'
-                    ).click()
-                    WebDriverWait(browser, 10).until(
+                    submit(
+                        browser.find_element(
+                            By.CSS_SELECTOR, f'tr[data-story="{key}"] button[value="{action}"]'
+                        )
+                    )
+                    WebDriverWait(browser, 20).until(
                         text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Saved")
                     )
 
                 click(gallium, "exclude")
                 click(geneva, "pin")
-                browser.find_element(By.ID, "approve").click()
-                WebDriverWait(browser, 10).until(
+                submit(browser.find_element(By.ID, "approve"))
+                WebDriverWait(browser, 20).until(
                     text_to_be_present_in_element((By.ID, "status"), "APPROVED")
                 )
                 # the rendered email on the page reflects the changes

@@ -25,13 +25,14 @@ def test_fetch_stores_items_and_records_the_broken_feed(workspace, fixture_feeds
     add_all(workspace, fixture_feeds)
     report = workspace.json("fetch")
     by_url = {feed["url"]: feed for feed in report["feeds"]}
-    assert by_url[fixture_feeds["wire"]] | {"error": None} == {
+    assert by_url[fixture_feeds["wire"]] | {"error": None, "note": None} == {
         "url": fixture_feeds["wire"],
         "status": "ok",
         "items": 6,
         "new": 6,
         "updated": 0,
         "error": None,
+        "note": None,
     }
     assert by_url[fixture_feeds["gazette"]]["new"] == 4
     assert by_url[fixture_feeds["hostile"]]["new"] == 2
@@ -42,6 +43,7 @@ def test_fetch_stores_items_and_records_the_broken_feed(workspace, fixture_feeds
         "ok": 3,
         "not_modified": 0,
         "failed": 1,
+        "skipped": 0,
         "items": 12,
         "new": 12,
         "updated": 0,

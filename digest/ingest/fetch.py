@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -14,29 +20,66 @@ from digest.errors import FetchError, one_line
 from digest.types import FetchedFeed
 
 REDIRECTS = {301, 302, 303, 307, 308}
+PERMANENT = {301, 308}
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
+#: Content-Encodings we decode ourselves, so the size cap counts decompressed bytes.
+ENCODINGS = "gzip, deflate"
+
+
+class HttpStatusError(FetchError):
+    """The server answered with an error status; ``retry_after`` in seconds when it said so."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class HttpFetcher:
-    """Fetches feed documents over one pooled client. Thread-safe; close it when done."""
+    """Fetches feed documents over pooled clients. Thread-safe; close it when done.
+
+    The https client (and its TLS context, slow to build) is only made when an https URL
+    comes up, so a run over plain-http feeds never pays for it.
+    """
 
     def __init__(self, settings: FetchSettings, *, transport: httpx.BaseTransport | None = None):
         self._settings = settings
-        timeout = httpx.Timeout(
-            settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds)
-        )
-        self._client = httpx.Client(
-            timeout=timeout,
-            follow_redirects=False,  # followed by hand so every hop is checked
-            headers={"User-Agent": settings.user_agent, "Accept": ACCEPT},
-            transport=transport,
-        )
+        self._transport = transport
+        self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, scheme: str) -> httpx.Client:
+        with self._lock:
+            client = self._clients.get(scheme)
+            if client is None:
+                timeout = httpx.Timeout(
+                    self._settings.timeout_seconds,
+                    connect=min(10.0, self._settings.timeout_seconds),
+                )
+                client = httpx.Client(
+                    timeout=timeout,
+                    follow_redirects=False,  # followed by hand so every hop is checked
+                    headers={
+                        "User-Agent": self._settings.user_agent,
+                        "Accept": ACCEPT,
+                        "Accept-Encoding": ENCODINGS,
+                    },
+                    transport=self._transport,
+                    # Plain http never does TLS: no need to load the CA store for it.
+                    verify=scheme == "https",
+                    limits=httpx.Limits(max_connections=max(10, self._settings.concurrency * 2)),
+                )
+                self._clients[scheme] = client
+            return client
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
     def __enter__(self) -> HttpFetcher:
         return self
@@ -53,29 +96,52 @@ class HttpFetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        deadline = time.monotonic() + self._settings.timeout_seconds * 2
+        deadline = time.monotonic() + self._settings.deadline_seconds
         current = url
+        permanent: str | None = None  # where permanent redirects alone lead
+        only_permanent = True
+        seen = {url}
         for _hop in range(self._settings.max_redirects + 1):
             self._check_url(current)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise FetchError(self._too_slow())
+            timeout = httpx.Timeout(
+                min(self._settings.timeout_seconds, remaining),
+                connect=min(10.0, self._settings.timeout_seconds, remaining),
+            )
+            client = self._client(urlsplit(current).scheme)
             try:
-                with self._client.stream("GET", current, headers=headers) as response:
-                    if response.status_code == 304:
+                with client.stream("GET", current, headers=headers, timeout=timeout) as response:
+                    status = response.status_code
+                    if status == 304:
                         return FetchedFeed(
                             url=url,
                             final_url=current,
                             status=304,
                             etag=etag,
                             last_modified=last_modified,
+                            permanent_url=permanent,
                         )
-                    if response.status_code in REDIRECTS:
+                    if status in REDIRECTS:
                         location = response.headers.get("location")
                         if not location:
-                            raise FetchError(f"HTTP {response.status_code} without a Location")
-                        current = urljoin(current, location)
+                            raise FetchError(f"HTTP {status} without a Location")
+                        target = urljoin(current, location.strip())
+                        if target in seen:
+                            raise FetchError(f"redirect loop at {target}")
+                        seen.add(target)
+                        if status in PERMANENT and only_permanent:
+                            permanent = target
+                        else:
+                            only_permanent = False
+                        current = target
                         continue
-                    if response.status_code != 200:
-                        raise FetchError(
-                            f"HTTP {response.status_code} {response.reason_phrase}".strip()
+                    if status != 200:
+                        raise HttpStatusError(
+                            f"HTTP {status} {response.reason_phrase}".strip(),
+                            status=status,
+                            retry_after=retry_after_seconds(response.headers.get("retry-after")),
                         )
                     body = self._read_body(response, deadline)
                     return FetchedFeed(
@@ -86,31 +152,48 @@ class HttpFetcher:
                         etag=response.headers.get("etag"),
                         last_modified=response.headers.get("last-modified"),
                         content_type=response.headers.get("content-type"),
+                        permanent_url=permanent,
                     )
             except httpx.TimeoutException as exc:
+                if time.monotonic() >= deadline - 0.05:
+                    raise FetchError(self._too_slow()) from exc
                 raise FetchError(f"timed out after {self._settings.timeout_seconds:g} s") from exc
             except httpx.HTTPError as exc:
                 raise FetchError(f"network error: {one_line(exc)}") from exc
+            except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+                raise FetchError(f"bad URL {current}: {one_line(exc)}") from exc
         raise FetchError(f"more than {self._settings.max_redirects} redirects")
+
+    def _too_slow(self) -> str:
+        return f"gave up after the {self._settings.deadline_seconds:g} s deadline"
 
     def _read_body(self, response: httpx.Response, deadline: float) -> bytes:
         limit = self._settings.max_bytes
+        too_big = f"feed larger than the {limit:,}-byte limit"
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise FetchError(f"feed larger than the {limit:,}-byte limit")
+        encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
+        if declared and declared.isdigit() and int(declared) > limit and encoding == "identity":
+            raise FetchError(too_big)
+        decoder = _Decoder(encoding)
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():  # decompressed: the cap holds for gzip bombs too
-            size += len(chunk)
-            if size > limit:
-                raise FetchError(f"feed larger than the {limit:,}-byte limit")
+        for raw in response.iter_raw():  # as received: a chunk size would wait to fill it
+            # Decompressed a bounded piece at a time: a gzip bomb stops at the cap, in memory too.
+            for piece in decoder.decode(raw, limit - size + 1):
+                size += len(piece)
+                if size > limit:
+                    raise FetchError(too_big)
+                chunks.append(piece)
             if time.monotonic() > deadline:
-                raise FetchError("feed took too long to download")
-            chunks.append(chunk)
+                raise FetchError(self._too_slow())
         return b"".join(chunks)
 
     def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise FetchError(f"bad URL {url}: {exc}") from exc
         if parts.scheme not in ("http", "https"):
             raise FetchError(
                 f"only http and https feeds are fetched, not {parts.scheme or 'a bare path'}"
@@ -118,9 +201,59 @@ class HttpFetcher:
         if not parts.hostname:
             raise FetchError("URL has no host")
         if not self._settings.allow_private_addresses:
-            refuse_private_host(
-                parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-            )
+            refuse_private_host(parts.hostname, port or (443 if parts.scheme == "https" else 80))
+
+
+class _Decoder:
+    """gzip/deflate/identity, decompressing at most ``room`` bytes per step."""
+
+    def __init__(self, encoding: str) -> None:
+        self._zlib: Any = None
+        if encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._zlib = zlib.decompressobj()
+            self._deflate_unsure = True
+        elif encoding not in ("identity", ""):
+            raise FetchError(f"unsupported Content-Encoding {encoding!r}")
+        self._deflate_unsure = encoding == "deflate"
+
+    def decode(self, data: bytes, room: int) -> Iterator[bytes]:
+        if self._zlib is None:
+            yield data
+            return
+        try:
+            while data:
+                piece = self._zlib.decompress(data, max(1, room))
+                self._deflate_unsure = False
+                room -= len(piece)
+                yield piece
+                data = self._zlib.unconsumed_tail
+                if room <= 0:
+                    return
+        except zlib.error as exc:
+            if self._deflate_unsure:  # "deflate" servers often send a raw stream, no header
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._deflate_unsure = False
+                yield from self.decode(data, room)
+                return
+            raise FetchError(f"corrupt compressed body: {exc}") from exc
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def refuse_private_host(host: str, port: int) -> None:
@@ -129,8 +262,12 @@ def refuse_private_host(host: str, port: int) -> None:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise FetchError(f"cannot resolve {host}: {exc.strerror}") from exc
+    except (UnicodeError, OSError) as exc:
+        raise FetchError(f"cannot resolve {host}: {one_line(exc)}") from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
         if not address.is_global:
             raise FetchError(
                 f"{host} resolves to a non-public address ({address}); "

@@ -1,16 +1,21 @@
-"""Feed bytes -> ParsedFeed, with feedparser. Never given a URL: it would open local files."""
+"""Feed bytes -> ParsedFeed: the fast readers first, feedparser for the rest.
+
+feedparser is never given a URL (it would open local files), and never sees a DOCTYPE.
+"""
 
 from __future__ import annotations
 
 import calendar
 import hashlib
+import html
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import feedparser
 
 from digest.errors import ParseError
-from digest.ingest.sanitize import html_to_text, plain_title, sanitize_html
+from digest.ingest.formats import NotHandled, RawEntry, RawFeed, read_fast, strip_doctype
+from digest.ingest.sanitize import HtmlSanitizer, plain_title, sanitized_to_text
 from digest.ingest.urls import canonical_url
 from digest.types import ParsedFeed, ParsedItem
 
@@ -21,7 +26,41 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 def parse_feed(
     body: bytes, *, url: str, now: datetime, content_type: str | None = None
 ) -> ParsedFeed:
-    """Parse a feed document; ParseError when the bytes are not a feed at all."""
+    """Parse a feed document; ParseError when the bytes are not a feed at all (or cannot be
+    read for any reason: whatever the document, the caller gets a value or a ParseError)."""
+    try:
+        return _parse(body, url=url, now=now, content_type=content_type)
+    except ParseError:
+        raise
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - also a Rust panic surfacing from nh3
+        raise ParseError(f"could not read the feed: {type(exc).__name__}") from exc
+
+
+def _parse(body: bytes, *, url: str, now: datetime, content_type: str | None) -> ParsedFeed:
+    body = strip_doctype(body)
+    try:
+        raw = read_fast(body, url=url)
+        problems: tuple[str, ...] = ()
+    except (NotHandled, RecursionError, ValueError, TypeError):
+        raw, problems = _read_with_feedparser(body, url=url, content_type=content_type)
+    items: dict[str, ParsedItem] = {}
+    sanitizer = HtmlSanitizer()
+    for entry in raw.entries:
+        item = _item(entry, feed_url=url, now=now, sanitizer=sanitizer)
+        if item is not None and item.guid not in items:  # a feed may repeat an entry
+            items[item.guid] = item
+    title = plain_title(raw.title) or None
+    return ParsedFeed(
+        title=title, items=tuple(items.values()), format=raw.format, problems=problems
+    )
+
+
+def _read_with_feedparser(
+    body: bytes, *, url: str, content_type: str | None
+) -> tuple[RawFeed, tuple[str, ...]]:
+    """The forgiving path for everything the fast readers decline: broken XML, odd formats."""
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -29,30 +68,44 @@ def parse_feed(
     parsed = feedparser.parse(
         body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
+    reason = parsed.get("bozo_exception")
+    detail = str(reason).splitlines()[0] if reason else ""
     if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
-        reason = parsed.get("bozo_exception")
-        detail = str(reason).splitlines()[0] if reason else "no feed found in the document"
-        raise ParseError(f"not a feed: {detail}")
-    items: dict[str, ParsedItem] = {}
-    for entry in parsed.entries:
-        item = _item(entry, feed_url=url, now=now)
-        if item is not None and item.guid not in items:  # a feed may repeat an entry
-            items[item.guid] = item
-    title = plain_title(parsed.feed.get("title", "")) or None
-    return ParsedFeed(title=title, items=tuple(items.values()))
+        raise ParseError(f"not a feed: {detail or 'no feed found in the document'}")
+    entries = [_raw_entry(entry, url) for entry in parsed.entries]
+    problems = (f"not well-formed, read leniently: {detail}",) if parsed.get("bozo") else ()
+    title = parsed.feed.get("title", "")
+    return RawFeed(parsed.get("version") or "unknown", title, entries), problems
 
 
-def _item(entry: Any, *, feed_url: str, now: datetime) -> ParsedItem | None:
-    link = (entry.get("link") or "").strip()
-    title = plain_title(entry.get("title") or "")
-    body_html = _richest_content(entry)
+def _raw_entry(entry: Any, feed_url: str) -> RawEntry:
+    content, content_type, base = _richest_content(entry)
+    title_type = (entry.get("title_detail") or {}).get("type", "text/html")
+    return RawEntry(
+        guid=(entry.get("id") or "").strip(),
+        link=(entry.get("link") or "").strip(),
+        title=entry.get("title") or "",
+        title_is_html=title_type != "text/plain",
+        content_html=html.escape(content) if content_type == "text/plain" else content,
+        content_base=base or feed_url,
+        published=_published(entry),
+    )
+
+
+def _item(
+    entry: RawEntry, *, feed_url: str, now: datetime, sanitizer: HtmlSanitizer
+) -> ParsedItem | None:
+    link = entry.link
+    title = plain_title(entry.title) if entry.title_is_html else " ".join(entry.title.split())
+    body_html = entry.content_html.strip()
     if not title and not body_html and not link:
         return None
-    summary_html = sanitize_html(body_html, base_url=link or feed_url)
-    text = html_to_text(summary_html)
+    summary_html = sanitizer.clean(body_html, base_url=entry.content_base or link or feed_url)
+    text = sanitized_to_text(summary_html)
     if not title:
         title = " ".join(text.split()[:12]) or link
-    guid = (entry.get("id") or "").strip() or link or _content_id(title, text)
+    guid = entry.guid or link or _content_id(title, text)
+    published = entry.published or now
     return ParsedItem(
         guid=guid[:2048],
         url=link or feed_url,
@@ -60,30 +113,30 @@ def _item(entry: Any, *, feed_url: str, now: datetime) -> ParsedItem | None:
         title=title,
         summary_html=summary_html,
         text=text,
-        published=_published(entry, now),
+        published=now if published > now + FUTURE_TOLERANCE else published,
     )
 
 
-def _richest_content(entry: Any) -> str:
+def _richest_content(entry: Any) -> tuple[str, str, str]:
     """The full content when the feed has it (content:encoded, Atom content), else the summary."""
-    best = entry.get("summary") or ""
+    detail = entry.get("summary_detail") or {}
+    best = (entry.get("summary") or "", detail.get("type", "text/html"), detail.get("base", ""))
     for content in entry.get("content") or ():
         value = content.get("value") or ""
-        if len(value) > len(best):
-            best = value
+        if len(value) > len(best[0]):
+            best = (value, content.get("type", "text/html"), content.get("base", ""))
     return best
 
 
-def _published(entry: Any, now: datetime) -> datetime:
+def _published(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         struct = entry.get(key)
         if struct:
             try:
-                moment = datetime.fromtimestamp(calendar.timegm(struct), UTC)
+                return datetime.fromtimestamp(calendar.timegm(struct), UTC)
             except (OverflowError, ValueError, OSError):
                 continue
-            return now if moment > now + FUTURE_TOLERANCE else moment
-    return now
+    return None
 
 
 def _content_id(title: str, text: str) -> str:

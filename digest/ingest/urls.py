@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _TRACKING_PREFIXES = ("utm_", "ns_", "mc_", "pk_", "_hs", "hsa_", "itm_")
@@ -28,8 +29,16 @@ _TRACKING_NAMES = {
 }
 
 
+# Most links have no query, port or user part: those need only their case fixed.
+_PLAIN = re.compile(r"(https?)://([A-Za-z0-9.-]+)(/[^?#\s]*)?", re.IGNORECASE)
+
+
 def canonical_url(url: str) -> str:
     """``url`` without fragment, tracking parameters, default port or case differences in host."""
+    plain = _PLAIN.fullmatch(url)
+    if plain is not None:
+        scheme, host, path = plain.groups()
+        return f"{scheme.lower()}://{host.lower()}{path or '/'}"
     try:
         parts = urlsplit(url.strip())
     except ValueError:
