@@ -503,6 +503,8 @@ class SubscriberStore:
     def _suppressed_ids(self, session: Session, rows: builtins.list[Any]) -> set[int]:
         if not rows or not self.hasher.configured:
             return set()
+        if session.scalar(select(SuppressionRow.address_hash).limit(1)) is None:
+            return set()  # nothing suppressed: skip hashing every address of the batch
         by_hash = {h: row.id for row in rows for h in self.hasher.all(row.email)}
         found = session.scalars(
             select(SuppressionRow.address_hash).where(SuppressionRow.address_hash.in_(by_hash))
