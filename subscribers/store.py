@@ -217,12 +217,22 @@ class SubscriberStore:
             last_id = rows[-1].id
 
     def active_timezones(self) -> set[str | None]:
-        """The distinct time zones of active subscribers (None: those without one)."""
+        """The distinct time zones of those who get the digest (None: those without one)."""
+        topic_lists = select(ListRow.id).where(
+            or_(ListRow.topic.is_(None), ListRow.topic == self._topic())
+        )
         with self._sessions() as session:
             return set(
                 session.scalars(
                     select(SubscriberRow.timezone)
-                    .where(SubscriberRow.status == SubscriberStatus.ACTIVE)
+                    .where(
+                        SubscriberRow.status == SubscriberStatus.ACTIVE,
+                        SubscriberRow.paused.is_(False),
+                        exists().where(
+                            ListMemberRow.subscriber_id == SubscriberRow.id,
+                            ListMemberRow.list_id.in_(topic_lists),
+                        ),
+                    )
                     .distinct()
                 )
             )
