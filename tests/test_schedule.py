@@ -191,6 +191,17 @@ def test_each_subscriber_gets_the_edition_of_their_own_morning(
     ]
 
 
+def test_zone_groups_count_only_those_who_get_the_digest(workspace, fixture_feeds):
+    ready(workspace, fixture_feeds, "ada@example.com", "kai@example.org")
+    with app_at(workspace, SEND) as app:
+        kai = app.subscribers.find("kai@example.org")
+        assert kai is not None
+        app.subscribers.update_preferences(kai.id, now=SEND, timezone="Asia/Tokyo")
+        assert set(jobs.groups(app)) == {"", "Asia/Tokyo"}
+        app.subscribers.update_preferences(kai.id, now=SEND, paused=True)
+        assert set(jobs.groups(app)) == {""}  # a paused subscriber's zone gets no jobs
+
+
 def test_quiet_day_skip_is_recorded_and_force_sends_the_note(workspace, smtp_server):
     workspace.write_config(extra='[schedule]\nquiet_day = "skip"\n')
     workspace.invoke("subscribers", "add", "ada@example.com")
