@@ -39,7 +39,7 @@ from digest.types import Delivery, DeliveryStatus
 #: wait in a claim.
 CLAIM_PER_CONNECTION = 32
 CLAIM_MIN_PER_CONNECTION = 4
-CLAIM_AHEAD_SECONDS = 0.25
+CLAIM_AHEAD_SECONDS = 0.5
 
 #: Outcomes are written together, at most this many or this late (seconds) after the 250: a
 #: transaction per message would cost more than the message. A sender killed in between repeats

@@ -16,6 +16,11 @@ from digest.errors import (
 )
 
 
+class DotSafe(bytes):
+    """A message in which no line starts with ".": SMTP sends it without dot-stuffing, which
+    would otherwise scan the whole message each time (what MessageTemplate makes)."""
+
+
 class Mailer(Protocol):
     """One connection's worth of sending; reopened after a failure."""
 
@@ -93,7 +98,8 @@ class SmtpMailer:
             code, reply = smtp.docmd("data")
             if code != 354:
                 raise smtplib.SMTPDataError(code, reply)
-            smtp.send(dot_stuffed(message))
+            safe = isinstance(message, DotSafe) and message.endswith(b"\r\n")
+            smtp.send(message + b".\r\n" if safe else dot_stuffed(message))
             code, reply = smtp.getreply()
             if code != 250:
                 raise self._refused(code, reply, "message refused", bounce=True)
