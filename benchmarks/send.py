@@ -15,12 +15,19 @@ Messages per second of both and their ratio are printed (goal: at least 0.9). Wi
 work does not compete with the sender for this process's interpreter lock. Then the script
 runs itself in a child process that sends to ``--rss-subscribers`` subscribers and prints the
 child's peak RSS (goal: under 200 MB). Set ``--rss-subscribers 0`` to skip it.
+
+With ``--shape-baseline`` (sink in this process only), smtplib also pushes a message with the
+full path's own line lengths: its first message with every character but CR and LF replaced by
+"x". The sink's work grows with the number of lines, and a digest's text part has many short
+ones; this figure tells the message's shape apart from the sender's own overhead. It is printed
+next to the baseline, which stays the goal's reference.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import smtplib
 import subprocess
@@ -59,10 +66,13 @@ class _Sink:
     def __init__(self) -> None:
         self.count = 0
         self.size = 0
+        self.first: bytes | None = None
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         self.count += 1
         self.size = len(envelope.original_content or b"")
+        if self.first is None:
+            self.first = envelope.original_content
         return "250 OK"
 
 
@@ -151,6 +161,25 @@ def _baseline(subscribers: int, connections: int, port: int, size: int) -> float
     return time.perf_counter() - started
 
 
+def _shape_baseline(subscribers: int, connections: int, port: int, message: bytes) -> float:
+    """Like the baseline, with a message of the full path's own line lengths."""
+    payload = re.sub(rb"[^\r\n]", b"x", message)
+
+    def push(first: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for n in range(first, subscribers, connections):
+                smtp.sendmail("digest@bench.example", [f"reader{n}@bench.example"], payload)
+
+    threads = [threading.Thread(target=push, args=(k,)) for k in range(connections)]
+    started, cpu = time.perf_counter(), time.process_time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    _CPU["shape"] = time.process_time() - cpu
+    return time.perf_counter() - started
+
+
 _SINK = """
 import sys, time
 from aiosmtpd.controller import Controller
@@ -198,6 +227,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--rss-subscribers", type=int, default=100_000)
     parser.add_argument("--sink-process", action="store_true", help="run the sink in a child")
+    parser.add_argument(
+        "--shape-baseline", action="store_true", help="also push a message of the same lines"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -221,6 +253,9 @@ def main() -> None:
             sink.count = 0
             base_s = _baseline(args.subscribers, args.connections, port, size)
             assert sink.count == args.subscribers
+            if args.shape_baseline:
+                assert sink.first is not None
+                shape_s = _shape_baseline(args.subscribers, args.connections, port, sink.first)
         finally:
             controller.stop()
     full, base = sent / send_s, args.subscribers / base_s
@@ -232,12 +267,21 @@ def main() -> None:
     print(f"full send path: {full:,.0f} msg/s ({sent} sent in {send_s:.1f} s)")
     print(f"baseline smtplib, pre-built message: {base:,.0f} msg/s ({base_s:.1f} s)")
     print(f"ratio: {full / base:.2f} (goal >= 0.9)")
+    if "shape" in _CPU:
+        shape = args.subscribers / shape_s
+        print(
+            f"smtplib, pre-built message of the full path's line lengths: {shape:,.0f} msg/s "
+            f"(ratio to the baseline {shape / base:.2f}; full path to it {full / shape:.2f})"
+        )
     cpu_full = 1000 * _CPU["full"] / max(sent, 1)
     cpu_base = 1000 * _CPU["baseline"] / args.subscribers
     print(
         f"CPU of this process per message: full {cpu_full:.2f} ms, baseline {cpu_base:.2f} ms "
         f"(ratio of rates if CPU-bound: {cpu_base / cpu_full:.2f})"
     )
+    if "shape" in _CPU:
+        cpu_shape = 1000 * _CPU["shape"] / args.subscribers
+        print(f"CPU per message of the same-lines smtplib push: {cpu_shape:.2f} ms")
 
     if args.rss_subscribers:
         child = subprocess.run(

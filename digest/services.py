@@ -11,6 +11,7 @@ from pathlib import Path
 from digest.app import App
 from digest.delivery.compose import MessageTemplate
 from digest.delivery.ledger import FailureRecord
+from digest.delivery.links import LinkTokens
 from digest.delivery.message import ascii_address, make_message_id, parse_sender
 from digest.delivery.sender import DeliveryRun
 from digest.delivery.signing import make_signer
@@ -219,20 +220,20 @@ def send(
         on_start(app.ledger.due_count(edition_id, now=now))
     delivery = app.settings.delivery
     first_send = app.ledger.first_send_at(edition_id) or now
-    signer, base_url = app.signer(), app.settings.web.base_url.rstrip("/")
+    base_url = app.settings.web.base_url.rstrip("/")
+    tokens = LinkTokens(app.signer(), app.settings.secret_key, (UNSUBSCRIBE, PREFERENCES))
 
     def compose(row: Delivery) -> bytes:
         # The address tag stops a link working if the id ever belongs to someone else.
-        tag = {"email": row.email}
+        unsubscribe = tokens.make(UNSUBSCRIBE, row.subscriber_id, row.email)
+        preferences = tokens.make(PREFERENCES, row.subscriber_id, row.email)
         return variants.get(row.variant).message(
             recipient=row.email,
             recipient_name=row.name,
             message_id=row.message_id,
             date=app.clock(),
-            unsubscribe_url=f"{base_url}/u/{signer.make(UNSUBSCRIBE, row.subscriber_id, **tag)}",
-            preferences_url=(
-                f"{base_url}/preferences/{signer.make(PREFERENCES, row.subscriber_id, **tag)}"
-            ),
+            unsubscribe_url=f"{base_url}/u/{unsubscribe}",
+            preferences_url=f"{base_url}/preferences/{preferences}",
         )
 
     run = DeliveryRun(

@@ -32,6 +32,7 @@ from digest.delivery.message import (
     check_unsubscribe,
     parse_sender,
 )
+from digest.delivery.smtp import DotSafe
 from digest.errors import HeaderError, MessageTooLargeError
 from digest.render.email import RenderedEdition
 
@@ -65,12 +66,13 @@ class _Body:
             position = match.end()
         self.pieces.append(_qp(content[position:]))
 
-    def encode(self, links: dict[str, bytes]) -> bytes:
-        out = [self.pieces[0]]
+    def layout(self) -> list[bytes | tuple[str, bool]]:
+        """The pieces with, between them, ``(slot, escape)`` where a link goes."""
+        out: list[bytes | tuple[str, bool]] = [self.pieces[0]]
         for slot, piece in zip(self.slots, self.pieces[1:], strict=True):
-            out.append(links[slot])
+            out.append((slot, self.escape))
             out.append(piece)
-        return b"".join(out)
+        return out
 
 
 def _qp(text: str) -> bytes:
@@ -80,11 +82,22 @@ def _qp(text: str) -> bytes:
     encoded = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), 76, "\r\n")
     if not encoded.endswith("\r\n"):
         encoded += "=\r\n"  # soft break: the next stretch continues this line
-    return encoded.encode("ascii")
+    return _no_leading_dot(encoded).encode("ascii")
+
+
+def _no_leading_dot(encoded: str) -> str:
+    """QP lines where no line starts with ".": such a dot is written "=2E" on a line of its own,
+    ended by a soft break, so the message needs no dot-stuffing on its way through SMTP."""
+    if encoded.startswith("."):
+        encoded = "=2E=\r\n" + encoded[1:]
+    return encoded.replace("\r\n.", "\r\n=2E=\r\n")
 
 
 def _qp_link(url: str) -> bytes:
     """A link as QP lines of at most 76 characters joined by soft breaks, ending in one."""
+    if "=" not in url:  # the usual link: cut every 75 characters
+        split = "".join(f"{url[n : n + 75]}=\r\n" for n in range(0, len(url), 75))
+        return _no_leading_dot(split).encode("ascii")
     escaped = url.replace("=", "=3D")
     lines, start = [], 0
     while start < len(escaped):
@@ -94,7 +107,7 @@ def _qp_link(url: str) -> bytes:
             end = cut
         lines.append(escaped[start:end])
         start = end
-    return "".join(f"{line}=\r\n" for line in lines).encode("ascii")
+    return _no_leading_dot("".join(f"{line}=\r\n" for line in lines)).encode("ascii")
 
 
 class MessageTemplate:
@@ -157,12 +170,16 @@ class MessageTemplate:
                 (b"\r\n" + part_head.format("html").encode(), html_body),
             ]
             self._tail = f"\r\n--{boundary}--\r\n".encode()
-        fixed_size = (
-            len(self._fixed_headers)
-            + len(self._mime_head)
-            + len(self._tail)
-            + sum(len(head) + sum(map(len, body.pieces)) for head, body in self._parts)
-        )
+        # Everything after the per-subscriber headers, as one list: joined with the links
+        # filled in, it is the message's remainder (one join per message, nothing re-encoded).
+        layout: list[bytes | tuple[str, bool]] = [self._mime_head]
+        for head, body in self._parts:
+            layout.append(head)
+            layout += body.layout()
+        layout.append(self._tail)
+        self._layout = [b"" if isinstance(item, tuple) else item for item in layout]
+        self._links = [(n, *item) for n, item in enumerate(layout) if isinstance(item, tuple)]
+        fixed_size = len(self._fixed_headers) + sum(map(len, self._layout))
         if fixed_size + _PERSONAL_ALLOWANCE > MAX_MESSAGE_BYTES:
             raise MessageTooLargeError(
                 f"the email is {fixed_size / 1024:.0f} KB, over the {MAX_MESSAGE_BYTES // 1024} "
@@ -191,29 +208,32 @@ class MessageTemplate:
             if not url.isascii() or _SPACE_OR_CONTROL.search(url):
                 raise HeaderError(f"{what} URL must be ASCII without spaces or control characters")
         to = _to_header(recipient, recipient_name)
-        headers = (
-            self._fixed_headers
-            + b"To: "
-            + to
-            + b"\r\nDate: "
-            + _date_header(date.replace(microsecond=0))
-            + b"\r\nMessage-ID: "
-            + message_id.encode("ascii")
-            + b"\r\nList-Unsubscribe: "
-            + unsubscribe.encode("ascii")
-            + b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+        links = {}
+        for slot, url in (("unsubscribe", unsubscribe_url), ("preferences", preferences_url)):
+            links[slot, False] = _qp_link(url)
+            escaped = html.escape(url, quote=True)
+            links[slot, True] = links[slot, False] if escaped == url else _qp_link(escaped)
+        out = self._layout.copy()
+        for n, slot, escape in self._links:
+            out[n] = links[slot, escape]
+        message = b"".join(
+            (
+                self._fixed_headers,
+                b"To: ",
+                to,
+                b"\r\nDate: ",
+                _date_header(date.replace(microsecond=0)),
+                b"\r\nMessage-ID: ",
+                message_id.encode("ascii"),
+                b"\r\nList-Unsubscribe: ",
+                unsubscribe.encode("ascii"),
+                b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+                *out,
+            )
         )
-        urls = {"unsubscribe": unsubscribe_url, "preferences": preferences_url}
-        plain = {slot: _qp_link(url) for slot, url in urls.items()}
-        escaped = {slot: _qp_link(html.escape(url, quote=True)) for slot, url in urls.items()}
-        body = [self._mime_head]
-        for head, part in self._parts:
-            body.append(head)
-            body.append(part.encode(escaped if part.escape else plain))
-        body.append(self._tail)
-        message = headers + b"".join(body)
-        if self._sign is not None:
-            message = self._sign(message) + message
+        # Header lines start with a name or folding white space, bodies are _no_leading_dot;
+        # the signature's lines are dkimpy's, so a signed message is dot-stuffed as usual.
+        message = DotSafe(message) if self._sign is None else self._sign(message) + message
         if len(message) > MAX_MESSAGE_BYTES:
             raise MessageTooLargeError(
                 f"the message is {len(message) / 1024:.0f} KB, over the "

@@ -13,8 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Insert, Select, Table, and_, bindparam, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from digest.store.database import Database
 from digest.store.models import DeliveryRow, EditionRow, SubscriberRow
@@ -51,18 +61,21 @@ def variant_key(format_: str | None, sections: Iterable[str] | None) -> str:
     return f"{kind}:{','.join(chosen)}" if chosen else kind
 
 
-def _insert_ignoring_duplicates(session: Session) -> Insert:
-    """INSERT that skips rows already there (another sender may be creating them too)."""
-    dialect = session.get_bind().dialect.name
+def _insert_ignoring_duplicates(dialect: str) -> Insert:
+    """INSERT that skips rows already there (another sender may be creating them too).
+
+    On the table, not the mapped class: a Core executemany, without the ORM's bulk machinery.
+    """
+    table = cast(Table, DeliveryRow.__table__)
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(DeliveryRow).on_conflict_do_nothing(
+        return pg_insert(table).on_conflict_do_nothing(
             index_elements=["edition_id", "subscriber_id"]
         )
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(DeliveryRow).on_conflict_do_nothing(
+    return sqlite_insert(table).on_conflict_do_nothing(
         index_elements=["edition_id", "subscriber_id"]
     )
 
@@ -162,12 +175,12 @@ class Ledger:
         are kept as they are, so a second sender, or a re-run, adds nothing. Returns how many
         rows were created.
         """
-        with self._sessions.begin() as session:
-            before = self._row_count(session, edition_id)
-            statement = _insert_ignoring_duplicates(session)
+        with self._engine.begin() as connection:
+            before = self._row_count(connection, edition_id)
+            statement = _insert_ignoring_duplicates(self._engine.dialect.name)
             stream = iter(subscribers)
             while chunk := list(itertools.islice(stream, batch)):
-                session.execute(
+                connection.execute(
                     statement,
                     [
                         {
@@ -185,12 +198,12 @@ class Ledger:
                         for subscriber in chunk
                     ],
                 )
-            return self._row_count(session, edition_id) - before
+            return self._row_count(connection, edition_id) - before
 
     @staticmethod
-    def _row_count(session: Session, edition_id: int) -> int:
+    def _row_count(connection: Connection, edition_id: int) -> int:
         return int(
-            session.scalar(
+            connection.scalar(
                 select(func.count(DeliveryRow.id)).where(DeliveryRow.edition_id == edition_id)
             )
             or 0

@@ -1,9 +1,11 @@
 """Sending an edition's claimed ledger rows over several SMTP connections at once.
 
-The main thread claims rows, hands them to one worker thread per connection and records each
-outcome in the ledger as soon as it comes back (several per transaction when they arrive
-together), so a message the server accepted is marked sent within milliseconds. Workers only
-talk SMTP; every database write happens on the main thread.
+The main thread claims rows, hands them to one worker thread per connection and records the
+outcomes in the ledger a batch at a time, at most a tenth of a second after the server's 250.
+Workers compose and talk SMTP; every database write happens on the main thread. Workers wake
+the main thread only when it has something to do (claim more, count a failure, record a full
+batch), not once per message: on a fast relay a hand-off per message costs more than the
+message.
 """
 
 from __future__ import annotations
@@ -29,9 +31,15 @@ from digest.errors import (
 )
 from digest.types import Delivery, DeliveryStatus
 
-#: Rows claimed at once per connection. Claimed rows not yet sent when a sender is killed are
-#: taken over after the lease and reported as uncertain, so few are claimed ahead.
-CLAIM_PER_CONNECTION = 4
+#: Rows claimed ahead per connection, at most. Claimed rows not yet sent when a sender is killed
+#: are taken over after the lease and reported as uncertain, so the claim is bounded, and it
+#: grows with the relay's pace only: enough rows for CLAIM_AHEAD_SECONDS of sending, never
+#: fewer than CLAIM_MIN_PER_CONNECTION. A claim and its check of who may still be mailed cost
+#: milliseconds; on a fast relay they are spread over many messages, on a slow one few rows
+#: wait in a claim.
+CLAIM_PER_CONNECTION = 32
+CLAIM_MIN_PER_CONNECTION = 4
+CLAIM_AHEAD_SECONDS = 0.5
 
 #: Outcomes are written together, at most this many or this late (seconds) after the 250: a
 #: transaction per message would cost more than the message. A sender killed in between repeats
@@ -75,7 +83,8 @@ class RateLimiter:
 @dataclass(frozen=True, slots=True)
 class _Result:
     delivery: Delivery
-    #: "sent", "temporary", "permanent", "bounce", "invalid" or "unavailable".
+    #: "sent", "temporary", "permanent", "bounce", "invalid", "unavailable", or "unstarted"
+    #: (taken after the run was halted: given back untouched).
     kind: str
     reply: str
 
@@ -115,7 +124,13 @@ class DeliveryRun:
         self.on_message = on_message
         self.limiter = RateLimiter(settings.rate_per_second)
         self._jobs: queue.Queue[Delivery | None] = queue.Queue()
-        self._results: queue.Queue[_Result | None] = queue.Queue()
+        # Results since the main thread last looked, and its alarm clock.
+        self._done: list[_Result] = []
+        self._done_lock = threading.Lock()
+        self._wake = threading.Event()
+        # Set by the main thread: how few queued rows call for a claim; whether to stop taking.
+        self._low_water = 0
+        self._halted = False
 
     # --- main thread -----------------------------------------------------------------------
 
@@ -131,32 +146,40 @@ class DeliveryRun:
         for worker in workers:
             worker.start()
         alive = len(workers)
-        claim_size = CLAIM_PER_CONNECTION * len(workers)
+        floor = CLAIM_MIN_PER_CONNECTION * len(workers)
+        ceiling = CLAIM_PER_CONNECTION * len(workers)
         outstanding = 0
         exhausted = False
         consecutive_failures = 0
         unavailable: str | None = None
         next_take_over = 0.0
         unrecorded: list[tuple[_Result, Outcome]] = []
-        unrecorded_since = time.monotonic()
+        unrecorded_since = first_claim = time.monotonic()
+        finished = 0  # messages attempted, for the pace that sizes claims
         try:
             while True:
                 halted = self.stop.is_set() or result.paused or unavailable
                 if halted:
+                    self._halted = True
                     outstanding -= self._give_back_waiting()
-                elif not exhausted and outstanding < claim_size // 2:
-                    if time.monotonic() >= next_take_over:
-                        self.ledger.take_over(self.edition_id, now=self.clock(), lease=lease)
-                        next_take_over = time.monotonic() + min(lease.total_seconds(), 10.0)
-                    batch = self.ledger.claim(
-                        self.edition_id,
-                        now=self.clock(),
-                        lease=lease,
-                        limit=claim_size,
-                        due_before=started,
-                    )
-                    exhausted = not batch
-                    outstanding += self._dispatch(batch)
+                elif not exhausted:
+                    pace = finished / max(time.monotonic() - first_claim, 1e-3)
+                    ahead = min(max(int(pace * CLAIM_AHEAD_SECONDS), floor), ceiling)
+                    self._low_water = ahead // 2
+                    queued = self._jobs.qsize()
+                    if queued <= ahead // 2:
+                        if time.monotonic() >= next_take_over:
+                            self.ledger.take_over(self.edition_id, now=self.clock(), lease=lease)
+                            next_take_over = time.monotonic() + min(lease.total_seconds(), 10.0)
+                        batch = self.ledger.claim(
+                            self.edition_id,
+                            now=self.clock(),
+                            lease=lease,
+                            limit=ahead - queued,
+                            due_before=started,
+                        )
+                        exhausted = not batch
+                        outstanding += self._dispatch(batch)
                 if outstanding == 0 and (halted or exhausted):
                     break
                 if outstanding == 0:
@@ -164,6 +187,11 @@ class DeliveryRun:
                 results = self._collect()
                 outstanding -= len(results)
                 outcomes = []
+                unstarted = [item.delivery.id for item in results if item.kind == "unstarted"]
+                if unstarted:
+                    self.ledger.release(unstarted)
+                    results = [item for item in results if item.kind != "unstarted"]
+                finished += len(results)
                 for item in results:
                     if item.kind == "unavailable":
                         alive -= 1
@@ -243,18 +271,11 @@ class DeliveryRun:
         return queued
 
     def _collect(self) -> list[_Result]:
-        """Wait for at least one result, then take every result that is already there."""
-        results: list[_Result] = []
-        try:
-            item: _Result | None = self._results.get(timeout=RECORD_DELAY)
-        except queue.Empty:
-            return results
-        while item is not None:
-            results.append(item)
-            try:
-                item = self._results.get_nowait()
-            except queue.Empty:
-                item = None
+        """Wait until a worker calls, or RECORD_DELAY, then take every result there is."""
+        self._wake.wait(RECORD_DELAY)
+        self._wake.clear()  # before taking them: a result reported after this wakes us again
+        with self._done_lock:
+            results, self._done = self._done, []
         return results
 
     def _give_back_waiting(self) -> int:
@@ -298,6 +319,13 @@ class DeliveryRun:
 
     # --- worker threads --------------------------------------------------------------------
 
+    def _report(self, item: _Result) -> None:
+        with self._done_lock:
+            self._done.append(item)
+            full = len(self._done) >= RECORD_BATCH
+        if full or item.kind != "sent" or self._jobs.qsize() <= self._low_water:
+            self._wake.set()
+
     def _work(self) -> None:
         mailer: Mailer | None = None
         on_connection = 0
@@ -306,11 +334,14 @@ class DeliveryRun:
                 delivery = self._jobs.get()
                 if delivery is None:
                     return
+                if self._halted or self.stop.is_set():
+                    self._report(_Result(delivery, "unstarted", ""))
+                    continue
                 try:
                     message = self.compose(delivery)
                     recipient = self.to_address(delivery.email)
                 except (HeaderError, DeliveryError) as exc:
-                    self._results.put(_Result(delivery, "invalid", str(exc)))
+                    self._report(_Result(delivery, "invalid", str(exc)))
                     continue
                 if mailer is None or on_connection >= self.settings.messages_per_connection:
                     if mailer is not None:
@@ -320,7 +351,7 @@ class DeliveryRun:
                         mailer.open()
                     except SmtpUnavailableError as exc:
                         mailer = None
-                        self._results.put(_Result(delivery, "unavailable", str(exc)))
+                        self._report(_Result(delivery, "unavailable", str(exc)))
                         return
                     on_connection = 0
                 on_connection += 1
@@ -329,16 +360,16 @@ class DeliveryRun:
                     reply = mailer.send(self.envelope_from, recipient, message)
                 except SmtpUnavailableError as exc:  # reconnecting after a drop failed
                     mailer = None
-                    self._results.put(_Result(delivery, "unavailable", str(exc)))
+                    self._report(_Result(delivery, "unavailable", str(exc)))
                     return
                 except RecipientRefusedError as exc:
-                    self._results.put(_Result(delivery, "bounce", str(exc)))
+                    self._report(_Result(delivery, "bounce", str(exc)))
                 except PermanentDeliveryError as exc:
-                    self._results.put(_Result(delivery, "permanent", str(exc)))
+                    self._report(_Result(delivery, "permanent", str(exc)))
                 except DeliveryError as exc:
-                    self._results.put(_Result(delivery, "temporary", str(exc)))
+                    self._report(_Result(delivery, "temporary", str(exc)))
                 else:
-                    self._results.put(_Result(delivery, "sent", reply))
+                    self._report(_Result(delivery, "sent", reply))
         finally:
             if mailer is not None:
                 mailer.close()

@@ -43,9 +43,17 @@ class VariantTemplates:
         self._render = render
         self._make_template = make_template
         self._templates: dict[tuple[bool, frozenset[str]], MessageTemplate] = {}
+        # Per ledger key, so a message costs one lookup (many keys share a template).
+        self._by_key: dict[str | None, MessageTemplate] = {}
         self._lock = threading.Lock()
 
     def get(self, key: str | None) -> MessageTemplate:
+        template = self._by_key.get(key)
+        if template is None:
+            template = self._by_key[key] = self._get(key)
+        return template
+
+    def _get(self, key: str | None) -> MessageTemplate:
         text_only, chosen = parse_variant(key)
         # Sections the edition does not have today do not make a different email...
         sections = chosen & {s.key for s in self._edition.sections}
