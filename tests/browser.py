@@ -54,3 +54,18 @@ def headless_chromium(width: int = 1000, height: int = 900) -> Iterator[object]:
             yield driver
         finally:
             driver.quit()
+
+
+def click_to_load(browser: object, element: object, timeout: float = 20) -> None:
+    """Click something that loads a new page, and wait until the old page is gone.
+
+    Reading the page straight after the click can find the old page, or fail while the
+    document is being swapped ("Node ... does not belong to the document"), under load.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    page = browser.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    element.click()  # type: ignore[attr-defined]
+    WebDriverWait(browser, timeout).until(staleness_of(page))

@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from digest.app import make_app
 from digest.config import load_settings
 from digest.loopback import free_port
-from tests.browser import headless_chromium
+from tests.browser import click_to_load, headless_chromium
 from tests.conftest import Workspace
 
 
@@ -48,7 +48,9 @@ def test_unsubscribe_by_clicking_the_link_in_a_sent_email(
                 assert "ada@example.com" in browser.page_source
                 assert app.subscribers.find("ada@example.com").status == "active"  # GET: no change
                 browser.save_screenshot(str(tmp_path / "unsubscribe.png"))
-                browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+                click_to_load(
+                    browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+                )
                 # the click loads a new page: wait for it rather than read the old one
                 WebDriverWait(browser, 10).until(
                     text_to_be_present_in_element((By.TAG_NAME, "h1"), "You are unsubscribed")
@@ -91,7 +93,9 @@ def test_confirm_then_preferences_then_leave_from_real_emails(
                 wait = WebDriverWait(browser, 10)
                 browser.get(confirm_link.group(1))
                 assert app.subscribers.find("bob@example.com").status == "pending"
-                browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+                click_to_load(
+                    browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+                )
                 wait.until(text_to_be_present_in_element((By.TAG_NAME, "h1"), "You are subscribed"))
                 assert app.subscribers.find("bob@example.com").status == "active"
 
@@ -105,7 +109,7 @@ def test_confirm_then_preferences_then_leave_from_real_emails(
                 browser.find_element(By.CSS_SELECTOR, "input[name=format][value=text]").click()
                 Select(browser.find_element(By.ID, "timezone")).select_by_value("Asia/Tokyo")
                 browser.find_element(By.ID, "paused").click()
-                browser.find_element(By.ID, "save").click()
+                click_to_load(browser, browser.find_element(By.ID, "save"))
                 wait.until(text_to_be_present_in_element((By.CLASS_NAME, "notice"), "saved"))
                 browser.save_screenshot(str(tmp_path / "preferences.png"))
                 bob = app.subscribers.find("bob@example.com")
@@ -113,7 +117,7 @@ def test_confirm_then_preferences_then_leave_from_real_emails(
                 assert (bob.format, bob.timezone, bob.paused) == ("text", "Asia/Tokyo", True)
                 assert list(app.subscribers.iter_active()) == []
 
-                browser.find_element(By.ID, "leave").click()
+                click_to_load(browser, browser.find_element(By.ID, "leave"))
                 wait.until(
                     text_to_be_present_in_element((By.TAG_NAME, "h1"), "You are unsubscribed")
                 )

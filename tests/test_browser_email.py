@@ -16,10 +16,7 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import (
-    staleness_of,
-    text_to_be_present_in_element,
-)
+from selenium.webdriver.support.expected_conditions import text_to_be_present_in_element
 from selenium.webdriver.support.wait import WebDriverWait
 from werkzeug.serving import make_server
 
@@ -28,7 +25,7 @@ from digest.app import make_app
 from digest.config import load_settings
 from digest.desk.changes import story_key
 from digest.loopback import free_port
-from tests.browser import headless_chromium
+from tests.browser import click_to_load, headless_chromium
 from tests.conftest import Workspace
 from tests.render.conftest import _big_edition, sample_edition, sample_renderer
 
@@ -173,11 +170,9 @@ def test_desk_exclude_pin_approve(workspace: Workspace, fixture_feeds):
                 browser.save_screenshot(str(ARTIFACTS / "desk-before.png"))
 
                 def submit(button: object) -> None:
-                    # Each action reloads the page: wait for the old one to go, or the previous
-                    # page's "Saved" would satisfy the next wait before the new page is there.
-                    page = browser.find_element(By.TAG_NAME, "html")
-                    button.click()  # type: ignore[attr-defined]
-                    WebDriverWait(browser, 20).until(staleness_of(page))
+                    # Each action reloads the page: the previous page's "Saved" must not
+                    # satisfy the next wait.
+                    click_to_load(browser, button)
 
                 def click(key: str, action: str) -> None:
                     submit(
