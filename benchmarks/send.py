@@ -145,25 +145,16 @@ def _baseline(subscribers: int, connections: int, port: int, size: int) -> float
     """One pre-built message of ``size`` bytes over ``connections`` reused connections."""
     line = b"x" * 76 + b"\r\n"
     payload = b"Subject: x\r\n\r\n" + line * max(1, size // len(line))
-
-    def push(first: int) -> None:
-        with smtplib.SMTP("127.0.0.1", port) as smtp:
-            for n in range(first, subscribers, connections):
-                smtp.sendmail("digest@bench.example", [f"reader{n}@bench.example"], payload)
-
-    threads = [threading.Thread(target=push, args=(k,)) for k in range(connections)]
-    started, cpu = time.perf_counter(), time.process_time()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    _CPU["baseline"] = time.process_time() - cpu
-    return time.perf_counter() - started
+    return _push(payload, subscribers, connections, port, "baseline")
 
 
 def _shape_baseline(subscribers: int, connections: int, port: int, message: bytes) -> float:
     """Like the baseline, with a message of the full path's own line lengths."""
-    payload = re.sub(rb"[^\r\n]", b"x", message)
+    return _push(re.sub(rb"[^\r\n]", b"x", message), subscribers, connections, port, "shape")
+
+
+def _push(payload: bytes, subscribers: int, connections: int, port: int, name: str) -> float:
+    """Bare smtplib: ``payload`` to every subscriber over ``connections`` reused connections."""
 
     def push(first: int) -> None:
         with smtplib.SMTP("127.0.0.1", port) as smtp:
@@ -176,7 +167,7 @@ def _shape_baseline(subscribers: int, connections: int, port: int, message: byte
         thread.start()
     for thread in threads:
         thread.join()
-    _CPU["shape"] = time.process_time() - cpu
+    _CPU[name] = time.process_time() - cpu
     return time.perf_counter() - started
 
 
