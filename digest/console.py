@@ -15,7 +15,7 @@ from subscribers.types import Subscriber
 
 if TYPE_CHECKING:
     from digest.demo import DemoResult
-    from digest.services import DeliveriesReport, RunReport, SendReport
+    from digest.services import DeliveriesReport, SendReport
     from digest.workspace import InitResult
 
 
@@ -339,22 +339,6 @@ def print_deliveries(report: DeliveriesReport) -> None:
         for f in report.failures:
             table.add_row(_e(f.email), f.status, str(f.attempts), _e(f.reply))
         console.print(table)
-
-
-def run_dict(report: RunReport) -> dict[str, Any]:
-    return {
-        "date": report.date.isoformat(),
-        "fetch": fetch_dict(report.fetch)["totals"],
-        "stories": len(report.edition.stories),
-        "sections": section_counts(report.edition),
-        **{k: v for k, v in send_dict(report.send).items() if k != "date"},
-    }
-
-
-def print_run(report: RunReport) -> None:
-    print_fetch_summary(report.fetch)
-    _out().print(f"edition {report.date.isoformat()}: {len(report.edition.stories)} stories")
-    print_send(report.send)
 
 
 # --- subscribers -----------------------------------------------------------------------------

@@ -328,13 +328,6 @@ def _dry_run(
     return report
 
 
-def deliveries(app: App, edition_date: date) -> dict[str, int]:
-    edition = app.store.get_edition(app.topic.key, edition_date)
-    if edition is None or edition.id is None:
-        return dict.fromkeys(DeliveryStatus.ALL, 0)
-    return app.ledger.counts(edition.id)
-
-
 @dataclass
 class DeliveriesReport:
     date: date
@@ -357,33 +350,3 @@ def deliveries_report(app: App, edition_date: date, *, failures: int = 10) -> De
         next_retry=app.ledger.next_due(edition.id),
         failures=app.ledger.recent_failures(edition.id, failures),
     )
-
-
-# --- the daily job -------------------------------------------------------------------------
-
-
-@dataclass
-class RunReport:
-    date: date
-    fetch: list[FeedFetchReport]
-    edition: Edition
-    send: SendReport
-
-
-def run(
-    app: App, edition_date: date | None = None, *, stop: threading.Event | None = None
-) -> RunReport:
-    """The daily job: fetch, build (unless already sending or sent), send."""
-    day = edition_date_or_today(app, edition_date)
-    fetched = fetch(app)
-    existing = app.store.get_edition(app.topic.key, day)
-    if existing is None or existing.status in (EditionStatus.DRAFT, EditionStatus.APPROVED):
-        edition = (
-            build(app, day)
-            if existing is None or existing.status == EditionStatus.DRAFT
-            else existing
-        )
-    else:
-        edition = existing
-    sent = send(app, day, stop=stop)
-    return RunReport(date=day, fetch=fetched, edition=edition, send=sent)

@@ -57,10 +57,9 @@ class SubscriberStore:
         An address already on every named list is refused with its status; a suppressed
         address is refused.
         """
-        subscriber, created = self.subscribe(
+        return self.subscribe(
             email, now=now, name=name, status=status, consent_source=consent_source, lists=lists
-        )
-        return subscriber
+        )[0]
 
     def subscribe(
         self,

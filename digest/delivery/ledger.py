@@ -126,14 +126,6 @@ def _claim_statements() -> tuple[tuple[Select[Any], ...], Any]:
 
 
 @functools.cache
-def _active_statement() -> Any:
-    return select(SubscriberRow.id, SubscriberRow.name).where(
-        SubscriberRow.id.in_(bindparam("ids", expanding=True)),
-        SubscriberRow.status == SubscriberStatus.ACTIVE,
-    )
-
-
-@functools.cache
 def _record_statement() -> Any:
     table = cast(Table, DeliveryRow.__table__)
     # One executemany per batch of outcomes: fewer round trips for the thread that records.
@@ -273,18 +265,6 @@ class Ledger:
         if not rows:
             return None
         return sorted((Delivery(**row._asdict()) for row in rows), key=lambda d: d.id)
-
-    def active_subscribers(self, subscriber_ids: Iterable[int]) -> dict[int, str | None]:
-        """Which of these are still active right now, with their names.
-
-        Read just before sending each batch, so an unsubscribe during a send is honoured.
-        """
-        ids = list(subscriber_ids)
-        if not ids:
-            return {}
-        with self._engine.connect() as connection:
-            rows = connection.execute(_active_statement(), {"ids": ids}).all()
-        return {subscriber_id: name for subscriber_id, name in rows}
 
     def record(self, outcomes: Iterable[Outcome], *, now: datetime, max_hard_bounces: int) -> None:
         """Record the outcomes of claimed rows in one transaction.

@@ -106,12 +106,12 @@ class DeliveryRun:
         expires_at: datetime,
         stop: threading.Event | None = None,
         on_message: Callable[[Delivery, str], None] | None = None,
-        deliverable: Callable[[Iterable[int]], dict[int, str | None]] | None = None,
+        deliverable: Callable[[Iterable[int]], dict[int, str | None]],
     ) -> None:
         self.ledger = ledger
         # Who may still be mailed, re-read per batch: an unsubscribe, pause or suppression
         # during a send is honoured.
-        self.deliverable = deliverable or ledger.active_subscribers
+        self.deliverable = deliverable
         self.edition_id = edition_id
         self.compose = compose
         self.mailer_factory = mailer_factory

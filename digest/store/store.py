@@ -68,35 +68,6 @@ class Store:
             session.delete(row)
             return int(removed or 0)
 
-    def record_fetch(
-        self,
-        feed_id: int,
-        *,
-        now: datetime,
-        status: str,
-        error: str | None = None,
-        title: str | None = None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-    ) -> None:
-        """Record the outcome of a fetch: "ok", "not-modified" or "error"."""
-        with self._sessions.begin() as session:
-            row = session.get_one(FeedRow, feed_id)
-            row.last_fetched_at = now
-            row.last_status = status
-            if status == "error":
-                row.last_error = error
-                row.consecutive_failures = (row.consecutive_failures or 0) + 1
-                return
-            row.last_error = None
-            row.consecutive_failures = 0
-            row.last_success_at = now
-            if title:
-                row.title = title[:512]
-            if status == "ok":
-                row.etag = etag
-                row.last_modified = last_modified
-
     def apply_fetches(
         self, updates: Sequence[FeedUpdate], *, now: datetime
     ) -> list[tuple[int, int, str | None]]:
@@ -150,46 +121,6 @@ class Store:
             return _feed(row, 0)
 
     # --- items ---------------------------------------------------------------------------
-
-    def upsert_items(
-        self, feed_id: int, items: Sequence[ParsedItem], *, now: datetime
-    ) -> tuple[int, int]:
-        """Store new items and rewrite changed ones; returns (new, updated). Never duplicates."""
-        new = updated = 0
-        with self._sessions.begin() as session:
-            guids = [item.guid for item in items]
-            existing = (
-                {
-                    row.guid: row
-                    for row in session.scalars(
-                        select(ItemRow).where(ItemRow.feed_id == feed_id, ItemRow.guid.in_(guids))
-                    )
-                }
-                if guids
-                else {}
-            )
-            for item in items:
-                digest = content_hash(item)
-                row = existing.get(item.guid)
-                if row is None:
-                    row = ItemRow(
-                        feed_id=feed_id,
-                        guid=item.guid,
-                        fetched=now,
-                        content_hash=digest,
-                        updated=now,
-                        **_item_fields(item),
-                    )
-                    session.add(row)
-                    existing[item.guid] = row
-                    new += 1
-                elif row.content_hash != digest:
-                    for key, value in _item_fields(item).items():
-                        setattr(row, key, value)
-                    row.content_hash = digest
-                    row.updated = now
-                    updated += 1
-        return new, updated
 
     def items_published_between(self, start: datetime, end: datetime) -> list[Item]:
         with self._sessions() as session:
