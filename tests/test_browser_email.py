@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from digest import services
 from digest.app import make_app
 from digest.config import load_settings
+from digest.delivery.bodies import fold_newlines
 from digest.desk.changes import story_key
 from digest.loopback import free_port
 from tests.browser import click_to_load, headless_chromium
@@ -146,6 +147,32 @@ def test_email_fits_and_stays_readable(email_files):
         sizes = browser.execute_script(OVERFLOW_JS)
         assert sizes["scroll"] > sizes["client"]
         faint.unlink()
+
+
+# Every element's box and the page's visible text: what folding line breaks must not change.
+LAYOUT_JS = """
+return {text: document.body.innerText,
+        boxes: [...document.querySelectorAll('*')].map(e => {
+          const r = e.getBoundingClientRect();
+          return [e.tagName, r.x, r.y, r.width, r.height].join(' '); })};
+"""
+
+
+def test_the_email_as_sent_lays_out_exactly_like_the_rendered_one(email_files, tmp_path):
+    """The HTML part goes out with its line breaks folded into spaces (fewer lines on the
+    wire); a browser must draw the same page from it."""
+    with headless_chromium(width=800, height=900) as browser:
+        for name in ("sample", "busy"):
+            folded = tmp_path / f"{name}-folded.html"
+            markup = email_files[name].read_text(encoding="utf-8")
+            folded.write_text(fold_newlines(markup), encoding="utf-8")
+            assert folded.read_text(encoding="utf-8").count("\n") < markup.count("\n") / 10
+            for width in (375, 600):
+                show(browser, width, dark=False)
+                browser.get(email_files[name].as_uri())
+                rendered = browser.execute_script(LAYOUT_JS)
+                browser.get(folded.as_uri())
+                assert browser.execute_script(LAYOUT_JS) == rendered, (name, width)
 
 
 def test_desk_exclude_pin_approve(workspace: Workspace, fixture_feeds):

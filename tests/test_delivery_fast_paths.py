@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from digest.delivery.compose import _qp, _qp_link
+from digest.delivery.bodies import _qp, _qp_link
 from digest.delivery.links import LinkTokens
 from digest.delivery.smtp import dot_stuffed
 from subscribers.tokens import PREFERENCES, UNSUBSCRIBE, TokenSigner, address_tag

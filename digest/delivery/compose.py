@@ -3,26 +3,21 @@
 The email package needs milliseconds to serialize a 45 KB message; a digest sends the same body
 to everyone except for a few strings (To, Message-ID, Date and the subscriber's links). A
 :class:`MessageTemplate` encodes everything that is the same (headers, boundaries and the
-quoted-printable bodies) once, as bytes, and :meth:`MessageTemplate.message` joins those bytes
-with the encoded per-subscriber strings.
-
-Splicing into quoted-printable works because QP allows a soft line break (``=`` CRLF) anywhere:
-each fixed stretch of body is encoded on its own, and the subscriber's link goes in between,
-on lines of its own joined by soft breaks, so the decoded text is exactly the personalized one.
+bodies, see :mod:`digest.delivery.bodies`) once, as bytes, and :meth:`MessageTemplate.message`
+joins those bytes with the encoded per-subscriber strings.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime
-from email import quoprimime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
+from digest.delivery.bodies import Base64Body, Hole, QuotedPrintableBody, fold_newlines
 from digest.delivery.message import (
     POLICY,
     _address,
@@ -31,6 +26,7 @@ from digest.delivery.message import (
     check_header_value,
     check_unsubscribe,
     parse_sender,
+    shorter_encoding,
 )
 from digest.delivery.smtp import DotSafe
 from digest.errors import HeaderError, MessageTooLargeError
@@ -48,66 +44,6 @@ _PERSONAL_ALLOWANCE = 2048
 
 #: Signs a finished message; returns the header lines to put in front of it.
 Signer = Callable[[bytes], bytes]
-
-
-class _Body:
-    """One MIME part's body as fixed QP-encoded bytes with slots for the two links."""
-
-    def __init__(self, content: str, markers: dict[str, str], *, escape: bool) -> None:
-        self.escape = escape
-        pattern = re.compile("|".join(re.escape(marker) for marker in markers))
-        self.pieces: list[bytes] = []
-        #: For each slot between pieces: "unsubscribe" or "preferences".
-        self.slots: list[str] = []
-        position = 0
-        for match in pattern.finditer(content):
-            self.pieces.append(_qp(content[position : match.start()]))
-            self.slots.append(markers[match.group()])
-            position = match.end()
-        self.pieces.append(_qp(content[position:]))
-
-    def layout(self) -> list[bytes | tuple[str, bool]]:
-        """The pieces with, between them, ``(slot, escape)`` where a link goes."""
-        out: list[bytes | tuple[str, bool]] = [self.pieces[0]]
-        for slot, piece in zip(self.slots, self.pieces[1:], strict=True):
-            out.append((slot, self.escape))
-            out.append(piece)
-        return out
-
-
-def _qp(text: str) -> bytes:
-    """``text`` as UTF-8 quoted-printable; a stretch that ends mid-line ends with a soft break."""
-    if not text:
-        return b""
-    encoded = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), 76, "\r\n")
-    if not encoded.endswith("\r\n"):
-        encoded += "=\r\n"  # soft break: the next stretch continues this line
-    return _no_leading_dot(encoded).encode("ascii")
-
-
-def _no_leading_dot(encoded: str) -> str:
-    """QP lines where no line starts with ".": such a dot is written "=2E" on a line of its own,
-    ended by a soft break, so the message needs no dot-stuffing on its way through SMTP."""
-    if encoded.startswith("."):
-        encoded = "=2E=\r\n" + encoded[1:]
-    return encoded.replace("\r\n.", "\r\n=2E=\r\n")
-
-
-def _qp_link(url: str) -> bytes:
-    """A link as QP lines of at most 76 characters joined by soft breaks, ending in one."""
-    if "=" not in url:  # the usual link: cut every 75 characters
-        split = "".join(f"{url[n : n + 75]}=\r\n" for n in range(0, len(url), 75))
-        return _no_leading_dot(split).encode("ascii")
-    escaped = url.replace("=", "=3D")
-    lines, start = [], 0
-    while start < len(escaped):
-        end = start + 75
-        cut = escaped.rfind("=", end - 2, end)  # never split an =3D escape
-        if cut != -1 and end < len(escaped):
-            end = cut
-        lines.append(escaped[start:end])
-        start = end
-    return _no_leading_dot("".join(f"{line}=\r\n" for line in lines)).encode("ascii")
 
 
 class MessageTemplate:
@@ -144,42 +80,50 @@ class MessageTemplate:
             rendered.unsubscribe_marker: "unsubscribe",
             rendered.preferences_marker: "preferences",
         }
-        text = _Body(rendered.text, markers, escape=False)
+        text = Base64Body(rendered.text, markers, escape=False)
+        part_head = (
+            'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: {}\r\n\r\n'
+        )
+        parts: list[tuple[bytes, Base64Body | QuotedPrintableBody]]
         if text_only:
-            self._mime_head = (
-                b"MIME-Version: 1.0\r\n"
-                b'Content-Type: text/plain; charset="utf-8"\r\n'
-                b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-            )
-            self._parts: list[tuple[bytes, _Body]] = [(b"", text)]
-            self._tail = b""
+            mime_head = b"MIME-Version: 1.0\r\n" + part_head.format("plain", "base64").encode()
+            parts, tail = [(b"", text)], b""
         else:
             boundary = f"digest-alternative-{secrets.token_hex(12)}"
-            self._mime_head = (
+            mime_head = (
                 b"MIME-Version: 1.0\r\n"
                 + f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode()
             )
-            part_head = (
-                f"--{boundary}\r\n"
-                'Content-Type: text/{}; charset="utf-8"\r\n'
-                "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            folded = fold_newlines(rendered.html)
+            html_body = (
+                QuotedPrintableBody(folded, markers, escape=True)
+                if shorter_encoding(folded) == "quoted-printable"
+                else Base64Body(folded, markers, escape=True)
             )
-            html_body = _Body(rendered.html, markers, escape=True)
-            self._parts = [
-                (part_head.format("plain").encode(), text),
-                (b"\r\n" + part_head.format("html").encode(), html_body),
+            parts = [
+                (f"--{boundary}\r\n{part_head.format('plain', 'base64')}".encode(), text),
+                (
+                    f"\r\n--{boundary}\r\n"
+                    f"{part_head.format('html', html_body.transfer_encoding)}".encode(),
+                    html_body,
+                ),
             ]
-            self._tail = f"\r\n--{boundary}--\r\n".encode()
+            tail = f"\r\n--{boundary}--\r\n".encode()
         # Everything after the per-subscriber headers, as one list: joined with the links
         # filled in, it is the message's remainder (one join per message, nothing re-encoded).
-        layout: list[bytes | tuple[str, bool]] = [self._mime_head]
-        for head, body in self._parts:
+        layout: list[bytes | Hole] = [mime_head]
+        for head, body in parts:
             layout.append(head)
             layout += body.layout()
-        layout.append(self._tail)
-        self._layout = [b"" if isinstance(item, tuple) else item for item in layout]
-        self._links = [(n, *item) for n, item in enumerate(layout) if isinstance(item, tuple)]
-        fixed_size = len(self._fixed_headers) + sum(map(len, self._layout))
+        layout.append(tail)
+        self._layout = [item if isinstance(item, bytes) else b"" for item in layout]
+        self._holes = [(n, item) for n, item in enumerate(layout) if not isinstance(item, bytes)]
+        empty = {"unsubscribe": "", "preferences": ""}
+        fixed_size = (
+            len(self._fixed_headers)
+            + sum(map(len, self._layout))
+            + sum(len(hole(empty)) for _, hole in self._holes)
+        )
         if fixed_size + _PERSONAL_ALLOWANCE > MAX_MESSAGE_BYTES:
             raise MessageTooLargeError(
                 f"the email is {fixed_size / 1024:.0f} KB, over the {MAX_MESSAGE_BYTES // 1024} "
@@ -208,14 +152,10 @@ class MessageTemplate:
             if not url.isascii() or _SPACE_OR_CONTROL.search(url):
                 raise HeaderError(f"{what} URL must be ASCII without spaces or control characters")
         to = _to_header(recipient, recipient_name)
-        links = {}
-        for slot, url in (("unsubscribe", unsubscribe_url), ("preferences", preferences_url)):
-            links[slot, False] = _qp_link(url)
-            escaped = html.escape(url, quote=True)
-            links[slot, True] = links[slot, False] if escaped == url else _qp_link(escaped)
+        links = {"unsubscribe": unsubscribe_url, "preferences": preferences_url}
         out = self._layout.copy()
-        for n, slot, escape in self._links:
-            out[n] = links[slot, escape]
+        for n, hole in self._holes:
+            out[n] = hole(links)
         message = b"".join(
             (
                 self._fixed_headers,
@@ -231,7 +171,7 @@ class MessageTemplate:
                 *out,
             )
         )
-        # Header lines start with a name or folding white space, bodies are _no_leading_dot;
+        # Header lines start with a name or folding white space, and no body line starts with a dot;
         # the signature's lines are dkimpy's, so a signed message is dot-stuffed as usual.
         message = DotSafe(message) if self._sign is None else self._sign(message) + message
         if len(message) > MAX_MESSAGE_BYTES:

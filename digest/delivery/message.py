@@ -25,6 +25,7 @@ __all__ = [
     "check_header_value",
     "make_message_id",
     "parse_sender",
+    "shorter_encoding",
 ]
 
 #: CRLF line endings; bodies in 7-bit transfer encodings (quoted-printable or base64, whichever
@@ -118,7 +119,7 @@ def _address(header: str, name: str | None, addr: str) -> Address:
         raise HeaderError(f"{header} is not a valid address: {addr!r}") from exc
 
 
-def _cte(body: str) -> str:
+def shorter_encoding(body: str) -> str:
     """The 7-bit transfer encoding that makes ``body`` (as UTF-8) smaller.
 
     Mostly-ASCII text (English news) stays readable and small as quoted-printable; text that is
@@ -200,8 +201,12 @@ def build_message(
     _set_literal(message, "List-Unsubscribe", unsubscribe)
     _set_literal(message, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 
-    message.set_content(email.text, subtype="plain", charset="utf-8", cte=_cte(email.text))
-    message.add_alternative(email.html, subtype="html", charset="utf-8", cte=_cte(email.html))
+    message.set_content(
+        email.text, subtype="plain", charset="utf-8", cte=shorter_encoding(email.text)
+    )
+    message.add_alternative(
+        email.html, subtype="html", charset="utf-8", cte=shorter_encoding(email.html)
+    )
     # add_alternative() gives the new part its own MIME-Version; only the top level needs one.
     for part in message.iter_parts():
         del part["MIME-Version"]
