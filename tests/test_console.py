@@ -13,14 +13,24 @@ T = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 def test_feed_text_that_looks_like_console_markup_is_printed_literally(capsys):
     hostile = "[/bold] China [red]tariffs[/red] [link=https://x.example]x[/link]"
     story = Story(
-        title=hostile, url="https://a.example/[1]", summary="A [b]bracketed[/] summary.",
-        published=T, section="tariffs", score=1.0,
-        sources=(Source(item_id=1, feed="Outlet [x]", title=hostile, url="https://a.example/1",
-                        published=T),),
+        title=hostile,
+        url="https://a.example/[1]",
+        summary="A [b]bracketed[/] summary.",
+        published=T,
+        section="tariffs",
+        score=1.0,
+        sources=(
+            Source(
+                item_id=1, feed="Outlet [x]", title=hostile, url="https://a.example/1", published=T
+            ),
+        ),
     )
     edition = Edition(
-        topic="us-china-trade", topic_title="US–China trade dispute", date=date(2025, 6, 2),
-        window=Window(T, T), sections=(Section("tariffs", "Tariffs [&] trade", (story,)),),
+        topic="us-china-trade",
+        topic_title="US–China trade dispute",
+        date=date(2025, 6, 2),
+        window=Window(T, T),
+        sections=(Section("tariffs", "Tariffs [&] trade", (story,)),),
     )
     console.print_edition(edition)
     out = capsys.readouterr().out

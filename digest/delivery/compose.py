@@ -17,7 +17,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
-from digest.delivery.bodies import Base64Body, Hole, QuotedPrintableBody, fold_newlines
+from digest.delivery.bodies import Body, Hole, html_body, text_body
 from digest.delivery.message import (
     POLICY,
     _address,
@@ -26,7 +26,6 @@ from digest.delivery.message import (
     check_header_value,
     check_unsubscribe,
     parse_sender,
-    shorter_encoding,
 )
 from digest.delivery.smtp import DotSafe
 from digest.errors import HeaderError, MessageTooLargeError
@@ -80,55 +79,48 @@ class MessageTemplate:
             rendered.unsubscribe_marker: "unsubscribe",
             rendered.preferences_marker: "preferences",
         }
-        text = Base64Body(rendered.text, markers, escape=False)
-        part_head = (
-            'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: {}\r\n\r\n'
-        )
-        parts: list[tuple[bytes, Base64Body | QuotedPrintableBody]]
-        if text_only:
-            mime_head = b"MIME-Version: 1.0\r\n" + part_head.format("plain", "base64").encode()
-            parts, tail = [(b"", text)], b""
-        else:
-            boundary = f"digest-alternative-{secrets.token_hex(12)}"
-            mime_head = (
-                b"MIME-Version: 1.0\r\n"
-                + f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode()
-            )
-            folded = fold_newlines(rendered.html)
-            html_body = (
-                QuotedPrintableBody(folded, markers, escape=True)
-                if shorter_encoding(folded) == "quoted-printable"
-                else Base64Body(folded, markers, escape=True)
-            )
-            parts = [
-                (f"--{boundary}\r\n{part_head.format('plain', 'base64')}".encode(), text),
-                (
-                    f"\r\n--{boundary}\r\n"
-                    f"{part_head.format('html', html_body.transfer_encoding)}".encode(),
-                    html_body,
-                ),
+        # Fewest lines on the wire when the message fits that way; else the smallest encoding,
+        # which the renderer's budget counts on.
+        html = None if text_only else html_body(rendered.html, markers)
+        for fewest_lines in (True, False):
+            text = text_body(rendered.text, markers, fewest_lines=fewest_lines)
+            layout = self._layout_of(text, html)
+            self._layout = [item if isinstance(item, bytes) else b"" for item in layout]
+            self._holes = [
+                (n, item) for n, item in enumerate(layout) if not isinstance(item, bytes)
             ]
-            tail = f"\r\n--{boundary}--\r\n".encode()
-        # Everything after the per-subscriber headers, as one list: joined with the links
-        # filled in, it is the message's remainder (one join per message, nothing re-encoded).
-        layout: list[bytes | Hole] = [mime_head]
-        for head, body in parts:
-            layout.append(head)
-            layout += body.layout()
-        layout.append(tail)
-        self._layout = [item if isinstance(item, bytes) else b"" for item in layout]
-        self._holes = [(n, item) for n, item in enumerate(layout) if not isinstance(item, bytes)]
-        empty = {"unsubscribe": "", "preferences": ""}
-        fixed_size = (
-            len(self._fixed_headers)
-            + sum(map(len, self._layout))
-            + sum(len(hole(empty)) for _, hole in self._holes)
-        )
-        if fixed_size + _PERSONAL_ALLOWANCE > MAX_MESSAGE_BYTES:
+            empty = {"unsubscribe": "", "preferences": ""}
+            fixed_size = (
+                len(self._fixed_headers)
+                + sum(map(len, self._layout))
+                + sum(len(hole(empty)) for _, hole in self._holes)
+            )
+            if fixed_size + _PERSONAL_ALLOWANCE <= MAX_MESSAGE_BYTES:
+                break
+        else:
             raise MessageTooLargeError(
                 f"the email is {fixed_size / 1024:.0f} KB, over the {MAX_MESSAGE_BYTES // 1024} "
                 "KB at which Gmail clips messages; shorten the edition"
             )
+
+    @staticmethod
+    def _layout_of(text: Body, html: Body | None) -> list[bytes | Hole]:
+        """Everything after the per-subscriber headers, as one list: joined with the links
+        filled in, it is the message's remainder (one join per message, nothing re-encoded)."""
+        part_head = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: {}\r\n'
+        if html is None:  # text only
+            head = f"MIME-Version: 1.0\r\n{part_head.format('plain', text.transfer_encoding)}\r\n"
+            return [head.encode(), *text.layout()]
+        boundary = f"digest-alternative-{secrets.token_hex(12)}"
+        return [
+            b"MIME-Version: 1.0\r\n"
+            + f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode(),
+            f"--{boundary}\r\n{part_head.format('plain', text.transfer_encoding)}\r\n".encode(),
+            *text.layout(),
+            f"\r\n--{boundary}\r\n{part_head.format('html', html.transfer_encoding)}\r\n".encode(),
+            *html.layout(),
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
 
     def message(
         self,

@@ -25,6 +25,7 @@ import css_inline
 import jinja2
 from markupsafe import Markup
 
+from digest.delivery.bodies import encoded_size
 from digest.errors import RenderError
 from digest.render.templates import make_environment, safe_url, short_date, utc_time
 from digest.types import Edition, RenderedEmail, Story
@@ -33,7 +34,7 @@ __all__ = [
     "EditionRenderer",
     "RenderedEdition",
     "SUBJECT_MAX_LENGTH",
-    "HTML_BUDGET_BYTES",
+    "EMAIL_BUDGET_BYTES",
     "MAX_EMAIL_STORIES",
 ]
 
@@ -43,9 +44,10 @@ SUBJECT_MAX_LENGTH = 80
 HTML_TEMPLATE = "email/digest.html.j2"
 TEXT_TEMPLATE = "email/digest.txt.j2"
 
-#: Gmail clips an HTML part over 102 KB; rendered HTML (before the subscriber's links, which
-#: add a few hundred bytes) is kept under this many bytes by showing fewer stories.
-HTML_BUDGET_BYTES = 96_000
+#: Gmail clips a message over 102 KB. The two parts, encoded as they go out (before the
+#: subscriber's links, which add a few hundred bytes; headers take about one KB more), are kept
+#: under this many bytes by showing fewer stories.
+EMAIL_BUDGET_BYTES = 96_000
 #: At most this many stories in one email, whatever the day's volume (the rest are on the web).
 MAX_EMAIL_STORIES = 40
 #: Per-story caps in the email (the web edition shows everything in full).
@@ -185,7 +187,7 @@ class EditionRenderer:
     def render(self, edition: Edition) -> RenderedEdition:
         """Render the edition once, with placeholder markers for the per-subscriber links.
 
-        However many stories the day has, the HTML stays under :data:`HTML_BUDGET_BYTES`: the
+        However many stories the day has, the email stays under :data:`EMAIL_BUDGET_BYTES`: the
         email shows the top stories of each section and links to the web edition for the rest,
         showing fewer until it fits.
         """
@@ -200,10 +202,11 @@ class EditionRenderer:
             context["preferences_url"] = preferences_marker
             html_part, text_part = self._render_parts(context)
             shown = context["shown_count"]
-            if len(html_part.encode("utf-8")) <= HTML_BUDGET_BYTES or shown <= 1:
+            size = encoded_size(html_part, text_part)
+            if size <= EMAIL_BUDGET_BYTES or shown <= 1:
                 break
             # shrink in proportion to the overshoot, at least one story less
-            ratio = HTML_BUDGET_BYTES / len(html_part.encode("utf-8"))
+            ratio = EMAIL_BUDGET_BYTES / size
             total = max(1, min(shown - 1, int(shown * ratio * 0.95)))
             per_section = min(per_section, total)
         for name, marker in (

@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email.parser import BytesParser
+from email.policy import default
 
+from digest.delivery.bodies import encoded_size
+from digest.delivery.compose import MessageTemplate
 from digest.render import EditionRenderer
-from digest.render.email import HTML_BUDGET_BYTES, MAX_EMAIL_STORIES
+from digest.render.email import EMAIL_BUDGET_BYTES, MAX_EMAIL_STORIES
 from digest.types import Section, Source, Story
 from tests.render.conftest import make_edition
 
@@ -54,9 +58,28 @@ def test_huge_edition_stays_under_gmail_clip(renderer):
     edition = huge_edition()
     rendered = renderer.render(edition)
     email = rendered.personalize(unsubscribe_url=LONG_UNSUBSCRIBE, preferences_url=LONG_PREFERENCES)
-    size = len(email.html.encode("utf-8"))
-    assert size < GMAIL_CLIP_BYTES
-    assert len(rendered.html.encode("utf-8")) <= HTML_BUDGET_BYTES
+    assert encoded_size(rendered.html, rendered.text) <= EMAIL_BUDGET_BYTES
+    # the whole message as sent, both parts and the headers, stays under the clip
+    template = MessageTemplate(
+        rendered,
+        sender="The Trade Brief <digest@digest.example.org>",
+        list_id="us-china-trade <us-china-trade.digest.example.org>",
+        unsubscribe_mailto="mailto:leave@digest.example.org?subject=unsubscribe",
+    )
+    message = template.message(
+        recipient="reader@example.com",
+        recipient_name="A Reader With A Long Name",
+        message_id="<20260310.123456789@digest.example.org>",
+        date=datetime(2026, 3, 10, 6, tzinfo=UTC),
+        unsubscribe_url=LONG_UNSUBSCRIBE,
+        preferences_url=LONG_PREFERENCES,
+    )
+    assert GMAIL_CLIP_BYTES * 0.8 < len(message) < GMAIL_CLIP_BYTES  # full, but not clipped
+    # so full that base64 (fewer lines, more bytes) would not fit: the text part went in the
+    # smaller quoted-printable, and no story was dropped for the wire's sake
+    plain, _ = BytesParser(policy=default).parsebytes(message).iter_parts()
+    assert plain["Content-Transfer-Encoding"] == "quoted-printable"
+    assert plain.get_content().replace("\r\n", "\n") == email.text
     shown = email.html.count("<h3")
     assert 1 <= shown <= MAX_EMAIL_STORIES
     # the brief still counts the whole day, and the rest is one click away
