@@ -221,15 +221,17 @@ def _child_rss(subscribers: int, connections: int) -> dict[str, float]:
     }
 
 
-def _round(args: argparse.Namespace, sink: _Sink, port: int, size: int) -> dict[str, float]:
+def _round(
+    args: argparse.Namespace, sink: _Sink, port: int, baseline_size: int | None = None
+) -> dict[str, float]:
     """One full-path run and one baseline run (and the same-lines push if asked): rates and
-    CPU milliseconds per message. Odd rounds run the baseline first, so that a drift in the
-    machine's speed does not always favour the same side."""
-    baseline_first = size > 0
-    if baseline_first:
-        base_s = _baseline(args.subscribers, args.connections, port, size)
+    CPU milliseconds per message. Given the message size (``baseline_size``, known from an
+    earlier round), the baseline runs first, so that a drift in the machine's speed does not
+    always favour the same side."""
+    if baseline_size is not None:
+        base_s = _baseline(args.subscribers, args.connections, port, baseline_size)
     send_s, sent, size = _send(args.subscribers, args.connections, port)
-    if not baseline_first:
+    if baseline_size is None:
         sink.count = 0
         base_s = _baseline(args.subscribers, args.connections, port, size)
         if not args.sink_process:
@@ -252,14 +254,12 @@ def _round(args: argparse.Namespace, sink: _Sink, port: int, size: int) -> dict[
 def _rounds(args: argparse.Namespace, sink: _Sink, port: int) -> list[dict[str, float]]:
     # An untimed warm-up of both sides first: imports, caches and the sink's first connections.
     _round(
-        argparse.Namespace(**{**vars(args), "subscribers": min(args.subscribers, 500)}),
-        sink,
-        port,
-        0,
+        argparse.Namespace(**{**vars(args), "subscribers": min(args.subscribers, 500)}), sink, port
     )
-    rounds = [_round(args, sink, port, 0)]  # the first learns the message size
+    rounds = [_round(args, sink, port)]  # the first learns the message size
+    size = int(rounds[0]["size"])
     for n in range(1, args.rounds):
-        rounds.append(_round(args, sink, port, int(rounds[0]["size"]) if n % 2 else 0))
+        rounds.append(_round(args, sink, port, size if n % 2 else None))
     return rounds
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -54,6 +55,19 @@ def headless_chromium(width: int = 1000, height: int = 900) -> Iterator[object]:
             yield driver
         finally:
             driver.quit()
+
+
+@contextmanager
+def serving(wsgi_app: object, port: int) -> Iterator[None]:
+    """``wsgi_app`` served on 127.0.0.1:``port`` from a thread, for a browser to visit."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", port, wsgi_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield
+    finally:
+        server.shutdown()
 
 
 def click_to_load(browser: object, element: object, timeout: float = 20) -> None:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import text_to_be_present_in_element
 from selenium.webdriver.support.wait import WebDriverWait
-from werkzeug.serving import make_server
 
 from digest.app import make_app
 from digest.config import load_settings
 from digest.loopback import free_port
-from tests.browser import click_to_load, headless_chromium
+from tests.browser import click_to_load, headless_chromium, serving
 from tests.conftest import Workspace
 
 
@@ -37,29 +35,24 @@ def test_unsubscribe_by_clicking_the_link_in_a_sent_email(
     html = message.get_body(("html",)).get_content()
     link = re.search(r'href="(http://127\.0\.0\.1:\d+/u/[^"]+)"', html).group(1)
 
-    with make_app(load_settings(workspace.config)) as app:
-        server = make_server("127.0.0.1", port, create_web_app(app), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            with headless_chromium() as browser:
-                browser.get(link)
-                assert "Unsubscribe" in browser.title
-                assert "ada@example.com" in browser.page_source
-                assert app.subscribers.find("ada@example.com").status == "active"  # GET: no change
-                browser.save_screenshot(str(tmp_path / "unsubscribe.png"))
-                click_to_load(
-                    browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]")
-                )
-                # the click loads a new page: wait for it rather than read the old one
-                WebDriverWait(browser, 10).until(
-                    text_to_be_present_in_element((By.TAG_NAME, "h1"), "You are unsubscribed")
-                )
-                assert app.subscribers.find("ada@example.com").status == "unsubscribed"
-                browser.get(f"http://127.0.0.1:{port}/archive/2025-06-02")
-                assert "US–China" in browser.page_source
-        finally:
-            server.shutdown()
+    with (
+        make_app(load_settings(workspace.config)) as app,
+        serving(create_web_app(app), port),
+        headless_chromium() as browser,
+    ):
+        browser.get(link)
+        assert "Unsubscribe" in browser.title
+        assert "ada@example.com" in browser.page_source
+        assert app.subscribers.find("ada@example.com").status == "active"  # GET: no change
+        browser.save_screenshot(str(tmp_path / "unsubscribe.png"))
+        click_to_load(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+        # the click loads a new page: wait for it rather than read the old one
+        WebDriverWait(browser, 10).until(
+            text_to_be_present_in_element((By.TAG_NAME, "h1"), "You are unsubscribed")
+        )
+        assert app.subscribers.find("ada@example.com").status == "unsubscribed"
+        browser.get(f"http://127.0.0.1:{port}/archive/2025-06-02")
+        assert "US–China" in browser.page_source
     assert workspace.json("send", "--date", "2025-06-02")["counts"]["sent"] == 1
     assert len(smtp_server.handler.messages) == 1
 
@@ -84,43 +77,36 @@ def test_confirm_then_preferences_then_leave_from_real_emails(
     confirm_html = confirmation.get_body(("html",)).get_content()
     confirm_link = re.search(r'href="(http://127\.0\.0\.1:\d+/confirm/[^"]+)"', confirm_html)
 
-    with make_app(load_settings(workspace.config)) as app:
-        server = make_server("127.0.0.1", port, create_web_app(app), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            with headless_chromium() as browser:
-                wait = WebDriverWait(browser, 10)
-                browser.get(confirm_link.group(1))
-                assert app.subscribers.find("bob@example.com").status == "pending"
-                click_to_load(
-                    browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]")
-                )
-                wait.until(text_to_be_present_in_element((By.TAG_NAME, "h1"), "You are subscribed"))
-                assert app.subscribers.find("bob@example.com").status == "active"
+    with (
+        make_app(load_settings(workspace.config)) as app,
+        serving(create_web_app(app), port),
+        headless_chromium() as browser,
+    ):
+        wait = WebDriverWait(browser, 10)
+        browser.get(confirm_link.group(1))
+        assert app.subscribers.find("bob@example.com").status == "pending"
+        click_to_load(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+        wait.until(text_to_be_present_in_element((By.TAG_NAME, "h1"), "You are subscribed"))
+        assert app.subscribers.find("bob@example.com").status == "active"
 
-                workspace.invoke("run", "--date", "2025-06-02")
-                digest = smtp_server.handler.parsed()[-1]
-                html = digest.get_body(("html",)).get_content()
-                link = re.search(r'href="(http://127\.0\.0\.1:\d+/preferences/[^"]+)"', html)
-                browser.get(link.group(1))
-                assert "bob@example.com" in browser.page_source
-                browser.find_element(By.CSS_SELECTOR, "input[value=tariffs]").click()  # untick
-                browser.find_element(By.CSS_SELECTOR, "input[name=format][value=text]").click()
-                Select(browser.find_element(By.ID, "timezone")).select_by_value("Asia/Tokyo")
-                browser.find_element(By.ID, "paused").click()
-                click_to_load(browser, browser.find_element(By.ID, "save"))
-                wait.until(text_to_be_present_in_element((By.CLASS_NAME, "notice"), "saved"))
-                browser.save_screenshot(str(tmp_path / "preferences.png"))
-                bob = app.subscribers.find("bob@example.com")
-                assert "tariffs" not in bob.sections and bob.sections
-                assert (bob.format, bob.timezone, bob.paused) == ("text", "Asia/Tokyo", True)
-                assert list(app.subscribers.iter_active()) == []
+        workspace.invoke("run", "--date", "2025-06-02")
+        digest = smtp_server.handler.parsed()[-1]
+        html = digest.get_body(("html",)).get_content()
+        link = re.search(r'href="(http://127\.0\.0\.1:\d+/preferences/[^"]+)"', html)
+        browser.get(link.group(1))
+        assert "bob@example.com" in browser.page_source
+        browser.find_element(By.CSS_SELECTOR, "input[value=tariffs]").click()  # untick
+        browser.find_element(By.CSS_SELECTOR, "input[name=format][value=text]").click()
+        Select(browser.find_element(By.ID, "timezone")).select_by_value("Asia/Tokyo")
+        browser.find_element(By.ID, "paused").click()
+        click_to_load(browser, browser.find_element(By.ID, "save"))
+        wait.until(text_to_be_present_in_element((By.CLASS_NAME, "notice"), "saved"))
+        browser.save_screenshot(str(tmp_path / "preferences.png"))
+        bob = app.subscribers.find("bob@example.com")
+        assert "tariffs" not in bob.sections and bob.sections
+        assert (bob.format, bob.timezone, bob.paused) == ("text", "Asia/Tokyo", True)
+        assert list(app.subscribers.iter_active()) == []
 
-                click_to_load(browser, browser.find_element(By.ID, "leave"))
-                wait.until(
-                    text_to_be_present_in_element((By.TAG_NAME, "h1"), "You are unsubscribed")
-                )
-                assert app.subscribers.find("bob@example.com").status == "unsubscribed"
-        finally:
-            server.shutdown()
+        click_to_load(browser, browser.find_element(By.ID, "leave"))
+        wait.until(text_to_be_present_in_element((By.TAG_NAME, "h1"), "You are unsubscribed"))
+        assert app.subscribers.find("bob@example.com").status == "unsubscribed"

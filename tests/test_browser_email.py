@@ -9,7 +9,6 @@ or to ``$DIGEST_TEST_ARTIFACTS``.
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -18,7 +17,6 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import text_to_be_present_in_element
 from selenium.webdriver.support.wait import WebDriverWait
-from werkzeug.serving import make_server
 
 from digest import services
 from digest.app import make_app
@@ -26,7 +24,7 @@ from digest.config import load_settings
 from digest.delivery.bodies import fold_newlines
 from digest.desk.changes import story_key
 from digest.loopback import free_port
-from tests.browser import click_to_load, headless_chromium
+from tests.browser import click_to_load, headless_chromium, serving
 from tests.conftest import Workspace
 from tests.render.conftest import _big_edition, sample_edition, sample_renderer
 
@@ -187,47 +185,44 @@ def test_desk_exclude_pin_approve(workspace: Workspace, fixture_feeds):
         built = services.get_or_build(app, day)
         gallium = next(story_key(s) for s in built.stories if "gallium" in s.title)
         geneva = next(story_key(s) for s in built.stories if "Geneva" in s.title)
-        server = make_server("127.0.0.1", port, create_desk_app(app), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            with headless_chromium(width=1300, height=1000) as browser:
-                browser.get(f"http://127.0.0.1:{port}/edition/{day}")
-                assert "editor's desk" in browser.page_source
-                browser.save_screenshot(str(ARTIFACTS / "desk-before.png"))
+        with (
+            serving(create_desk_app(app), port),
+            headless_chromium(width=1300, height=1000) as browser,
+        ):
+            browser.get(f"http://127.0.0.1:{port}/edition/{day}")
+            assert "editor's desk" in browser.page_source
+            browser.save_screenshot(str(ARTIFACTS / "desk-before.png"))
 
-                def submit(button: object) -> None:
-                    # Each action reloads the page: the previous page's "Saved" must not
-                    # satisfy the next wait.
-                    click_to_load(browser, button)
+            def submit(button: object) -> None:
+                # Each action reloads the page: the previous page's "Saved" must not
+                # satisfy the next wait.
+                click_to_load(browser, button)
 
-                def click(key: str, action: str) -> None:
-                    submit(
-                        browser.find_element(
-                            By.CSS_SELECTOR, f'tr[data-story="{key}"] button[value="{action}"]'
-                        )
+            def click(key: str, action: str) -> None:
+                submit(
+                    browser.find_element(
+                        By.CSS_SELECTOR, f'tr[data-story="{key}"] button[value="{action}"]'
                     )
-                    WebDriverWait(browser, 20).until(
-                        text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Saved")
-                    )
-
-                click(gallium, "exclude")
-                click(geneva, "pin")
-                submit(browser.find_element(By.ID, "approve"))
-                WebDriverWait(browser, 20).until(
-                    text_to_be_present_in_element((By.ID, "status"), "APPROVED")
                 )
-                # the rendered email on the page reflects the changes
-                text_part = browser.find_element(By.ID, "text-part").text
-                assert "gallium" not in text_part
-                first_story = text_part.split("\n* ", 1)[1]
-                assert first_story.startswith("Treasury chief to meet")
-                browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
-                assert "Treasury chief" in browser.find_element(By.CSS_SELECTOR, "h3").text
-                browser.switch_to.default_content()
-                browser.save_screenshot(str(ARTIFACTS / "desk-after.png"))
-        finally:
-            server.shutdown()
+                WebDriverWait(browser, 20).until(
+                    text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Saved")
+                )
+
+            click(gallium, "exclude")
+            click(geneva, "pin")
+            submit(browser.find_element(By.ID, "approve"))
+            WebDriverWait(browser, 20).until(
+                text_to_be_present_in_element((By.ID, "status"), "APPROVED")
+            )
+            # the rendered email on the page reflects the changes
+            text_part = browser.find_element(By.ID, "text-part").text
+            assert "gallium" not in text_part
+            first_story = text_part.split("\n* ", 1)[1]
+            assert first_story.startswith("Treasury chief to meet")
+            browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+            assert "Treasury chief" in browser.find_element(By.CSS_SELECTOR, "h3").text
+            browser.switch_to.default_content()
+            browser.save_screenshot(str(ARTIFACTS / "desk-after.png"))
         stored = app.store.get_edition(app.topic.key, day)
         assert stored is not None and stored.status == "approved"
         assert app.store.get_edition_changes(stored.id) == {"exclude": [gallium], "pin": [geneva]}
