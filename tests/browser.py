@@ -74,7 +74,8 @@ def click_to_load(browser: object, element: object, timeout: float = 20) -> None
     """Click something that loads a new page, and wait until the old page is gone.
 
     Reading the page straight after the click can find the old page, or fail while the
-    document is being swapped ("Node ... does not belong to the document"), under load.
+    document is being swapped or is still loading ("Node ... does not belong to the
+    document"), under load.
     """
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.expected_conditions import staleness_of
@@ -82,4 +83,8 @@ def click_to_load(browser: object, element: object, timeout: float = 20) -> None
 
     page = browser.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
     element.click()  # type: ignore[attr-defined]
-    WebDriverWait(browser, timeout).until(staleness_of(page))
+    wait = WebDriverWait(browser, timeout)
+    wait.until(staleness_of(page))
+    # ChromeDriver can renumber the new document's nodes until it has loaded: an element found
+    # before then may fail with the same error when clicked.
+    wait.until(lambda b: b.execute_script("return document.readyState") == "complete")
