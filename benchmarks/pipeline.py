@@ -28,6 +28,7 @@ from aiosmtpd.controller import Controller
 from digest import services
 from digest.app import make_app
 from digest.config import DeliverySettings, DigestSettings, FetchSettings, Settings, SmtpSettings
+from digest.editions.service import Editions
 from digest.loopback import FeedServer, free_port
 
 
@@ -93,14 +94,20 @@ def main() -> None:
                 days = [first + timedelta(days=k) for k in range((last - first).days + 2)]
                 build_times, sizes = [], []
                 for day in days:
-                    edition, seconds = _timed(lambda d=day: services.build(app, d))
+                    edition, seconds = _timed(
+                        lambda d=day: Editions(app).build(Editions(app).key(d))
+                    )
                     build_times.append(seconds)
                     sizes.append(len(edition.stories))
                 busiest = days[max(range(len(days)), key=lambda k: sizes[k])]
 
                 for n in range(args.subscribers):
                     app.subscribers.add(f"reader{n}@bench.example", now=datetime.now(UTC))
-                report, send_s = _timed(lambda: services.send(app, busiest))
+                report, send_s = _timed(
+                    lambda: services.send(
+                        app, Editions(app).get_or_build(Editions(app).key(busiest))
+                    )
+                )
                 message_size = sink.size
     finally:
         controller.stop()

@@ -51,7 +51,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import insert
 
 from digest import services
-from digest.app import make_app
+from digest.app import App, make_app
 from digest.config import (
     DeliverySettings,
     DigestSettings,
@@ -60,8 +60,10 @@ from digest.config import (
     SmtpSettings,
     WebSettings,
 )
+from digest.editions.service import Editions
 from digest.loopback import FeedServer, free_port
 from digest.store.models import SubscriberRow
+from digest.types import Edition
 
 #: CPU seconds of this process (all threads) per phase: steadier than wall time on a busy host.
 _CPU: dict[str, float] = {}
@@ -83,6 +85,11 @@ class _Sink:
         if self.first is None:
             self.first = envelope.original_content
         return "250 OK"
+
+
+def _edition(app: App) -> Edition:
+    editions = Editions(app)
+    return editions.get_or_build(editions.key(DAY))
 
 
 def _settings(folder: str, port: int, connections: int) -> Settings:
@@ -111,7 +118,7 @@ def _send(subscribers: int, connections: int, port: int) -> tuple[float, int, in
         for path in sorted(SAMPLES.glob("*.xml")):
             services.add_feed(app, feeds.url(path.name))
         services.fetch(app)
-        services.build(app, DAY)
+        Editions(app).build(Editions(app).key(DAY))
         now = datetime.now(UTC)
         with app.database.engine.begin() as connection:
             for start in range(0, subscribers, 5000):
@@ -142,9 +149,9 @@ def _send(subscribers: int, connections: int, port: int) -> tuple[float, int, in
                 " select lists.id, subscribers.id, '2025-06-01 00:00:00' from lists, subscribers"
                 " where lists.name = 'default'"
             )
-        size = services.send(app, DAY, dry_run=True).sizes["html"]
+        size = services.send(app, _edition(app), dry_run=True).sizes["html"]
         started, cpu = time.perf_counter(), time.process_time()
-        report = services.send(app, DAY)
+        report = services.send(app, _edition(app))
         seconds = time.perf_counter() - started
         _CPU["full"] = time.process_time() - cpu
     return seconds, report.counts["sent"], size

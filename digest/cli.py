@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -84,6 +85,18 @@ def _date_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         metavar="YYYY-MM-DD",
         callback=_parse_date,
         help="Edition date (default: today in the configured time zone).",
+    )(fn)
+
+
+def _zone_option(help_text: str, default: str | None = None) -> Callable[..., Any]:
+    return click.option("--zone", metavar="ZONE", default=default, help=help_text)
+
+
+def _any_date_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--any-date",
+        is_flag=True,
+        help="Allow a date past its time-to-live or more than a day ahead.",
     )(fn)
 
 
@@ -247,11 +260,15 @@ def fetch(as_json: bool) -> None:
 
 @cli.command()
 @_date_option
+@_zone_option("Build this time zone's edition (default: the digest's own zone).", "")
 @_json_option
-def build(date_: date | None, as_json: bool) -> None:
+def build(date_: date | None, zone: str, as_json: bool) -> None:
     """Build (or rebuild) the edition for a date and print it."""
+    from digest.editions.service import Editions
+
     app = _session().app()
-    edition = services.build(app, services.edition_date_or_today(app, date_))
+    editions = Editions(app)
+    edition = editions.build(editions.key(services.edition_date_or_today(app, date_, zone), zone))
     if as_json:
         _print_json(edition_to_dict(edition))
     else:
@@ -267,21 +284,30 @@ def build(date_: date | None, as_json: bool) -> None:
     show_default=True,
     help="Folder for the HTML and text files.",
 )
+@_zone_option("Preview this time zone's edition (default: the digest's own zone).", "")
 @click.option("--open", "open_", is_flag=True, help="Open the rendered files in a browser.")
 @click.option("--serve", is_flag=True, help="Serve the editor's desk instead of writing files.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Desk address (--serve).")
 @click.option("--port", type=int, default=8025, show_default=True, help="Desk port (--serve).")
-def preview(date_: date | None, out: Path, open_: bool, serve: bool, host: str, port: int) -> None:
+def preview(
+    date_: date | None, out: Path, zone: str, open_: bool, serve: bool, host: str, port: int
+) -> None:
     """Render the edition to HTML and text files, or serve the editor's desk."""
+    from digest.editions.service import Editions, zone_label
+
     app = _session().app()
     if serve:
         from digest.desk.serve import serve_desk
 
         serve_desk(app, host=host, port=port, day=date_, echo=click.echo)
         return
-    edition = services.get_or_build(app, services.edition_date_or_today(app, date_))
-    files = services.preview(app, edition, out)
+    editions = Editions(app)
+    key = editions.key(services.edition_date_or_today(app, date_, zone), zone)
+    files = services.preview(app, editions.get_or_build(key), out)
     click.echo(f"HTML: {files.html}\ntext: {files.text}")
+    others = [zone_label(z) for z in editions.zones(key.date) if z != key.zone]
+    if others and not zone:
+        click.echo(f"other zones of {key.date}: {', '.join(others)} (see --zone)")
     if open_:
         import webbrowser
 
@@ -316,68 +342,68 @@ def eval_(corpus_dir: Path, topic: str, as_json: bool) -> None:
 
 @cli.command()
 @_date_option
-def approve(date_: date | None) -> None:
-    """Approve the edition for sending (also lifts a hold)."""
+@_zone_option("Only this time zone's edition (default: every zone's edition of the date).")
+def approve(date_: date | None, zone: str | None) -> None:
+    """Approve the date's editions for sending (also lifts a hold)."""
     from digest.desk import actions
 
     app = _session().app()
-    edition = actions.approve(app, services.edition_date_or_today(app, date_))
-    click.echo(f"{edition.date}: {edition.status}")
+    day = services.edition_date_or_today(app, date_, zone or "")
+    console.print_edition_states(actions.approve(app, day, zone))
 
 
 @cli.command()
 @_date_option
+@_zone_option("Only this time zone's edition (default: every zone's edition of the date).")
 @click.option("--reason", default="", help="Why it is held (shown on the desk).")
-def hold(date_: date | None, reason: str) -> None:
-    """Hold the edition: it is not sent until approved."""
+def hold(date_: date | None, zone: str | None, reason: str) -> None:
+    """Hold the date's editions: they are not sent until approved."""
     from digest.desk import actions
 
     app = _session().app()
-    edition = actions.hold(app, services.edition_date_or_today(app, date_), reason)
-    click.echo(f"{edition.date}: {edition.status}" + (f" ({reason.strip()})" if reason else ""))
+    day = services.edition_date_or_today(app, date_, zone or "")
+    console.print_edition_states(actions.hold(app, day, reason, zone), reason.strip())
 
 
 @cli.command()
 @_date_option
-@click.option(
-    "--zone",
-    metavar="ZONE",
-    default="",
-    help="Send this time zone's edition to its subscribers (default: the digest's own zone).",
+@_zone_option(
+    "Send this time zone's edition to its subscribers (default: the digest's own zone).", ""
 )
+@_any_date_option
 @_json_option
 @click.option(
     "--dry-run", is_flag=True, help="Show what would be sent now; send and write nothing."
 )
-def send(date_: date | None, zone: str, as_json: bool, dry_run: bool) -> None:
+def send(date_: date | None, zone: str, any_date: bool, as_json: bool, dry_run: bool) -> None:
     """Send the edition to every active subscriber; safe to re-run, it resumes."""
-    from digest.jobs import groups
-    from digest.sendtimes import zone_of
+    from digest import jobs
     from digest.stopping import stop_on_signals
 
     app = _session().app()
     zone = "" if zone == app.settings.digest.timezone else zone
-    members = groups(app)
-    if zone not in members:
+    if zone not in jobs.groups(app):
         raise UsageError(f"no active subscriber has the time zone {zone!r}")
-    day = date_ or app.clock().astimezone(zone_of(app.settings.digest, zone)).date()
+    day = services.edition_date_or_today(app, date_, zone)
+    if not any_date:
+        jobs.check_send_date(app, day, zone)
     with stop_on_signals(lambda line: click.echo(line, err=True)) as stop:
-        if as_json or dry_run or not console.is_terminal():
-            report = services.send(
-                app, day, dry_run=dry_run, stop=stop, zone=zone, timezones=members[zone]
+        quiet = as_json or dry_run or not console.is_terminal()
+        bar = console.send_progress(0)
+        with bar if not quiet else contextlib.nullcontext():
+            result = jobs.run_send(
+                app,
+                day,
+                zone,
+                force=True,
+                stop=stop,
+                at_send_time=False,
+                dry_run=dry_run,
+                on_start=None if quiet else bar.total,
+                on_message=None if quiet else bar.advance,
             )
-        else:
-            bar = console.send_progress(0)
-            with bar:
-                report = services.send(
-                    app,
-                    day,
-                    on_start=bar.total,
-                    on_message=bar.advance,
-                    stop=stop,
-                    zone=zone,
-                    timezones=members[zone],
-                )
+    report = result.report
+    assert report is not None  # forced: a send that is not refused always sends
     if as_json:
         _print_json(console.send_dict(report))
     else:
@@ -393,12 +419,13 @@ def send(date_: date | None, zone: str, as_json: bool, dry_run: bool) -> None:
 
 @cli.command()
 @_date_option
+@_zone_option("This time zone's edition (default: the digest's own zone).")
 @_json_option
-def deliveries(date_: date | None, as_json: bool) -> None:
+def deliveries(date_: date | None, zone: str | None, as_json: bool) -> None:
     """Show an edition's deliveries: counts by status and recent failures with SMTP replies."""
     app = _session().app()
-    day = services.edition_date_or_today(app, date_)
-    report = services.deliveries_report(app, day)
+    day = services.edition_date_or_today(app, date_, zone or "")
+    report = services.deliveries_report(app, day, zone)
     if as_json:
         _print_json(console.deliveries_dict(report))
     else:
@@ -410,15 +437,16 @@ def deliveries(date_: date | None, as_json: bool) -> None:
 @click.option(
     "--force", is_flag=True, help="Send even a quiet day's edition when quiet_day is skip."
 )
+@_any_date_option
 @_json_option
-def run(date_: date | None, force: bool, as_json: bool) -> None:
+def run(date_: date | None, force: bool, any_date: bool, as_json: bool) -> None:
     """The daily job: fetch, build and send (each subscriber time zone's edition)."""
     from digest import overview
     from digest.jobs import run_daily
     from digest.stopping import stop_on_signals
 
     with stop_on_signals(lambda line: click.echo(line, err=True)) as stop:
-        daily = run_daily(_session().app(), date_, force=force, stop=stop)
+        daily = run_daily(_session().app(), date_, force=force, stop=stop, any_date=any_date)
     if as_json:
         _print_json(overview.daily_dict(daily))
     else:

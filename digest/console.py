@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+import click
 from rich.console import Console
 from rich.markup import escape as _e
 from rich.table import Column, Table
@@ -187,7 +188,8 @@ def print_check(check: FeedCheck) -> None:
 def print_edition(edition: Edition) -> None:
     console = _out()
     console.print(
-        f"[bold]{edition.topic_title}[/bold], {edition.date.isoformat()} ({edition.status}): "
+        f"[bold]{edition.topic_title}[/bold], {edition.date.isoformat()}"
+        f"{' ' + _e(edition.zone) if edition.zone else ''} ({edition.status}): "
         f"{len(edition.stories)} stories, items from {_when(edition.window.start)} "
         f"to {_when(edition.window.end)}"
     )
@@ -202,6 +204,13 @@ def print_edition(edition: Edition) -> None:
             console.print(f"   [dim]{_e(outlets)} · {_e(story.url)}[/dim]")
 
 
+def print_edition_states(editions: Iterable[Edition], reason: str = "") -> None:
+    """One line per zone edition: ``2026-03-10: approved``, ``2026-03-10 Asia/Tokyo: held``."""
+    for edition in editions:
+        zone = f" {edition.zone}" if edition.zone else ""
+        click.echo(f"{edition.date}{zone}: {edition.status}" + (f" ({reason})" if reason else ""))
+
+
 def section_counts(edition: Edition) -> dict[str, int]:
     return {section.title: len(section.stories) for section in edition.sections}
 
@@ -212,6 +221,7 @@ def section_counts(edition: Edition) -> dict[str, int]:
 def send_dict(report: SendReport) -> dict[str, Any]:
     data: dict[str, Any] = {
         "date": report.date.isoformat(),
+        "zone": report.zone or "default",
         "counts": report.counts,
         "sent_now": report.sent_now,
         "next_retry": report.next_retry.isoformat() if report.next_retry else None,
@@ -311,6 +321,8 @@ def send_progress(total: int) -> Any:
 def deliveries_dict(report: DeliveriesReport) -> dict[str, Any]:
     return {
         "date": report.date.isoformat(),
+        "zone": report.zone or "default",
+        "other_zones": [zone or "default" for zone in report.other_zones],
         "counts": report.counts,
         "uncertain": report.uncertain,
         "next_retry": report.next_retry.isoformat() if report.next_retry else None,
@@ -328,8 +340,13 @@ def deliveries_dict(report: DeliveriesReport) -> dict[str, Any]:
 
 
 def print_deliveries(report: DeliveriesReport) -> None:
-    print_counts(report.date, report.counts)
     console = _out()
+    if report.zone:
+        console.print(f"zone {_e(report.zone)}")
+    print_counts(report.date, report.counts)
+    if report.other_zones:
+        others = ", ".join(zone or "default" for zone in report.other_zones)
+        console.print(f"other zones of {report.date}: {_e(others)} (see --zone)")
     if report.uncertain:
         console.print(f"{report.uncertain} uncertain (a sender died while sending them)")
     if report.next_retry:

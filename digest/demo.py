@@ -26,6 +26,7 @@ from digest.config import (
     WebSettings,
     new_secret_key,
 )
+from digest.editions.service import Editions
 from digest.errors import UsageError
 from digest.loopback import FeedServer, SmtpSink
 from digest.types import Edition
@@ -71,11 +72,12 @@ def run_demo(outbox: Path, *, progress: Callable[[str], None] | None = None) -> 
                 if failed:
                     raise UsageError(f"demo feed failed: {failed[0].url}: {failed[0].error}")
                 say(f"fetched {sum(r.items_seen for r in reports)} items")
-                edition = services.build(app, edition_date)
+                editions = Editions(app)
+                edition = editions.build(editions.key(edition_date))
                 say(f"built the {edition_date} edition: {len(edition.stories)} stories")
                 preview = services.preview(app, edition, outbox)
                 say(f"sending over SMTP to 127.0.0.1:{smtp.port}")
-                report = services.send(app, edition_date)
+                report = services.send(app, edition)
                 items = app.store.count_items()
     return DemoResult(
         edition=edition,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from digest.types import Edition, Section, Source, Story, Window
+from digest.types import Edition, EditionStatus, Section, Source, Story, Window
 
 
 def edition_to_dict(edition: Edition) -> dict[str, Any]:
@@ -26,6 +26,7 @@ def edition_to_dict(edition: Edition) -> dict[str, Any]:
             }
             for section in edition.sections
         ],
+        **({"note": edition.note} if edition.note else {}),
     }
 
 
@@ -73,7 +74,8 @@ def edition_from_dict(
             )
             for section in data["sections"]
         ),
-        status=status or data.get("status", "draft"),
+        status=EditionStatus(status or data.get("status", "draft")),
+        note=str(data.get("note") or ""),
         id=edition_id,
         built_at=built_at,
     )

@@ -13,14 +13,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from digest import services
 from digest.app import App
 from digest.config import Settings
-from digest.errors import DigestError
-from digest.sendtimes import DEFAULT_ZONE, catch_up_date, next_send, zone_groups, zone_of
+from digest.editions.decide import Action, Policy, decide, send_date_problem
+from digest.editions.service import Editions, describe, groups
+from digest.errors import DigestError, EditionError, UsageError
+from digest.sendtimes import DEFAULT_ZONE, catch_up_date, next_send, zone_of
 from digest.store.runs import RunLog
-from digest.types import Edition, EditionStatus, FeedFetchReport, Run, RunOutcome
+from digest.types import (
+    Delivery,
+    Edition,
+    EditionKey,
+    EditionStatus,
+    FeedFetchReport,
+    Run,
+    RunOutcome,
+)
 
 log = logging.getLogger("digest.jobs")
 # Silent unless the program configures logging (`digest serve` does): a command's own output
@@ -41,8 +52,12 @@ def catch_up_ttl(app: App) -> timedelta:
     return catch_up_ttl_for(app.settings)
 
 
-def groups(app: App) -> dict[str, frozenset[str | None]]:
-    return zone_groups(app.settings.digest, app.subscribers.active_timezones())
+def policy(app: App, *, force: bool = False) -> Policy:
+    return Policy(
+        require_approval=app.settings.digest.require_approval,
+        quiet_day=app.settings.schedule.quiet_day,
+        force=force,
+    )
 
 
 @dataclass
@@ -56,6 +71,8 @@ class _Record:
     counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     run: Run | None = None
+    #: The project error that ended the run, for a command to report.
+    exc: DigestError | None = None
 
 
 @contextmanager
@@ -67,7 +84,7 @@ def _recorded(app: App, job: str, zone: str = "", day: date | None = None) -> It
     try:
         yield record
     except DigestError as exc:
-        record.outcome, record.error = RunOutcome.ERROR, str(exc)
+        record.outcome, record.error, record.exc = RunOutcome.ERROR, str(exc), exc
     except Exception as exc:  # a bug: still recorded, then raised for the scheduler's log
         record.outcome, record.error = RunOutcome.ERROR, f"{type(exc).__name__}: {exc}"
         _finish(app, runs, run_id, record, started)
@@ -116,14 +133,16 @@ def run_fetch(app: App) -> list[FeedFetchReport]:
 def run_build(app: App, zone: str) -> Edition | None:
     """Build the next edition of ``zone`` ahead of its send time, for an editor to look at."""
     day, _ = next_send(app.clock(), app.settings.digest, zone)
+    editions = Editions(app)
     edition = None
     with _recorded(app, BUILD, zone, day) as record:
-        existing = app.store.get_edition(app.topic.key, day, zone)
+        key = editions.key(day, zone)
+        existing = editions.get(key)
         if existing is not None and existing.status != EditionStatus.DRAFT:
             # approved, held, sending or sent: an editor's decision is never rebuilt over
             record.counts = {"stories": len(existing.stories)}
             return existing
-        edition = services.build(app, day, zone=zone)
+        edition = editions.build(key)
         record.counts = {"stories": len(edition.stories)}
     return edition
 
@@ -132,9 +151,26 @@ def run_build(app: App, zone: str) -> Edition | None:
 class SendResult:
     zone: str
     day: date
+    #: The run history entry (for a dry run, one that was not written: id 0).
     run: Run
     edition: Edition | None = None
     report: services.SendReport | None = None
+
+
+def check_send_date(app: App, day: date, zone: str) -> None:
+    """Refuse a date a person probably did not mean: past its time-to-live, or more than a
+    day ahead (``--any-date`` skips this)."""
+    editions = Editions(app)
+    key = editions.key(day, zone)
+    problem = send_date_problem(
+        day,
+        today=editions.today(key.zone),
+        send_at=editions.send_moment(key),
+        now=app.clock(),
+        ttl=catch_up_ttl(app),
+    )
+    if problem:
+        raise UsageError(f"{problem}; pass --any-date if you mean it")
 
 
 def run_send(
@@ -144,69 +180,121 @@ def run_send(
     *,
     force: bool = False,
     stop: threading.Event | None = None,
+    at_send_time: bool = True,
+    dry_run: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_message: Callable[[Delivery, str], None] | None = None,
 ) -> SendResult:
-    """Send ``zone``'s edition of ``day`` to that zone's subscribers, as the policies say.
+    """Send ``zone``'s edition of ``day`` to that zone's subscribers, as
+    :func:`digest.editions.decide.decide` says (sent once, held, quiet, rebuilt when stale).
 
-    - an edition already sent is left alone (a re-run sends nothing twice);
-    - require_approval: an edition not approved by now is held, not sent;
-    - a quiet day (no stories) is skipped or sent as a short note ([schedule] quiet_day);
-      ``force`` sends it anyway.
+    ``at_send_time``: the edition's send time has come, so one not approved by now is marked
+    held. Without it (`digest send` by hand) such an edition is refused, unmarked, and a
+    project error is raised instead of only recorded.
     """
-    found: dict[str, object] = {}
-    with _recorded(app, SEND, zone, day) as record:
-        _send(app, day, zone, record, found, force=force, stop=stop)
+    editions = Editions(app)
+    key = editions.key(day, zone)
+    found: dict[str, Any] = {}
+
+    def act(record: _Record) -> None:
+        _decide_and_send(
+            app,
+            editions,
+            key,
+            record,
+            found,
+            force=force,
+            stop=stop,
+            at_send_time=at_send_time,
+            dry_run=dry_run,
+            on_start=on_start,
+            on_message=on_message,
+        )
+
+    if dry_run:  # writes no run history
+        record = _Record(job=SEND, zone=key.zone, day=day)
+        act(record)
+    else:
+        with _recorded(app, SEND, key.zone, day) as record:
+            act(record)
+    if not at_send_time:
+        if record.exc is not None:
+            raise record.exc
+        if record.outcome == RunOutcome.HELD:
+            raise EditionError(
+                f"the {describe(key)} edition is {record.error}; approve it first "
+                f"(`digest approve --date {day}`)"
+            )
+    run = record.run or Run(
+        id=0,
+        job=SEND,
+        zone=key.zone,
+        edition_date=day,
+        started_at=app.clock(),
+        finished_at=app.clock(),
+        outcome=record.outcome,
+        counts=record.counts,
+        error=record.error,
+    )
     return SendResult(
-        zone=zone,
+        zone=key.zone,
         day=day,
-        run=record.run,  # type: ignore[arg-type]
-        edition=found.get("edition"),  # type: ignore[arg-type]
-        report=found.get("report"),  # type: ignore[arg-type]
+        run=run,
+        edition=found.get("edition"),
+        report=found.get("report"),
     )
 
 
-def _send(
+def _decide_and_send(
     app: App,
-    day: date,
-    zone: str,
+    editions: Editions,
+    key: EditionKey,
     record: _Record,
-    found: dict[str, object],
+    found: dict[str, Any],
     *,
     force: bool,
     stop: threading.Event | None,
+    at_send_time: bool,
+    dry_run: bool,
+    on_start: Callable[[int], None] | None,
+    on_message: Callable[[Delivery, str], None] | None,
 ) -> None:
-    settings = app.settings
-    edition = app.store.get_edition(app.topic.key, day, zone)
-    started = edition is not None and edition.status in (EditionStatus.SENDING, EditionStatus.SENT)
-    if settings.digest.require_approval and not started:
-        if edition is None:
-            edition = services.build(app, day, zone=zone)
-        if edition.status != EditionStatus.APPROVED:
-            assert edition.id is not None
-            if edition.status != EditionStatus.HELD:
-                edition = app.store.set_edition_status(
-                    edition.id, EditionStatus.HELD, now=app.clock()
-                )
-            found["edition"] = edition
-            record.outcome, record.error = RunOutcome.HELD, "not approved by its send time"
-            return
-    if edition is None or edition.status == EditionStatus.DRAFT:
-        edition = services.build(app, day, zone=zone)  # the whole window, up to the send time
+    now = app.clock()
+    rules = policy(app, force=force)
+    edition = editions.get(key)
+    decision = decide(edition, rules, now)
+    if decision.action == Action.BUILD:
+        edition = editions.build(key)
+        decision = decide(edition, rules, now)
+    assert edition is not None
     found["edition"] = edition
-    if edition.status == EditionStatus.HELD:
-        record.outcome, record.error = RunOutcome.HELD, "held by an editor"
+    record.counts = {"stories": len(edition.stories)}
+    if decision.action == Action.HOLD:
+        if at_send_time and edition.status != EditionStatus.HELD:
+            found["edition"] = editions.mark_held(edition)
+        record.outcome = RunOutcome.HELD
+        record.error = (
+            decision.reason if at_send_time else decision.reason.replace(" by its send time", "")
+        )
         return
-    quiet = edition.is_empty and not started
-    if quiet and not force and settings.schedule.quiet_day == "skip":
+    if decision.action == Action.QUIET:
         record.outcome = RunOutcome.QUIET_SKIPPED
         return
+    # SEND, or DONE: a sent edition's run only reports its ledger (nothing is due)
     report = services.send(
-        app, day, zone=zone, timezones=groups(app).get(zone, frozenset()), stop=stop
+        app,
+        edition,
+        timezones=groups(app).get(key.zone, frozenset()),
+        stop=stop,
+        dry_run=dry_run,
+        on_start=on_start,
+        on_message=on_message,
     )
     found["report"] = report
-    record.counts = {**report.counts, "sent_now": report.sent_now}
+    record.counts = {"stories": len(edition.stories), **report.counts, "sent_now": report.sent_now}
     if stop is not None and stop.is_set():
         record.outcome = RunOutcome.STOPPED
-    elif quiet:
+    elif decision.quiet:
         record.outcome = RunOutcome.QUIET_NOTE
 
 
@@ -254,7 +342,7 @@ def send_late_approvals(app: App, *, stop: threading.Event | None = None) -> lis
         day = catch_up_date(now, app.settings.digest, zone, ttl)
         if day is None:
             continue
-        edition = app.store.get_edition(app.topic.key, day, zone)
+        edition = app.store.get_edition(Editions(app).key(day, zone))
         last = RunLog(app.database).last_send(zone, day)
         if (
             edition is not None
@@ -267,7 +355,7 @@ def send_late_approvals(app: App, *, stop: threading.Event | None = None) -> lis
 
 
 def _already_done(app: App, zone: str, day: date) -> bool:
-    edition = app.store.get_edition(app.topic.key, day, zone)
+    edition = app.store.get_edition(Editions(app).key(day, zone))
     if edition is not None and edition.status == EditionStatus.SENT:
         return True
     last = RunLog(app.database).last_send(zone, day)
@@ -291,9 +379,14 @@ def run_daily(
     *,
     force: bool = False,
     stop: threading.Event | None = None,
+    any_date: bool = False,
 ) -> DailyRun:
     """`digest run`: fetch, then each zone's edition of ``edition_date`` (default: today in
-    that zone) through :func:`run_send`."""
+    that zone) through :func:`run_send`. A date given is checked first (see
+    :func:`check_send_date`) unless ``any_date``."""
+    if edition_date is not None and not any_date:
+        for zone in groups(app):
+            check_send_date(app, edition_date, zone)
     fetched = run_fetch(app)
     now = app.clock()
 

@@ -11,6 +11,7 @@ from rich.markup import escape as _e
 
 from digest import console
 from digest.app import App
+from digest.editions.service import Editions
 from digest.jobs import DailyRun, SendResult, groups
 from digest.sendtimes import next_send
 from digest.store.runs import DaemonLeases, OperatorQueries, RunLog
@@ -50,8 +51,9 @@ def status(app: App) -> Status:
             for zone in groups(app)
         ]
     editions = []
+    service = Editions(app)
     for day, zone in queries.latest_edition_keys(app.topic.key):
-        edition = app.store.get_edition(app.topic.key, day, zone)
+        edition = service.get(service.key(day, zone))
         if edition is not None and edition.id is not None:
             editions.append(EditionSummary(edition, app.ledger.counts(edition.id)))
     lease = DaemonLeases(app.database).current()

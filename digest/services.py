@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -16,10 +16,8 @@ from digest.delivery.message import ascii_address, make_message_id, parse_sender
 from digest.delivery.sender import DeliveryRun
 from digest.delivery.signing import make_signer
 from digest.delivery.variants import VariantTemplates
-from digest.desk.changes import apply_changes
-from digest.editorial import build_edition
+from digest.editions.service import Editions
 from digest.errors import (
-    EditionError,
     UsageError,
 )
 from digest.ingest.check import FeedCheck, inspect_feed
@@ -27,12 +25,12 @@ from digest.ingest.opml import read_opml
 from digest.ingest.service import fetch_all
 from digest.render.email import RenderedEdition
 from digest.types import Delivery, DeliveryStatus, Edition, EditionStatus, FeedFetchReport
-from digest.windows import edition_window, local_today
 from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
+from subscribers.types import Subscriber
 
 
-def edition_date_or_today(app: App, value: date | None) -> date:
-    return value or local_today(app.clock(), app.settings.digest)
+def edition_date_or_today(app: App, value: date | None, zone: str = "") -> date:
+    return value or Editions(app).today(zone)
 
 
 # --- feeds ---------------------------------------------------------------------------------
@@ -94,38 +92,6 @@ def fetch(
 # --- editions ------------------------------------------------------------------------------
 
 
-def build(app: App, edition_date: date, *, zone: str = "") -> Edition:
-    """Build (or rebuild) the draft edition for ``edition_date`` and store it.
-
-    ``zone`` names the subscribers' time zone it is for ("" is the digest's own).
-    """
-    existing = app.store.get_edition(app.topic.key, edition_date, zone)
-    if existing is not None and existing.status in (EditionStatus.SENDING, EditionStatus.SENT):
-        raise EditionError(
-            f"the {edition_date} edition is already {existing.status}; it is not rebuilt"
-        )
-    window = edition_window(edition_date, app.settings.digest, zone)
-    items = app.store.items_published_between(window.start, window.end)
-    edition = build_edition(items, app.topic, edition_date=edition_date, window=window)
-    if zone:
-        edition = replace(edition, zone=zone)
-    return with_changes(app, app.store.save_edition(edition, now=app.clock()))
-
-
-def get_or_build(app: App, edition_date: date, *, zone: str = "") -> Edition:
-    existing = app.store.get_edition(app.topic.key, edition_date, zone)
-    if existing is None:
-        return build(app, edition_date, zone=zone)
-    return with_changes(app, existing)
-
-
-def with_changes(app: App, edition: Edition) -> Edition:
-    """The stored edition with the editor's changes applied (they survive every rebuild)."""
-    if edition.id is None:
-        return edition
-    return apply_changes(edition, app.store.get_edition_changes(edition.id))
-
-
 @dataclass(frozen=True)
 class PreviewFiles:
     html: Path
@@ -136,7 +102,8 @@ def preview(app: App, edition: Edition, folder: Path) -> PreviewFiles:
     """Write the edition's HTML and text renderings for an editor to look at."""
     email = app.renderer().render_preview(edition)
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"digest-{edition.date.isoformat()}"
+    zone = f"-{edition.zone.replace('/', '-')}" if edition.zone else ""
+    stem = f"digest-{edition.date.isoformat()}{zone}"
     html_path, text_path = folder / f"{stem}.html", folder / f"{stem}.txt"
     html_path.write_text(email.html, encoding="utf-8")
     text_path.write_text(email.text, encoding="utf-8")
@@ -149,6 +116,7 @@ def preview(app: App, edition: Edition, folder: Path) -> PreviewFiles:
 @dataclass
 class SendReport:
     date: date
+    zone: str
     counts: dict[str, int]
     #: Messages handed to the server in this run.
     sent_now: int = 0
@@ -171,51 +139,52 @@ class SendReport:
 
 def send(
     app: App,
-    edition_date: date,
+    edition: Edition,
     *,
+    timezones: Collection[str | None] | None = None,
     on_message: Callable[[Delivery, str], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     dry_run: bool = False,
-    zone: str = "",
-    timezones: Collection[str | None] | None = None,
     stop: threading.Event | None = None,
 ) -> SendReport:
-    """Send the edition to every active subscriber; safe to run again, it resumes.
+    """Send ``edition`` (the editor's changes applied) to its subscribers; safe to run again.
 
-    The ledger rows are written first, in one transaction; each row is claimed, sent, and marked
-    sent only after the server's 250. ``zone`` picks the edition ("" is the digest's own zone),
-    ``timezones`` restricts the subscribers (see ``SubscriberStore.iter_active``).
-    ``on_start`` gets the number of messages due now. When ``stop`` is set the run finishes the
-    messages in flight, gives back the rest and returns a report with ``stopped`` set.
+    The caller decided it goes out (see digest.editions.decide). The ledger rows are written
+    first, in one transaction, for those in ``timezones`` (see ``SubscriberStore.iter_active``)
+    who have not had this date in another zone; each row is claimed, sent, and marked sent only
+    after the server's 250. ``on_start`` gets the number of messages due now. When ``stop`` is
+    set the run finishes the messages in flight, gives back the rest and returns a report with
+    ``stopped`` set.
     """
-    edition = get_or_build(app, edition_date, zone=zone)
+    editions = Editions(app)
     edition_id = edition.id
     assert edition_id is not None
-    if edition.status == EditionStatus.HELD:
-        raise EditionError(f"the {edition_date} edition is held by an editor; approve it first")
+    edition_date = edition.date
     now = app.clock()
     _, envelope_from = parse_sender(app.settings.smtp.sender)
     domain = envelope_from.rpartition("@")[2] or "localhost"
     variants = _variant_templates(app, edition, envelope_from)
+    audience = _audience(app, edition, timezones)
     if edition.status != EditionStatus.SENT:
         # Render every variant now: an edition too large to send fails here, before any row
         # is written, instead of failing every delivery one by one.
         for key in app.ledger.candidate_variants(edition_id):
             variants.get(key)
     if dry_run:
-        return _dry_run(app, edition_date, edition_id, variants, now, timezones)
+        return _dry_run(app, edition, variants, now, audience)
     if edition.status != EditionStatus.SENT:
         app.ledger.ensure_rows(
             edition_id,
-            app.subscribers.iter_active(timezones=timezones),
+            audience(),
             make_message_id=lambda: make_message_id(domain),
             now=now,
         )
         counts = app.ledger.counts(edition_id)
         if not any(counts.values()):
             # Nobody to send to: leave the edition as it is, so subscribers added later get it.
-            return SendReport(date=edition_date, counts=counts)
-        edition = app.store.set_edition_status(edition_id, EditionStatus.SENDING, now=now)
+            return SendReport(date=edition_date, zone=edition.zone, counts=counts)
+        if edition.status != EditionStatus.SENDING:
+            edition = editions.start_sending(edition)
     if on_start is not None:
         on_start(app.ledger.due_count(edition_id, now=now))
     delivery = app.settings.delivery
@@ -253,6 +222,7 @@ def send(
     result = run.run()
     report = SendReport(
         date=edition_date,
+        zone=edition.zone,
         counts=app.ledger.counts(edition_id),
         sent_now=result.sent,
         failures=result.failures,
@@ -266,9 +236,20 @@ def send(
         + report.counts[DeliveryStatus.SENDING]
         + report.counts[DeliveryStatus.DEFERRED]
         == 0
+        and edition.status != EditionStatus.SENT
     ):
-        app.store.set_edition_status(edition_id, EditionStatus.SENT, now=app.clock())
+        editions.finish(edition)
     return report
+
+
+def _audience(
+    app: App, edition: Edition, timezones: Collection[str | None] | None
+) -> Callable[[], Iterator[Subscriber]]:
+    """Who gets this edition: those in its zones who get the digest and have not had its date
+    from another zone's edition (a subscriber who moved gets each date at most once)."""
+    assert edition.id is not None
+    not_delivered = (edition.topic, edition.date, edition.id)
+    return lambda: app.subscribers.iter_active(timezones=timezones, not_delivered=not_delivered)
 
 
 def _variant_templates(app: App, edition: Edition, envelope_from: str) -> VariantTemplates:
@@ -297,17 +278,18 @@ def _variant_templates(app: App, edition: Edition, envelope_from: str) -> Varian
 
 def _dry_run(
     app: App,
-    edition_date: date,
-    edition_id: int,
+    edition: Edition,
     variants: VariantTemplates,
     now: datetime,
-    timezones: Collection[str | None] | None,
+    audience: Callable[[], Iterator[Subscriber]],
 ) -> SendReport:
     """What a send would do now, without sending or writing anything."""
-    report = SendReport(date=edition_date, counts=app.ledger.counts(edition_id), dry_run=True)
-    missing = app.ledger.missing_variants(
-        edition_id, app.subscribers.iter_active(timezones=timezones)
+    edition_id = edition.id
+    assert edition_id is not None
+    report = SendReport(
+        date=edition.date, zone=edition.zone, counts=app.ledger.counts(edition_id), dry_run=True
     )
+    missing = app.ledger.missing_variants(edition_id, audience())
     report.would_send = app.ledger.due_count(edition_id, now=now) + sum(missing.values())
     report.variants = app.ledger.variant_counts(edition_id)
     for key, count in missing.items():
@@ -331,22 +313,38 @@ def _dry_run(
 @dataclass
 class DeliveriesReport:
     date: date
+    zone: str
     counts: dict[str, int]
     uncertain: int = 0
     next_retry: datetime | None = None
     #: Latest failed and deferred deliveries with the server's reply, newest first.
     failures: list[FailureRecord] = field(default_factory=list)
+    #: The date's other zones (shown when no zone was asked for).
+    other_zones: list[str] = field(default_factory=list)
 
 
-def deliveries_report(app: App, edition_date: date, *, failures: int = 10) -> DeliveriesReport:
-    """The ledger of one edition: counts by status and the recent failures."""
-    edition = app.store.get_edition(app.topic.key, edition_date)
+def deliveries_report(
+    app: App, edition_date: date, zone: str | None = None, *, failures: int = 10
+) -> DeliveriesReport:
+    """The ledger of one edition (the digest's own zone unless ``zone`` is given): counts by
+    status and the recent failures."""
+    editions = Editions(app)
+    key = editions.key(edition_date, zone or "")
+    others = [z for z in editions.zones(edition_date) if z != key.zone] if zone is None else []
+    edition = app.store.get_edition(key)
     if edition is None or edition.id is None:
-        return DeliveriesReport(date=edition_date, counts=dict.fromkeys(DeliveryStatus.ALL, 0))
+        return DeliveriesReport(
+            date=edition_date,
+            zone=key.zone,
+            counts=dict.fromkeys(DeliveryStatus.ALL, 0),
+            other_zones=others,
+        )
     return DeliveriesReport(
         date=edition_date,
+        zone=key.zone,
         counts=app.ledger.counts(edition.id),
         uncertain=app.ledger.uncertain(edition.id),
         next_retry=app.ledger.next_due(edition.id),
         failures=app.ledger.recent_failures(edition.id, failures),
+        other_zones=others,
     )

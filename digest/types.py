@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -283,12 +284,43 @@ class Section:
     stories: tuple[Story, ...]
 
 
-class EditionStatus:
+class EditionStatus(StrEnum):
+    """Where an edition is in its life; the allowed moves are in :data:`EDITION_TRANSITIONS`."""
+
     DRAFT = "draft"
     APPROVED = "approved"
     SENDING = "sending"
     SENT = "sent"
     HELD = "held"
+
+
+#: Status -> the statuses it may become (itself included: a rebuild, a resumed send). The store
+#: refuses any other change. Approval is of the content, so a changed approved edition is a draft
+#: again; a hold lasts until an editor approves; once sending starts the content is fixed.
+EDITION_TRANSITIONS: dict[EditionStatus, frozenset[EditionStatus]] = {
+    EditionStatus.DRAFT: frozenset(
+        {EditionStatus.DRAFT, EditionStatus.APPROVED, EditionStatus.HELD, EditionStatus.SENDING}
+    ),
+    EditionStatus.APPROVED: frozenset(
+        {EditionStatus.APPROVED, EditionStatus.DRAFT, EditionStatus.HELD, EditionStatus.SENDING}
+    ),
+    EditionStatus.HELD: frozenset({EditionStatus.HELD, EditionStatus.APPROVED}),
+    EditionStatus.SENDING: frozenset({EditionStatus.SENDING, EditionStatus.SENT}),
+    EditionStatus.SENT: frozenset({EditionStatus.SENT}),
+}
+
+#: Statuses whose content is fixed: what subscribers got (or are getting).
+LOCKED_STATUSES = frozenset({EditionStatus.SENDING, EditionStatus.SENT})
+
+
+@dataclass(frozen=True, slots=True)
+class EditionKey:
+    """Which edition: one per topic, local date and subscribers' time zone."""
+
+    topic: str
+    date: date
+    #: Time zone of the subscribers it is for; "" is the digest's own (see digest/sendtimes.py).
+    zone: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +332,7 @@ class Edition:
     date: date
     window: Window
     sections: tuple[Section, ...]
-    status: str = EditionStatus.DRAFT
+    status: EditionStatus = EditionStatus.DRAFT
     #: Store id, None until stored.
     id: int | None = None
     built_at: datetime | None = None
@@ -308,6 +340,17 @@ class Edition:
     note: str = ""
     #: Time zone of the subscribers it is for; "" is the digest's own (see digest/sendtimes.py).
     zone: str = ""
+    #: The editor's changes are already in the content (they are fixed in when sending starts).
+    edited: bool = False
+
+    @property
+    def key(self) -> EditionKey:
+        return EditionKey(self.topic, self.date, self.zone)
+
+    @property
+    def locked(self) -> bool:
+        """Being sent or sent: its content no longer changes."""
+        return self.status in LOCKED_STATUSES
 
     @property
     def stories(self) -> tuple[Story, ...]:

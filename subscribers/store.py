@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, false, func, or_, select
@@ -170,7 +170,11 @@ class SubscriberStore:
             last_id = rows[-1].id
 
     def iter_active(
-        self, batch: int = 1000, *, timezones: Collection[str | None] | None = None
+        self,
+        batch: int = 1000,
+        *,
+        timezones: Collection[str | None] | None = None,
+        not_delivered: tuple[str, date, int] | None = None,
     ) -> Iterator[Subscriber]:
         """Who gets the digest: active, not paused, not suppressed, and on a list of this
         installation's topic. In id order, read a batch at a time (lists can be large).
@@ -183,6 +187,18 @@ class SubscriberStore:
             named = [zone for zone in timezones if zone is not None]
             unset = SubscriberRow.timezone.is_(None) if None in timezones else false()
             where.append(or_(SubscriberRow.timezone.in_(named), unset))
+        if not_delivered is not None:
+            # (topic, date, edition id): not those who had this date from another zone's edition
+            topic, day, edition_id = not_delivered
+            where.append(
+                ~exists().where(
+                    DeliveryRow.subscriber_id == SubscriberRow.id,
+                    DeliveryRow.edition_id == EditionRow.id,
+                    EditionRow.topic == topic,
+                    EditionRow.edition_date == day,
+                    EditionRow.id != edition_id,
+                )
+            )
         topic_lists = select(ListRow.id).where(
             or_(ListRow.topic.is_(None), ListRow.topic == self._topic())
         )

@@ -30,7 +30,7 @@ def test_unsubscribe_by_clicking_the_link_in_a_sent_email(
     )
     workspace.invoke("feeds", "add", *fixture_feeds.values())
     workspace.invoke("subscribers", "add", "ada@example.com", "--name", "Ada")
-    workspace.invoke("run", "--date", "2025-06-02")
+    workspace.invoke("run", "--any-date", "--date", "2025-06-02")
     (message,) = smtp_server.handler.parsed()
     html = message.get_body(("html",)).get_content()
     link = re.search(r'href="(http://127\.0\.0\.1:\d+/u/[^"]+)"', html).group(1)
@@ -53,7 +53,7 @@ def test_unsubscribe_by_clicking_the_link_in_a_sent_email(
         assert app.subscribers.find("ada@example.com").status == "unsubscribed"
         browser.get(f"http://127.0.0.1:{port}/archive/2025-06-02")
         assert "US–China" in browser.page_source
-    assert workspace.json("send", "--date", "2025-06-02")["counts"]["sent"] == 1
+    assert workspace.json("send", "--any-date", "--date", "2025-06-02")["counts"]["sent"] == 1
     assert len(smtp_server.handler.messages) == 1
 
 
@@ -89,7 +89,7 @@ def test_confirm_then_preferences_then_leave_from_real_emails(
         wait.until(text_to_be_present_in_element((By.TAG_NAME, "h1"), "You are subscribed"))
         assert app.subscribers.find("bob@example.com").status == "active"
 
-        workspace.invoke("run", "--date", "2025-06-02")
+        workspace.invoke("run", "--any-date", "--date", "2025-06-02")
         digest = smtp_server.handler.parsed()[-1]
         html = digest.get_body(("html",)).get_content()
         link = re.search(r'href="(http://127\.0\.0\.1:\d+/preferences/[^"]+)"', html)

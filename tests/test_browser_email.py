@@ -18,11 +18,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import text_to_be_present_in_element
 from selenium.webdriver.support.wait import WebDriverWait
 
-from digest import services
 from digest.app import make_app
 from digest.config import load_settings
 from digest.delivery.bodies import fold_newlines
 from digest.desk.changes import story_key
+from digest.editions.service import Editions
 from digest.loopback import free_port
 from tests.browser import click_to_load, headless_chromium, serving
 from tests.conftest import Workspace
@@ -182,7 +182,7 @@ def test_desk_exclude_pin_approve(workspace: Workspace, fixture_feeds):
     day = date(2025, 6, 2)
     port = free_port()
     with make_app(load_settings(workspace.config)) as app:
-        built = services.get_or_build(app, day)
+        built = Editions(app).get_or_build(Editions(app).key(day))
         gallium = next(story_key(s) for s in built.stories if "gallium" in s.title)
         geneva = next(story_key(s) for s in built.stories if "Geneva" in s.title)
         with (
@@ -223,6 +223,6 @@ def test_desk_exclude_pin_approve(workspace: Workspace, fixture_feeds):
             assert "Treasury chief" in browser.find_element(By.CSS_SELECTOR, "h3").text
             browser.switch_to.default_content()
             browser.save_screenshot(str(ARTIFACTS / "desk-after.png"))
-        stored = app.store.get_edition(app.topic.key, day)
+        stored = app.store.get_edition(Editions(app).key(day))
         assert stored is not None and stored.status == "approved"
-        assert app.store.get_edition_changes(stored.id) == {"exclude": [gallium], "pin": [geneva]}
+        assert app.store.get_changes(app.topic.key, day) == {"exclude": [gallium], "pin": [geneva]}

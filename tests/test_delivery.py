@@ -24,6 +24,7 @@ from digest import services
 from digest.app import make_app
 from digest.config import load_settings
 from digest.delivery.sender import CLAIM_PER_CONNECTION, RECORD_BATCH
+from digest.editions.service import Editions
 from tests.conftest import Workspace
 from tests.servers import SmtpServer
 
@@ -103,7 +104,7 @@ def test_faults_defer_fail_and_retry_with_exact_counts(
     text = workspace.config.read_text().replace("timeout_seconds = 5", "timeout_seconds = 1")
     workspace.config.write_text(text)
 
-    first = workspace.json("send", "--date", DAY)
+    first = workspace.json("send", "--any-date", "--date", DAY)
     assert first["counts"] == {
         "pending": 0,
         "sending": 0,
@@ -130,7 +131,7 @@ def test_faults_defer_fail_and_retry_with_exact_counts(
     assert {f["email"] for f in report["recent_failures"]} == {people[i] for i in range(1, 7)}
 
     # the retry: each deferred one goes out once, with the Message-ID it was first sent with
-    second = workspace.json("send", "--date", DAY)
+    second = workspace.json("send", "--any-date", "--date", DAY)
     assert second["sent_now"] == 5 and second["counts"]["sent"] == 9
     assert second["counts"]["failed"] == 1 and second["counts"]["deferred"] == 0
     received = Counter(server.recipients())
@@ -140,7 +141,7 @@ def test_faults_defer_fail_and_retry_with_exact_counts(
     assert len(ids) == len(set(ids)) == 9
     for person in (people[i] for i in (1, 2, 4, 5, 6)):
         assert rows[person][1] == after[person][1] and after[person][1] in ids
-    assert workspace.json("send", "--date", DAY)["sent_now"] == 0
+    assert workspace.json("send", "--any-date", "--date", DAY)["sent_now"] == 0
 
 
 def test_deferred_past_the_ttl_fails(workspace, fixture_feeds, smtp_server):
@@ -148,7 +149,7 @@ def test_deferred_past_the_ttl_fails(workspace, fixture_feeds, smtp_server):
     add_subscribers(workspace, ["a@example.com", "b@example.com"])
     delivery_config(workspace, ttl_hours=0)
     smtp_server.handler.faults = {"b@example.com": ["451 4.3.0 later"]}
-    report = workspace.json("send", "--date", DAY)
+    report = workspace.json("send", "--any-date", "--date", DAY)
     assert report["counts"]["sent"] == 1 and report["counts"]["failed"] == 1
     assert report["counts"]["deferred"] == 0 and report["next_retry"] is None
     assert "ttl_hours" in ledger(workspace)["b@example.com"][2]
@@ -160,7 +161,7 @@ def test_many_failures_in_a_row_pause_the_run(workspace, fixture_feeds, smtp_ser
     add_subscribers(workspace, people)
     delivery_config(workspace, connections=1, pause_after_failures=3)
     smtp_server.handler.faults = {p: ["451 4.3.0 greylisted"] for p in people}
-    result = workspace.invoke("send", "--date", DAY, code=1)
+    result = workspace.invoke("send", "--any-date", "--date", DAY, code=1)
     assert re.search(r"paused after [34] failures in a row \(last: .*451 4.3.0", result.stderr)
     counts = workspace.json("deliveries", "--date", DAY)["counts"]
     assert counts["sending"] == 0 and counts["sent"] == 0
@@ -176,11 +177,13 @@ def test_preferences_choose_sections_and_plain_text(workspace, fixture_feeds, sm
     add_subscribers(workspace, ["all@example.com"])
     add_subscribers(workspace, ["one@example.com"], sections=[chosen["key"]])
     add_subscribers(workspace, ["text@example.com"], fmt="text")
-    dry = workspace.json("send", "--date", DAY, "--dry-run")
+    dry = workspace.json("send", "--any-date", "--date", DAY, "--dry-run")
     assert dry["dry_run"] is True and dry["would_send"] == 3
     assert dry["variants"] == {"html": 1, f"html:{chosen['key']}": 1, "text": 1}
     assert all(0 < size < 102 * 1024 for size in dry["sizes"].values())
-    assert smtp_server.handler.messages == [] and workspace.json("send", "--date", DAY)
+    assert smtp_server.handler.messages == [] and workspace.json(
+        "send", "--any-date", "--date", DAY
+    )
     by_rcpt = dict(zip(smtp_server.handler.recipients(), smtp_server.handler.parsed(), strict=True))
     plain = by_rcpt["text@example.com"]
     assert plain.get_content_type() == "text/plain" and not plain.is_multipart()
@@ -217,7 +220,7 @@ def test_dkim_signature_covers_list_unsubscribe_and_verifies(
         dkim_domain="news.example",
         dkim_private_key_file="dkim.pem",
     )
-    assert workspace.json("send", "--date", DAY)["counts"]["sent"] == 2
+    assert workspace.json("send", "--any-date", "--date", DAY)["counts"]["sent"] == 2
 
     def dns(name, timeout=5):
         assert name == b"mail._domainkey.news.example."
@@ -253,12 +256,14 @@ def test_stop_event_finishes_in_flight_and_gives_the_rest_back(
     from datetime import date
 
     with make_app(load_settings(workspace.config)) as app:
-        report = services.send(app, date.fromisoformat(DAY), on_message=on_message, stop=stop)
+        editions = Editions(app)
+        edition = editions.get_or_build(editions.key(date.fromisoformat(DAY)))
+        report = services.send(app, edition, on_message=on_message, stop=stop)
     assert report.stopped
     assert report.counts["sending"] == 0
     assert report.counts["sent"] == report.sent_now == len(smtp_server.handler.messages)
     assert report.counts["pending"] == 30 - report.sent_now > 0
-    workspace.json("send", "--date", DAY)
+    workspace.json("send", "--any-date", "--date", DAY)
     assert sorted(smtp_server.handler.recipients()) == sorted(people)
 
 
@@ -272,6 +277,7 @@ def _send_process(workspace: Workspace) -> subprocess.Popen[bytes]:
             "--config",
             str(workspace.config),
             "send",
+            "--any-date",
             "--json",
             "--date",
             DAY,
@@ -301,7 +307,7 @@ def test_killed_mid_send_the_rerun_sends_the_rest_exactly_once(
     assert got_before < 40
     time.sleep(1.2)  # the dead sender's lease runs out
 
-    report = workspace.json("send", "--date", DAY)
+    report = workspace.json("send", "--any-date", "--date", DAY)
     assert report["counts"]["sent"] == 40
     received = Counter(smtp_server.handler.recipients())
     assert set(received) == set(people)
@@ -340,7 +346,7 @@ def test_each_connection_carries_at_most_messages_per_connection(
     built(workspace, fixture_feeds)
     add_subscribers(workspace, [f"m{n}@example.com" for n in range(5)])
     delivery_config(workspace, connections=1, messages_per_connection=2, rate_per_second=1000)
-    assert workspace.json("send", "--date", DAY)["counts"]["sent"] == 5
+    assert workspace.json("send", "--any-date", "--date", DAY)["counts"]["sent"] == 5
     assert smtp_server.handler.connections == 3  # 2 + 2 + 1
 
 
@@ -390,7 +396,7 @@ def test_an_edition_too_large_to_send_fails_before_anything_is_written(
     add_subscribers(workspace, ["a@example.com"])
     # a contact line so long that the message would be clipped by Gmail
     workspace.write_config(extra=f'contact_line = "{"Harbour Street 1, " * 7000}"\n')
-    result = workspace.invoke("send", "--date", DAY, code=1)
+    result = workspace.invoke("send", "--any-date", "--date", DAY, code=1)
     assert "over the 102 KB" in result.stderr and len(result.stderr.splitlines()) == 1
     assert sum(workspace.json("deliveries", "--date", DAY)["counts"].values()) == 0
     assert smtp_server.handler.messages == []

@@ -275,7 +275,7 @@ def test_lease_refuses_a_second_holder_and_is_taken_over_after_expiry(workspace)
 
 def test_run_history_and_status_after_a_run(workspace, fixture_feeds, smtp_server):
     ready(workspace, fixture_feeds, "ada@example.com")
-    report = workspace.json("run", "--date", DAY.isoformat())
+    report = workspace.json("run", "--any-date", "--date", DAY.isoformat())
     assert report["outcome"] == "ok" and report["counts"]["sent"] == 1
     assert [z["zone"] for z in report["zones"]] == ["default"]
     runs = workspace.json("runs")
@@ -302,7 +302,7 @@ def test_run_history_keeps_errors(workspace, fixture_feeds):
         assert result.run.outcome == RunOutcome.ERROR and result.run.error
         [run] = RunLog(app.database).recent(job="send")
         assert run.error == result.run.error and run.finished_at == SEND
-    failed = workspace.invoke("run", "--date", DAY.isoformat(), code=1)
+    failed = workspace.invoke("run", "--any-date", "--date", DAY.isoformat(), code=1)
     assert failed.stderr.startswith("digest: error: default zone 2025-06-02: cannot connect")
     assert "Traceback" not in failed.stderr + failed.stdout
 
@@ -312,13 +312,17 @@ def test_send_by_hand_sends_each_zone_its_own_edition(workspace, fixture_feeds, 
     with sqlite3.connect(workspace.database) as db:
         db.execute("update subscribers set timezone = 'Australia/Sydney' where email like 'kai%'")
     workspace.invoke("fetch")
-    own = workspace.json("send", "--date", DAY.isoformat())
+    own = workspace.json("send", "--any-date", "--date", DAY.isoformat())
     assert own["counts"]["sent"] == 1
     assert smtp_server.handler.recipients() == ["ada@example.com"]
-    sydney = workspace.json("send", "--date", DAY.isoformat(), "--zone", "Australia/Sydney")
+    sydney = workspace.json(
+        "send", "--any-date", "--date", DAY.isoformat(), "--zone", "Australia/Sydney"
+    )
     assert sydney["counts"]["sent"] == 1
     assert smtp_server.handler.recipients() == ["ada@example.com", "kai@example.org"]
-    workspace.json("send", "--date", DAY.isoformat(), "--zone", "UTC")  # the digest's own zone
+    workspace.json(
+        "send", "--any-date", "--date", DAY.isoformat(), "--zone", "UTC"
+    )  # the digest's own zone
     assert len(smtp_server.handler.messages) == 2
     nobody = workspace.invoke("send", "--zone", "Asia/Tokyo", code=2)
     assert "no active subscriber has the time zone 'Asia/Tokyo'" in nobody.stderr

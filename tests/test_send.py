@@ -48,7 +48,7 @@ def test_send_delivers_one_multipart_message_per_subscriber_and_never_twice(
     workspace, fixture_feeds, smtp_server: SmtpServer
 ):
     ready(workspace, fixture_feeds)
-    report = workspace.json("send", "--date", DAY)
+    report = workspace.json("send", "--any-date", "--date", DAY)
     assert report["date"] == DAY
     assert report["counts"] == {
         "pending": 0,
@@ -81,7 +81,7 @@ def test_send_delivers_one_multipart_message_per_subscriber_and_never_twice(
     zoe = next(m for m in messages if "zoe@example.org" in m["To"])
     assert zoe["To"].addresses[0].display_name == "Zoë Chen"
 
-    again = workspace.json("send", "--date", DAY)
+    again = workspace.json("send", "--any-date", "--date", DAY)
     assert again["counts"]["sent"] == 3 and again["sent_now"] == 0
     assert len(smtp_server.handler.messages) == 3
     ledger = workspace.json("deliveries", "--date", DAY)
@@ -96,7 +96,7 @@ def test_a_refused_recipient_fails_alone_and_the_send_still_exits_0(
 ):
     ready(workspace, fixture_feeds)
     smtp_server.handler.refuse.add("zoe@example.org")
-    report = workspace.json("send", "--date", DAY)
+    report = workspace.json("send", "--any-date", "--date", DAY)
     assert report["counts"]["sent"] == 2
     assert report["counts"]["failed"] == 1
     assert any("zoe@example.org" in failure and "550" in failure for failure in report["failures"])
@@ -115,13 +115,13 @@ def test_unreachable_smtp_server_exits_non_zero_and_loses_nothing(
     real_port = workspace.smtp_port
     workspace.smtp_port = 9  # nothing listens on the discard port here
     workspace.write_config()
-    result = workspace.invoke("send", "--date", DAY, code=1)
+    result = workspace.invoke("send", "--any-date", "--date", DAY, code=1)
     assert "cannot connect to SMTP server 127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.output
     assert workspace.json("deliveries", "--date", DAY)["counts"]["pending"] == 3
     workspace.smtp_port = real_port
     workspace.write_config()
-    assert workspace.json("send", "--date", DAY)["counts"]["sent"] == 3
+    assert workspace.json("send", "--any-date", "--date", DAY)["counts"]["sent"] == 3
     assert len(smtp_server.handler.messages) == 3
 
 
@@ -129,7 +129,7 @@ def test_unsubscribed_before_the_send_gets_nothing(workspace, fixture_feeds, smt
     ready(workspace, fixture_feeds)
     with sqlite3.connect(workspace.database) as db:
         db.execute("update subscribers set status = 'unsubscribed' where email = 'bob@example.net'")
-    report = workspace.json("send", "--date", DAY)
+    report = workspace.json("send", "--any-date", "--date", DAY)
     assert report["counts"]["sent"] == 2
     assert "bob@example.net" not in smtp_server.handler.recipients()
 
@@ -137,12 +137,12 @@ def test_unsubscribed_before_the_send_gets_nothing(workspace, fixture_feeds, smt
 def test_run_fetches_builds_and_sends(workspace, fixture_feeds, smtp_server):
     workspace.invoke("feeds", "add", *fixture_feeds.values())
     workspace.invoke("subscribers", "add", "ada@example.com")
-    report = workspace.json("run", "--date", DAY)
+    report = workspace.json("run", "--any-date", "--date", DAY)
     assert report["fetch"]["new"] == 12
     assert report["stories"] >= 3
     assert report["counts"]["sent"] == 1
     assert len(smtp_server.handler.messages) == 1
-    second = workspace.json("run", "--date", DAY)
+    second = workspace.json("run", "--any-date", "--date", DAY)
     assert second["counts"]["sent"] == 1 and len(smtp_server.handler.messages) == 1
 
 
@@ -163,10 +163,10 @@ def test_send_with_no_subscribers_leaves_the_edition_for_later(
 ):
     workspace.invoke("feeds", "add", *fixture_feeds.values())
     workspace.invoke("fetch")
-    assert "no active subscribers" in workspace.invoke("send", "--date", DAY).stdout
+    assert "no active subscribers" in workspace.invoke("send", "--any-date", "--date", DAY).stdout
     assert workspace.json("build", "--date", DAY)["status"] == "draft"  # still rebuildable
     workspace.invoke("subscribers", "add", "late@example.com")
-    assert workspace.json("send", "--date", DAY)["counts"]["sent"] == 1
+    assert workspace.json("send", "--any-date", "--date", DAY)["counts"]["sent"] == 1
     assert smtp_server.handler.recipients() == ["late@example.com"]
 
 
@@ -176,7 +176,7 @@ def test_international_addresses(workspace, fixture_feeds, smtp_server):
     workspace.invoke("subscribers", "add", "ada@bücher.example")  # IDN domain: punycode on the wire
     workspace.invoke("subscribers", "add", "zoë@example.com")  # needs SMTPUTF8, which we do not use
     workspace.invoke("subscribers", "add", "bob@example.net")
-    report = workspace.json("send", "--date", DAY)
+    report = workspace.json("send", "--any-date", "--date", DAY)
     assert report["counts"]["sent"] == 2 and report["counts"]["failed"] == 1
     assert sorted(smtp_server.handler.recipients()) == [
         "ada@xn--bcher-kva.example",
@@ -190,13 +190,13 @@ def test_a_dropped_connection_defers_that_delivery_and_the_rest_go_out(
 ):
     ready(workspace, fixture_feeds)
     smtp_server.handler.drop.add("zoe@example.org")
-    first = workspace.invoke("send", "--date", DAY)
+    first = workspace.invoke("send", "--any-date", "--date", DAY)
     assert "due again" in first.stdout
     counts = workspace.json("deliveries", "--date", DAY)["counts"]
     assert counts["sent"] == 2 and counts["deferred"] == 1
     assert sorted(smtp_server.handler.recipients()) == ["ada@example.com", "bob@example.net"]
     # run again before the retry is due: nothing is sent twice, the deferred one waits
-    again = workspace.json("send", "--date", DAY)
+    again = workspace.json("send", "--any-date", "--date", DAY)
     assert again["sent_now"] == 0 and again["next_retry"] is not None
     assert len(smtp_server.handler.messages) == 2
     # once due (here: made due by hand), only the deferred one goes out, with its Message-ID
@@ -206,7 +206,7 @@ def test_a_dropped_connection_defers_that_delivery_and_the_rest_go_out(
         ).fetchone()
         db.execute("update deliveries set next_attempt_at = '2000-01-01 00:00:00'")
     smtp_server.handler.drop.clear()
-    final = workspace.json("send", "--date", DAY)
+    final = workspace.json("send", "--any-date", "--date", DAY)
     assert final["counts"]["sent"] == 3 and final["sent_now"] == 1
     assert smtp_server.handler.recipients()[-1] == "zoe@example.org"
     assert smtp_server.handler.parsed()[-1]["Message-ID"] == message_id

@@ -212,7 +212,7 @@ def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path)
         [(outcome,)] = query(workspace.database, "select outcome from runs where job = 'send'")
         assert outcome == "stopped"
         [(day,)] = query(workspace.database, "select edition_date from editions")
-        workspace.invoke("send", "--date", day)
+        workspace.invoke("send", "--any-date", "--date", day)
         assert sorted(handler.recipients()) == sorted(people)  # everyone once, nobody twice
     finally:
         controller.stop()
@@ -231,7 +231,7 @@ def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path):
             workspace.invoke("subscribers", "add", email)
         command = [sys.executable, "-m", "digest", "--config", str(workspace.config)]
         send = subprocess.Popen(
-            [*command, "send", "--date", "2026-02-03"],
+            [*command, "send", "--any-date", "--date", "2026-02-03"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -252,7 +252,7 @@ def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path):
             query(workspace.database, "select status, count(*) from deliveries group by status")
         )
         assert statuses == {"sent": len(delivered), "pending": len(people) - len(delivered)}
-        workspace.invoke("send", "--date", "2026-02-03")
+        workspace.invoke("send", "--any-date", "--date", "2026-02-03")
         assert sorted(handler.recipients()) == sorted(people)
     finally:
         controller.stop()

@@ -141,10 +141,15 @@ def test_send_command_over_starttls_with_password_from_environment(
         workspace.invoke("feeds", "add", *fixture_feeds.values())
         workspace.invoke("subscribers", "add", "ada@example.com")
         workspace.invoke("fetch")
-        refused = workspace.invoke("send", "--date", "2025-06-02", code=1)
+        refused = workspace.invoke("send", "--any-date", "--date", "2025-06-02", code=1)
         assert "login" in refused.stderr and "refused" in refused.stderr  # no password set
         report = workspace.invoke(
-            "send", "--date", "2025-06-02", "--json", env={"DIGEST_SMTP_PASSWORD": PASSWORD}
+            "send",
+            "--any-date",
+            "--date",
+            "2025-06-02",
+            "--json",
+            env={"DIGEST_SMTP_PASSWORD": PASSWORD},
         )
         assert '"sent": 1' in report.stdout
         assert handler.recipients() == ["ada@example.com"]

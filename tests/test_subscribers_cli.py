@@ -124,7 +124,7 @@ def test_export_data_prints_one_subscribers_data_as_json(
 ):
     workspace.invoke("feeds", "add", *fixture_feeds.values())
     workspace.invoke("subscribers", "add", "ada@example.com", "--name", "Ada")
-    workspace.invoke("run", "--date", "2025-06-02")
+    workspace.invoke("run", "--any-date", "--date", "2025-06-02")
     data = json.loads(workspace.invoke("subscribers", "export-data", "ada@example.com").stdout)
     assert data["email"] == "ada@example.com" and data["name"] == "Ada"
     assert data["lists"] == ["default"] and data["consent"]["source"] == "cli"

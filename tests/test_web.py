@@ -96,7 +96,7 @@ def test_link_from_a_sent_email_unsubscribes(workspace, fixture_feeds, smtp_serv
 
     workspace.invoke("feeds", "add", *fixture_feeds.values())
     workspace.invoke("subscribers", "add", "ada@example.com")
-    workspace.invoke("run", "--date", "2025-06-02")
+    workspace.invoke("run", "--any-date", "--date", "2025-06-02")
     (message,) = smtp_server.handler.parsed()
     link = re.match(r"<(https://news\.example(/u/[^>]+))>", message["List-Unsubscribe"]).group(2)
     with make_app(load_settings(workspace.config)) as app:
@@ -105,5 +105,5 @@ def test_link_from_a_sent_email_unsubscribes(workspace, fixture_feeds, smtp_serv
         assert client.get("/archive/2020-01-01").status_code == 404
         assert client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
         assert app.subscribers.find("ada@example.com").status == "unsubscribed"
-    assert workspace.json("send", "--date", "2025-06-02")["counts"]["sent"] == 1
+    assert workspace.json("send", "--any-date", "--date", "2025-06-02")["counts"]["sent"] == 1
     assert len(smtp_server.handler.messages) == 1

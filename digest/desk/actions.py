@@ -11,12 +11,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from digest import services
 from digest.app import App
 from digest.delivery.message import ascii_address, build_message, make_message_id, parse_sender
-from digest.desk.changes import story_key, update_changes
-from digest.errors import EditionError, UsageError
-from digest.types import Edition, EditionStatus, RenderedEmail
+from digest.editions.service import Editions
+from digest.types import Edition, RenderedEmail
 from subscribers.types import Subscriber
 from subscribers.validation import normalize_email
 
@@ -33,7 +31,6 @@ __all__ = [
 ]
 
 TEST_PREFIX = "[TEST] "
-_LOCKED = (EditionStatus.SENDING, EditionStatus.SENT)
 
 
 @dataclass(frozen=True)
@@ -45,6 +42,8 @@ class DeskEdition:
     #: The edition as built, before changes (to list excluded stories and undo edits).
     built: Edition
     changes: dict[str, Any]
+    #: Every zone's edition of the date (changes applied), the digest's own zone first.
+    zones: tuple[Edition, ...] = ()
 
     @property
     def excluded(self) -> set[str]:
@@ -59,62 +58,35 @@ class DeskEdition:
         return str(self.changes.get("hold_reason") or "")
 
 
-def load(app: App, day: date) -> DeskEdition:
-    """The day's edition (built now if there is none yet) with the editor's changes."""
-    services.get_or_build(app, day)
-    built = app.store.get_edition(app.topic.key, day)
-    assert built is not None and built.id is not None
-    changes = app.store.get_edition_changes(built.id)
-    return DeskEdition(edition=services.with_changes(app, built), built=built, changes=changes)
+def load(app: App, day: date, zone: str = "") -> DeskEdition:
+    """The date's edition for ``zone`` (built now if there is none yet) with the changes."""
+    editions = Editions(app)
+    key = editions.key(day, zone)
+    edition = editions.get_or_build(key)
+    built = editions.built(key)
+    assert built is not None
+    return DeskEdition(
+        edition=edition,
+        built=built,
+        changes=dict(editions.changes(day)),
+        zones=tuple(editions.of_date(day)),
+    )
 
 
-def _editable(app: App, day: date) -> Edition:
-    edition = services.get_or_build(app, day)
-    if edition.status in _LOCKED:
-        raise EditionError(f"the {day} edition is already {edition.status}; it cannot change")
-    return edition
+def record(app: App, day: date, action: str, key: str = "", value: str = "") -> list[Edition]:
+    """Record one editor action for the date (see digest.desk.changes.update_changes): it
+    applies to every zone's edition not yet sent. Returns those editions."""
+    return Editions(app).record(day, action, key, value)
 
 
-def record(app: App, day: date, action: str, key: str = "", value: str = "") -> Edition:
-    """Record one editor action (see digest.desk.changes.update_changes); returns the result."""
-    edition = _editable(app, day)
-    assert edition.id is not None
-    if key and key not in {story_key(story) for story in load(app, day).built.stories}:
-        raise UsageError(f"no story {key} in the {day} edition")
-    if action == "move" and value and value not in {s.key for s in edition.sections}:
-        raise UsageError(f"no section {value!r} in the {day} edition")
-    changes = update_changes(app.store.get_edition_changes(edition.id), action, key, value)
-    app.store.set_edition_changes(edition.id, changes)
-    if edition.status == EditionStatus.APPROVED:
-        # what was approved has changed: it needs approving again
-        app.store.set_edition_status(edition.id, EditionStatus.DRAFT, now=app.clock())
-    return services.get_or_build(app, day)
+def approve(app: App, day: date, zone: str | None = None) -> list[Edition]:
+    """Approve the date's editions (every zone's, or ``zone``'s), a held one too."""
+    return Editions(app).approve(day, zone)
 
 
-def approve(app: App, day: date) -> Edition:
-    """Approve the day's edition for sending (a held one too); it is built first if needed."""
-    edition = _editable(app, day)
-    assert edition.id is not None
-    changes = app.store.get_edition_changes(edition.id)
-    if changes.pop("hold_reason", None) is not None:
-        app.store.set_edition_changes(edition.id, changes)
-    app.store.set_edition_status(edition.id, EditionStatus.APPROVED, now=app.clock())
-    return services.get_or_build(app, day)
-
-
-def hold(app: App, day: date, reason: str = "") -> Edition:
-    """Hold the day's edition: `digest send` refuses it until it is approved."""
-    edition = _editable(app, day)
-    assert edition.id is not None
-    changes = app.store.get_edition_changes(edition.id)
-    reason = " ".join(reason.split())[:500]
-    if reason:
-        changes["hold_reason"] = reason
-    else:
-        changes.pop("hold_reason", None)
-    app.store.set_edition_changes(edition.id, changes)
-    app.store.set_edition_status(edition.id, EditionStatus.HELD, now=app.clock())
-    return services.get_or_build(app, day)
+def hold(app: App, day: date, reason: str = "", zone: str | None = None) -> list[Edition]:
+    """Hold the date's editions (every zone's, or ``zone``'s): not sent until approved."""
+    return Editions(app).hold(day, zone, reason)
 
 
 def for_subscriber(edition: Edition, subscriber: Subscriber | None) -> Edition:
@@ -136,7 +108,7 @@ def render_for(app: App, edition: Edition, subscriber: Subscriber | None = None)
 
 
 def send_test(
-    app: App, day: date, address: str, subscriber: Subscriber | None = None
+    app: App, day: date, address: str, subscriber: Subscriber | None = None, zone: str = ""
 ) -> RenderedEmail:
     """Send the edition (``subscriber``'s sections) to ``address``, subject "[TEST] ...".
 
@@ -144,7 +116,7 @@ def send_test(
     changes nothing about who has been sent what.
     """
     recipient = normalize_email(address)
-    edition = services.get_or_build(app, day)
+    edition = load(app, day, zone).edition
     # both parts, whatever the subscriber's format: the test is for checking the edition
     email = app.renderer().render_preview(for_subscriber(edition, subscriber))
     email = replace(email, subject=TEST_PREFIX + email.subject)

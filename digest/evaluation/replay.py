@@ -14,6 +14,7 @@ from pathlib import Path
 from digest import services
 from digest.app import make_app
 from digest.config import DigestSettings, FetchSettings, Settings
+from digest.editions.service import Editions
 from digest.errors import CorpusError
 from digest.evaluation.corpus import Corpus, item_id_for_link
 from digest.evaluation.metrics import DayScore, EvalReport, plain, score_edition, total_score
@@ -89,7 +90,7 @@ def run_eval(
                 window = edition_window(day, settings.digest)
                 clock.moment = window.end + timedelta(minutes=5)
                 started, cpu_started = time.perf_counter(), time.process_time()
-                edition = services.build(app, day)
+                edition = Editions(app).build(Editions(app).key(day))
                 seconds = time.perf_counter() - started
                 cpu_seconds = time.process_time() - cpu_started
                 score = score_edition(

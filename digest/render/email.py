@@ -267,7 +267,9 @@ class EditionRenderer:
         return _truncate(f"{prefix}: {headline}", SUBJECT_MAX_LENGTH)
 
     def archive_url(self, edition: Edition) -> str:
-        return f"{self.base_url}/archive/{edition.date.isoformat()}"
+        """The edition's own page: a zone's edition has the zone in its path."""
+        zone = f"/{edition.zone}" if edition.zone else ""
+        return f"{self.base_url}/archive/{edition.date.isoformat()}{zone}"
 
     # --- internals --------------------------------------------------------------------------
 

@@ -103,13 +103,24 @@ class EditionRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     #: The built content as JSON: what is sent is exactly what was previewed.
     content: Mapped[dict] = mapped_column(JSON)
-    #: Editor changes, kept across rebuilds.
+    #: Unused since editor changes belong to the date (edition_changes); kept for old databases.
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
     built_at: Mapped[datetime] = mapped_column(UTCDateTime)
     first_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Time zone of the subscribers this edition is for; "" is the digest's own zone.
     zone: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class EditionChangesRow(Base):
+    """An editor's changes to a date's editions: they apply to every zone's edition of it."""
+
+    __tablename__ = "edition_changes"
+
+    topic: Mapped[str] = mapped_column(String(128), primary_key=True)
+    edition_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SubscriberRow(Base):

@@ -8,15 +8,24 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, column, delete, func, insert, select, table, update
+from sqlalchemy import Select, Table, column, delete, func, insert, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from digest.edition_json import edition_from_dict, edition_to_dict
 from digest.errors import EditionError, UsageError
 from digest.store.database import Database
-from digest.store.models import EditionRow, FeedRow, ItemRow
-from digest.types import Edition, EditionStatus, Feed, FeedUpdate, Item, ParsedItem
+from digest.store.models import EditionChangesRow, EditionRow, FeedRow, ItemRow
+from digest.types import (
+    EDITION_TRANSITIONS,
+    Edition,
+    EditionKey,
+    EditionStatus,
+    Feed,
+    FeedUpdate,
+    Item,
+    ParsedItem,
+)
 
 
 class Store:
@@ -138,31 +147,30 @@ class Store:
 
     # --- editions ------------------------------------------------------------------------
 
-    def get_edition(self, topic: str, edition_date: date, zone: str = "") -> Edition | None:
+    def get_edition(self, key: EditionKey) -> Edition | None:
         with self._sessions() as session:
-            row = session.scalar(
-                select(EditionRow).where(
-                    EditionRow.topic == topic,
-                    EditionRow.edition_date == edition_date,
-                    EditionRow.zone == zone,
-                )
-            )
+            row = session.scalar(_edition_query(key))
             return None if row is None else _edition(row)
 
-    def save_edition(self, edition: Edition, *, now: datetime) -> Edition:
-        """Store a freshly built edition, replacing the draft of the same day.
+    def editions_of_date(self, topic: str, edition_date: date) -> list[Edition]:
+        """Every zone's edition of a date, the digest's own zone first."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(EditionRow)
+                .where(EditionRow.topic == topic, EditionRow.edition_date == edition_date)
+                .order_by(EditionRow.zone)
+            )
+            return [_edition(row) for row in rows]
 
-        An edition that is being sent or was sent is never rebuilt.
+    def save_edition(self, edition: Edition, *, now: datetime) -> Edition:
+        """Store a freshly built edition, replacing the earlier build of the same key.
+
+        A rebuild makes an approved edition a draft again (its content changed); a held one
+        stays held; one being sent or sent is never rebuilt.
         """
         content = edition_to_dict(edition)
         with self._sessions.begin() as session:
-            row = session.scalar(
-                select(EditionRow).where(
-                    EditionRow.topic == edition.topic,
-                    EditionRow.edition_date == edition.date,
-                    EditionRow.zone == edition.zone,
-                )
-            )
+            row = session.scalar(_edition_query(edition.key))
             if row is None:
                 row = EditionRow(
                     topic=edition.topic,
@@ -178,60 +186,98 @@ class Store:
                     session.flush()
                 except IntegrityError as exc:  # another process stored it first
                     raise EditionError(
-                        f"the {edition.date} edition was stored by another process meanwhile"
+                        f"the {_label(edition.key)} edition was stored by another process meanwhile"
                     ) from exc
-            else:
-                if row.status in (EditionStatus.SENDING, EditionStatus.SENT):
-                    raise EditionError(
-                        f"the {edition.date} edition is already {row.status}; it is not rebuilt"
-                    )
-                row.content = content
-                row.built_at = now
-                # a rebuild needs approving again, but an editor's hold stays until lifted
-                if row.status != EditionStatus.HELD:
-                    row.status = EditionStatus.DRAFT
+                return _edition(row)
+            status = EditionStatus(row.status)
+            if status != EditionStatus.HELD:
+                _move(row, EditionStatus.DRAFT, "rebuilt")
+            row.content = content
+            row.built_at = now
             return _edition(row)
 
-    def get_edition_changes(self, edition_id: int) -> dict[str, Any]:
-        """The editor changes stored with an edition (see digest.desk.changes)."""
+    def get_changes(self, topic: str, edition_date: date) -> dict[str, Any]:
+        """The editor's changes to a date (see digest.desk.changes); they apply to every zone."""
         with self._sessions() as session:
-            row = session.get_one(EditionRow, edition_id)
-            return dict(row.changes or {})
+            row = session.get(EditionChangesRow, (topic, edition_date))
+            return dict(row.changes or {}) if row is not None else {}
 
-    def set_edition_changes(self, edition_id: int, changes: dict[str, Any]) -> None:
-        """Replace an edition's editor changes; refused once the edition is being sent."""
+    def set_changes(
+        self, topic: str, edition_date: date, changes: dict[str, Any], *, now: datetime
+    ) -> None:
         with self._sessions.begin() as session:
-            row = session.get_one(EditionRow, edition_id)
-            if row.status in (EditionStatus.SENDING, EditionStatus.SENT):
-                raise EditionError(
-                    f"the {row.edition_date} edition is already {row.status}; "
-                    "it can no longer be changed"
+            row = session.get(EditionChangesRow, (topic, edition_date))
+            if row is None:
+                session.add(
+                    EditionChangesRow(
+                        topic=topic,
+                        edition_date=edition_date,
+                        changes=dict(changes),
+                        updated_at=now,
+                    )
                 )
-            row.changes = dict(changes)
+            else:
+                row.changes = dict(changes)
+                row.updated_at = now
 
     def list_editions(
         self, topic: str, statuses: Sequence[str], *, limit: int = 100
     ) -> list[tuple[Edition, datetime]]:
-        """Editions in the given statuses, newest date first, each with when it went out
-        (first send, else build time)."""
+        """Editions in the given statuses, newest date first (then zone), each with when it
+        went out (first send, else build time)."""
         with self._sessions() as session:
             rows = session.scalars(
                 select(EditionRow)
                 .where(EditionRow.topic == topic, EditionRow.status.in_(list(statuses)))
-                .order_by(EditionRow.edition_date.desc())
+                .order_by(EditionRow.edition_date.desc(), EditionRow.zone)
                 .limit(limit)
             )
             return [(_edition(row), row.first_send_at or row.built_at) for row in rows]
 
-    def set_edition_status(self, edition_id: int, status: str, *, now: datetime) -> Edition:
+    def set_edition_status(
+        self,
+        edition_id: int,
+        status: EditionStatus,
+        *,
+        now: datetime,
+        content: Edition | None = None,
+    ) -> Edition:
+        """Move an edition to ``status``, if :data:`EDITION_TRANSITIONS` allows it.
+
+        ``content``, when sending starts, replaces the stored content: the edition with the
+        editor's changes applied, so what went out stays as it was whatever is edited later.
+        """
+        status = EditionStatus(status)
         with self._sessions.begin() as session:
             row = session.get_one(EditionRow, edition_id)
-            row.status = status
+            _move(row, status, status.value)
+            if content is not None and status == EditionStatus.SENDING:
+                row.content = {**edition_to_dict(content), "edited": True}
             if status == EditionStatus.SENDING and row.first_send_at is None:
                 row.first_send_at = now
-            if status == EditionStatus.SENT:
+            if status == EditionStatus.SENT and row.sent_at is None:
                 row.sent_at = now
             return _edition(row)
+
+
+def _edition_query(key: EditionKey) -> Select[Any]:
+    return select(EditionRow).where(
+        EditionRow.topic == key.topic,
+        EditionRow.edition_date == key.date,
+        EditionRow.zone == key.zone,
+    )
+
+
+def _label(key: EditionKey) -> str:
+    return f"{key.date} {key.zone}" if key.zone else str(key.date)
+
+
+def _move(row: EditionRow, status: EditionStatus, verb: str) -> None:
+    current = EditionStatus(row.status)
+    if status not in EDITION_TRANSITIONS[current]:
+        key = EditionKey(row.topic, row.edition_date, row.zone)
+        raise EditionError(f"the {_label(key)} edition is already {current}; it cannot be {verb}")
+    row.status = status
 
 
 def _apply_feed_state(
@@ -387,4 +433,4 @@ def _edition(row: EditionRow) -> Edition:
     edition = edition_from_dict(
         row.content, status=row.status, edition_id=row.id, built_at=row.built_at
     )
-    return replace(edition, zone=row.zone) if row.zone else edition
+    return replace(edition, zone=row.zone, edited=bool(row.content.get("edited")))

@@ -11,13 +11,12 @@ from datetime import UTC, date, datetime
 
 from flask import Blueprint, Response, render_template
 
-from digest import services
 from digest.app import App
-from digest.types import Edition, EditionStatus
+from digest.editions.service import PUBLIC_STATUSES, Editions
+from digest.sendtimes import known_zone
+from digest.types import Edition
 
 __all__ = ["archive_blueprint", "atom_feed", "PUBLIC_STATUSES"]
-
-PUBLIC_STATUSES = (EditionStatus.SENDING, EditionStatus.SENT)
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 30
 
@@ -25,6 +24,7 @@ FEED_ENTRIES = 30
 def archive_blueprint(app: App) -> Blueprint:
     archive = Blueprint("archive", __name__)
     digest_name = app.settings.digest.name
+    editions = Editions(app)
 
     def not_found(message: str) -> tuple[str, int]:
         return render_template(
@@ -34,41 +34,60 @@ def archive_blueprint(app: App) -> Blueprint:
     @archive.get("/archive")
     def index() -> tuple[str, int]:
         renderer = app.renderer()
-        editions = [
-            (edition, renderer.subject(services.with_changes(app, edition)), when)
-            for edition, when in app.store.list_editions(app.topic.key, PUBLIC_STATUSES)
-        ]
+        dates = []
+        for day, zoned in editions.public(limit=100):
+            lead = _representative(zoned)
+            dates.append(
+                {
+                    "date": day,
+                    "subject": renderer.subject(lead),
+                    "url": f"/archive/{day.isoformat()}",
+                    "zones": [
+                        (edition.zone, f"/archive/{day.isoformat()}/{edition.zone}")
+                        for edition, _ in zoned
+                        if edition.zone
+                    ],
+                }
+            )
         return render_template(
             "archive.html.j2",
             digest_name=digest_name,
             topic_title=app.topic.title,
-            editions=editions,
+            dates=dates,
         ), 200
 
     @archive.get("/archive/<day>")
-    def edition(day: str) -> tuple[str, int]:
-        """The "read online" page of an edition that has gone out (or is going out)."""
+    @archive.get("/archive/<day>/<path:zone>")
+    def edition(day: str, zone: str | None = None) -> tuple[str, int]:
+        """The "read online" page of an edition that has gone out (or is going out); without a
+        zone, the digest's own zone's edition of the date (else the first zone's sent)."""
         try:
             edition_date = date.fromisoformat(day)
         except ValueError:
             return not_found("No such edition.")
-        found = app.store.get_edition(app.topic.key, edition_date)
-        if found is None or found.status not in PUBLIC_STATUSES:
+        if zone is not None and not known_zone(zone):
+            return not_found("No such edition.")
+        found = editions.public_edition(edition_date, zone)
+        if found is None:
             return not_found(f"No edition of {day} has been sent.")
-        return app.renderer().render_web(services.with_changes(app, found)), 200
+        return app.renderer().render_web(found), 200
 
     @archive.get("/archive.atom")
     def feed() -> Response:
         entries = [
-            (services.with_changes(app, edition), when)
-            for edition, when in app.store.list_editions(
-                app.topic.key, PUBLIC_STATUSES, limit=FEED_ENTRIES
-            )
+            (_representative(zoned), zoned[0][1])
+            for _, zoned in editions.public(limit=FEED_ENTRIES)
         ]
         body = atom_feed(app, entries)
         return Response(body, mimetype="application/atom+xml")
 
     return archive
+
+
+def _representative(zoned: list[tuple[Edition, datetime]]) -> Edition:
+    """The edition that stands for its date: the digest's own zone's (listed first) if it has
+    gone out, else the first zone's."""
+    return zoned[0][0]
 
 
 def atom_feed(app: App, entries: list[tuple[Edition, datetime]]) -> bytes:
@@ -97,7 +116,8 @@ def atom_feed(app: App, entries: list[tuple[Edition, datetime]]) -> bytes:
     author = sub(root, "author")
     sub(author, "name", _one_line(app.settings.digest.name))
     for edition, when in entries:
-        url = renderer.archive_url(edition)
+        # One entry per date, whatever the zones: its id is the date's page, unique and stable.
+        url = f"{base}/archive/{edition.date.isoformat()}"
         entry = sub(root, "entry")
         sub(entry, "id", url)
         sub(entry, "title", renderer.subject(edition))

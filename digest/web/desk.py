@@ -12,7 +12,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import date
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -21,9 +21,11 @@ from digest import services
 from digest.app import App
 from digest.desk import actions
 from digest.desk.changes import story_key
+from digest.editions.service import Editions
 from digest.errors import DigestError
 from digest.render.templates import templates_dir
-from digest.types import Edition, EditionStatus
+from digest.sendtimes import known_zone
+from digest.types import Edition
 from subscribers.types import Subscriber, SubscriberStatus
 
 __all__ = ["create_desk_app", "LOCAL_HOSTS"]
@@ -43,6 +45,7 @@ def create_desk_app(
     token = csrf_token or secrets.token_urlsafe(32)
     hosts = None if allowed_hosts is None else {host.lower() for host in allowed_hosts}
     digest_name = app.settings.digest.name
+    editions = Editions(app)
 
     @desk.before_request
     def guard() -> None:
@@ -76,12 +79,19 @@ def create_desk_app(
             return None
         return app.subscribers.get(int(value))
 
+    def chosen_zone() -> str:
+        zone = request.values.get("zone", "").strip()
+        return zone if zone and known_zone(zone) else ""
+
     def back(day: date) -> BaseResponse:
-        target = url_for("edition", day=day.isoformat())
+        query = {}
         subscriber = request.form.get("as", "")
         if subscriber.isdigit():
-            target += f"?as={subscriber}"
-        return redirect(target, code=303)
+            query["as"] = subscriber
+        if chosen_zone():
+            query["zone"] = chosen_zone()
+        target = url_for("edition", day=day.isoformat())
+        return redirect(f"{target}?{urlencode(query)}" if query else target, code=303)
 
     def attempt(day: date, done: str, call: Callable[[], object]) -> BaseResponse:
         try:
@@ -106,7 +116,7 @@ def create_desk_app(
     def edition(day: str) -> tuple[str, int]:
         edition_date = parse_day(day)
         try:
-            state = actions.load(app, edition_date)
+            state = actions.load(app, edition_date, chosen_zone())
         except DigestError as exc:
             return render_template(
                 "message.html.j2", digest_name=digest_name, heading="Desk", message=str(exc)
@@ -129,7 +139,8 @@ def create_desk_app(
                 if story_key(story) in state.excluded
             ],
             sections=state.built.sections,
-            locked=state.edition.status in (EditionStatus.SENDING, EditionStatus.SENT),
+            locked=all(z.locked for z in state.zones) if state.zones else state.edition.locked,
+            zone=chosen_zone(),
             csrf_token=token,
             test_address=request.args.get("to", ""),
         ), 200
@@ -138,7 +149,7 @@ def create_desk_app(
     def email_html(day: str) -> Response:
         edition_date = parse_day(day)
         try:
-            state = actions.load(app, edition_date)
+            state = actions.load(app, edition_date, chosen_zone())
         except DigestError as exc:
             return Response(str(exc), status=400, mimetype="text/plain")
         email = actions.render_for(app, state.edition, chosen_subscriber())
@@ -185,7 +196,7 @@ def create_desk_app(
         return attempt(
             edition_date,
             "Rebuilt from the latest items; your changes were applied again.",
-            lambda: services.build(app, edition_date),
+            lambda: editions.build(editions.key(edition_date, chosen_zone())),
         )
 
     @desk.post("/edition/<day>/test")
@@ -196,7 +207,7 @@ def create_desk_app(
         return attempt(
             edition_date,
             f"Test sent to {address.strip()}.",
-            lambda: actions.send_test(app, edition_date, address, subscriber),
+            lambda: actions.send_test(app, edition_date, address, subscriber, chosen_zone()),
         )
 
     return desk

@@ -22,12 +22,12 @@ def test_hold_then_approve(workspace: Workspace, fixture_feeds, smtp_server):
     result = workspace.invoke("hold", "--date", DAY, "--reason", "legal check")
     assert result.stdout.strip() == f"{DAY}: held (legal check)"
     # a held edition is not sent: one line, non-zero exit, nothing delivered
-    refused = workspace.invoke("send", "--date", DAY, code=None)
+    refused = workspace.invoke("send", "--any-date", "--date", DAY, code=None)
     assert refused.exit_code != 0
     assert "held by an editor" in refused.stderr and "Traceback" not in refused.stderr
     assert smtp_server.handler.messages == []
     assert workspace.invoke("approve", "--date", DAY).stdout.strip() == f"{DAY}: approved"
-    workspace.invoke("send", "--date", DAY)
+    workspace.invoke("send", "--any-date", "--date", DAY)
     assert len(smtp_server.handler.messages) == 1
     # a sent edition can no longer be held
     late = workspace.invoke("hold", "--date", DAY, code=None)

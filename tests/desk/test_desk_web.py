@@ -32,9 +32,14 @@ def desk(workspace: Workspace, fixture_feeds):
 
 
 def stored(app):
-    from digest import services
+    from digest.editions.service import Editions
 
-    return services.get_or_build(app, date(2025, 6, 2))
+    editions = Editions(app)
+    return editions.get_or_build(editions.key(date(2025, 6, 2)))
+
+
+def changes_of(app):
+    return app.store.get_changes(app.topic.key, date(2025, 6, 2))
 
 
 def key_of(app, fragment: str) -> str:
@@ -100,7 +105,7 @@ def test_actions_are_stored_and_survive_a_rebuild(desk):
         assert edition.note == "Markets in Hong Kong were shut for a holiday."
 
     check()
-    changes = app.store.get_edition_changes(stored(app).id)
+    changes = changes_of(app)
     assert changes["exclude"] == [gallium] and changes["pin"] == [geneva]
     # a rebuild (new items, or the editor's button) keeps every change
     assert post(client, f"/edition/{DAY}/rebuild").status_code == 303
@@ -122,7 +127,7 @@ def test_approve_hold_and_approval_lapses_on_change(desk):
     assert stored(app).status == "held"  # a rebuild does not lift a hold
     post(client, f"/edition/{DAY}/approve")
     assert stored(app).status == "approved"
-    assert "hold_reason" not in app.store.get_edition_changes(stored(app).id)
+    assert "hold_reason" not in changes_of(app)
     post(client, f"/edition/{DAY}/story", action="exclude", key=key_of(app, "gallium"))
     assert stored(app).status == "draft"  # what was approved changed
     # an unknown story or section is a message, not a crash, and changes nothing
@@ -132,7 +137,7 @@ def test_approve_hold_and_approval_lapses_on_change(desk):
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "no section &#39;x&#39;" in page or "no section 'x'" in page
-    assert "move" not in app.store.get_edition_changes(stored(app).id)
+    assert "move" not in changes_of(app)
 
 
 def test_view_as_a_subscriber_and_send_a_test(desk, smtp_server):
@@ -172,6 +177,7 @@ def test_view_as_a_subscriber_and_send_a_test(desk, smtp_server):
 def test_a_sent_edition_cannot_change(desk):
     app, client = desk
     edition = stored(app)
+    app.store.set_edition_status(edition.id, "sending", now=NOW)
     app.store.set_edition_status(edition.id, "sent", now=NOW)
     page = client.post(
         f"/edition/{DAY}/story",
@@ -179,7 +185,7 @@ def test_a_sent_edition_cannot_change(desk):
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "already sent" in page
-    assert app.store.get_edition_changes(edition.id) == {}
+    assert changes_of(app) == {}
 
 
 def test_view_as_a_text_only_subscriber_and_bad_dates(desk):

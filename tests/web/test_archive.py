@@ -37,10 +37,9 @@ def site(workspace: Workspace):
     store_edition(app.store, date(2026, 3, 11), "draft")
     # an editor excluded a story of the 9 March edition before it went out
     dutch = next(story_key(s) for s in sample_edition().stories if "Dutch" in s.title)
-    with app.database.sessions.begin() as session:
-        from digest.store.models import EditionRow
-
-        session.get_one(EditionRow, first).changes = update_changes({}, "exclude", dutch)
+    app.store.set_changes(
+        app.topic.key, date(2026, 3, 9), update_changes({}, "exclude", dutch), now=SENT_AT
+    )
     flask_app = create_web_app(app)
     flask_app.testing = True
     yield app, flask_app.test_client()
