@@ -584,6 +584,33 @@ def subscribers_show(email: str, as_json: bool) -> None:
         console.print_subscribers([subscriber])
 
 
+@subscribers.command("set")
+@click.argument("email")
+@click.option("--name", help='Display name ("" clears it).')
+@click.option("--timezone", metavar="ZONE", help='Time zone, e.g. Asia/Tokyo ("" clears it).')
+@click.option("--format", "format_", type=click.Choice(["html", "text"]), help="Email format.")
+@click.option("--sections", metavar="A,B", help='Section keys to receive ("" means all).')
+@_json_option
+def subscribers_set(
+    email: str,
+    name: str | None,
+    timezone: str | None,
+    format_: str | None,
+    sections: str | None,
+    as_json: bool,
+) -> None:
+    """Change a subscriber's name, time zone, format or sections."""
+    from subscribers.admin import change_subscriber
+
+    subscriber, changed = change_subscriber(
+        _session().app(), email, name=name, timezone=timezone, format=format_, sections=sections
+    )
+    if as_json:
+        _print_json(console.subscriber_dict(subscriber))
+    else:
+        click.echo(f"updated {subscriber.email}: {', '.join(changed)}")
+
+
 @subscribers.command("erase")
 @click.argument("email")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from digest.errors import UsageError
 from subscribers.csvio import write_csv
 from subscribers.importer import import_csv
-from subscribers.types import ImportReport
+from subscribers.types import ImportReport, Subscriber
 
 if TYPE_CHECKING:
     from digest.app import App
@@ -44,3 +44,52 @@ def export_csv(
 ) -> Iterator[str]:
     subscribers = app.subscribers.iter_all(status=status, list_name=list_name)
     return write_csv(subscribers)
+
+
+def change_subscriber(
+    app: App,
+    email: str,
+    *,
+    name: str | None = None,
+    timezone: str | None = None,
+    format: str | None = None,
+    sections: str | None = None,
+) -> tuple[Subscriber, list[str]]:
+    """`digest subscribers set`: change one subscriber; returns them and what changed.
+
+    ``None`` leaves a field as it is; ``timezone=""`` clears the zone, ``sections=""`` means
+    every section.
+    """
+    if name is None and timezone is None and format is None and sections is None:
+        raise UsageError("say what to change: --name, --timezone, --format or --sections")
+    found = app.subscribers.find(email)
+    if found is None:
+        raise UsageError(f"no subscriber {email}")
+    chosen: list[str] | None = None
+    if sections is not None:
+        known = [section.key for section in app.topic.sections]
+        chosen = [key.strip() for key in sections.split(",") if key.strip()]
+        unknown = [key for key in chosen if key not in known]
+        if unknown:
+            raise UsageError(
+                f"unknown section {', '.join(unknown)} (the sections are {', '.join(known)})"
+            )
+    changed = app.subscribers.update_preferences(
+        found.id,
+        now=app.clock(),
+        name=False if name is None else name,
+        timezone=False if timezone is None else (timezone or None),
+        format=format,
+        sections=chosen,
+    )
+    what = [
+        f"{label} {value}"
+        for label, given, value in (
+            ("name", name, changed.name or "(none)"),
+            ("timezone", timezone, changed.timezone or "(none)"),
+            ("format", format, changed.format),
+            ("sections", sections, ",".join(changed.sections) or "all"),
+        )
+        if given is not None
+    ]
+    return changed, what

@@ -312,8 +312,10 @@ class SubscriberStore:
         format: str | None = None,
         timezone: str | None | bool = False,
         paused: bool | None = None,
+        name: str | None | bool = False,
     ) -> Subscriber:
-        """Change what a subscriber gets. ``timezone=False`` leaves it; None clears it."""
+        """Change what a subscriber gets. ``timezone=False`` (``name=False``) leaves it; None
+        clears it."""
         if format is not None and format not in FORMATS:
             raise SubscriberError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
         zone = normalize_timezone(timezone) if isinstance(timezone, str) else timezone
@@ -329,6 +331,8 @@ class SubscriberStore:
                 row.timezone = zone  # type: ignore[assignment]
             if paused is not None:
                 row.paused = paused
+            if name is not False:
+                row.name = clean_name(name if isinstance(name, str) else None)
             row.updated_at = now
             return self._value(session, row)
 

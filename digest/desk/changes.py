@@ -23,7 +23,15 @@ from typing import Any
 from digest.errors import UsageError
 from digest.types import Edition, Section, Story
 
-__all__ = ["story_key", "apply_changes", "update_changes", "ACTIONS", "NOTE_MAX", "TEXT_MAX"]
+__all__ = [
+    "story_key",
+    "story_aliases",
+    "apply_changes",
+    "update_changes",
+    "ACTIONS",
+    "NOTE_MAX",
+    "TEXT_MAX",
+]
 
 #: Actions :func:`update_changes` understands.
 ACTIONS = (
@@ -50,7 +58,27 @@ def story_key(story: Story) -> str:
         first = story.sources[0]
         basis = f"{first.url}\n{first.feed}\n{first.item_id}"
     basis = basis or story.title.strip()
+    return _hash(basis)
+
+
+def _hash(basis: str) -> str:
     return hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def story_aliases(story: Story) -> list[str]:
+    """The story's key, then the keys it would have were any of its sources the headline.
+
+    Another zone's edition of the date covers other hours, so the same story may lead with
+    another outlet's link there: a change made on one zone's story still finds it.
+    """
+    keys = [story_key(story)]
+    keys += [_hash(source.url.strip()) for source in story.sources if source.url.strip()]
+    return list(dict.fromkeys(keys))
+
+
+def _match(story: Story, wanted: Any) -> str | None:
+    """The first of the story's keys that ``wanted`` (a set, list or dict of keys) holds."""
+    return next((key for key in story_aliases(story) if key in wanted), None)
 
 
 def _keys(changes: dict[str, Any], name: str) -> list[str]:
@@ -80,25 +108,26 @@ def apply_changes(edition: Edition, changes: dict[str, Any] | None) -> Edition:
     top_score = max((story.score for story in edition.stories), default=0.0)
 
     placed: dict[str, list[Story]] = {section.key: [] for section in edition.sections}
+    rank: dict[int, int] = {}  # id of a placed story -> its pin's place
     for section in edition.sections:
         for story in section.stories:
-            key = story_key(story)
-            if key in excluded:
+            if _match(story, excluded) is not None:
                 continue
-            story = _edited(story, edits.get(key))
-            target = moves.get(key, section.key)
+            edit_key, move_key, pin_key = (_match(story, w) for w in (edits, moves, pins))
+            story = _edited(story, edits.get(edit_key) if edit_key else None)
+            target = moves[move_key] if move_key else section.key
             if target not in known_sections:
                 target = section.key
             if target != story.section:
                 story = replace(story, section=target)
-            if key in pins:
+            if pin_key is not None:
                 # the first pin ranks highest
-                story = replace(story, score=top_score + len(pins) - pins.index(key))
+                story = replace(story, score=top_score + len(pins) - pins.index(pin_key))
+                rank[id(story)] = pins.index(pin_key)
             placed[target].append(story)
 
     def pin_rank(story: Story) -> int:
-        key = story_key(story)
-        return pins.index(key) if key in pins else len(pins)
+        return rank.get(id(story), len(pins))
 
     sections = [
         Section(

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from digest.app import App
-from digest.desk.changes import apply_changes, story_key, update_changes
+from digest.desk.changes import apply_changes, story_aliases, update_changes
 from digest.editorial import build_edition
 from digest.errors import EditionError, UsageError
 from digest.sendtimes import DEFAULT_ZONE, send_moment, zone_groups, zone_of
@@ -135,17 +135,27 @@ class Editions:
         An approved edition whose content changed needs approving again.
         """
         open_ = self._open(day, None)
-        if key and not any(
-            key in {story_key(story) for story in (self.built(e.key) or e).stories} for e in open_
-        ):
-            raise UsageError(f"no story {key} in the {day} edition")
+        aliases: list[str] = [key]
+        if key:
+            # the story's keys under every outlet it has: other zones may lead with another
+            found = [
+                story_aliases(story)
+                for edition in open_
+                for story in (self.built(edition.key) or edition).stories
+                if key in story_aliases(story)
+            ]
+            if not found:
+                raise UsageError(f"no story {key} in the {day} edition")
+            aliases = list(dict.fromkeys([key, *(k for keys in found for k in keys)]))
         if (
             action == "move"
             and value
             and all(value not in {s.key for s in e.sections} for e in open_)
         ):
             raise UsageError(f"no section {value!r} in the {day} edition")
-        changes = update_changes(self.changes(day), action, key, value)
+        changes = self.changes(day)
+        for alias in aliases:
+            changes = update_changes(changes, action, alias, value)
         self.store.set_changes(self.app.topic.key, day, changes, now=self.app.clock())
         for edition in open_:
             if edition.status == EditionStatus.APPROVED:

@@ -32,7 +32,7 @@ def site(workspace: Workspace):
     from digest.web.app import create_web_app
 
     app = make_app(load_settings(workspace.config))
-    first = store_edition(app.store, date(2026, 3, 9), "sent")
+    store_edition(app.store, date(2026, 3, 9), "sent")
     store_edition(app.store, date(2026, 3, 10), "sent")
     store_edition(app.store, date(2026, 3, 11), "draft")
     # an editor excluded a story of the 9 March edition before it went out
