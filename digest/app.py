@@ -91,16 +91,17 @@ def make_app(
             topic_keys.append(load_topic(settings.digest.topic).key)
         return topic_keys[0]
 
+    subscribers = SubscriberStore(
+        db,
+        hasher=AddressHasher(settings.secret_key, settings.digest.old_secret_keys),
+        topic_key=topic_key,
+    )
     return App(
         settings=settings,
         database=db,
         store=Store(db),
-        subscribers=SubscriberStore(
-            db,
-            hasher=AddressHasher(settings.secret_key, settings.digest.old_secret_keys),
-            topic_key=topic_key,
-        ),
-        ledger=Ledger(db),
+        subscribers=subscribers,
+        ledger=Ledger(db, subscribers),
         clock=clock or system_clock,
         mailer_factory=mailer or (lambda: SmtpMailer(settings.smtp)),
         _fetcher_factory=fetcher or (lambda: HttpFetcher(settings.fetch)),

@@ -7,7 +7,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, false, func, or_, select
+from sqlalchemy import Select, delete, exists, false, func, or_, select
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
 from digest.errors import SubscriberError
@@ -20,12 +21,21 @@ from digest.store.models import (
     SubscriberRow,
     SuppressionRow,
 )
+from subscribers.csvio import ImportRecord
+from subscribers.store_import import DEFAULT_LIST, apply_import
 from subscribers.suppression import AddressHasher
-from subscribers.types import FORMATS, Subscriber, SubscriberList, SubscriberStatus
+from subscribers.types import (
+    FORMATS,
+    ImportReport,
+    Subscriber,
+    SubscriberList,
+    SubscriberStatus,
+)
 from subscribers.validation import clean_name, normalize_email, normalize_timezone
 
-#: The list a subscriber joins when no list is named; its topic is the configured one.
-DEFAULT_LIST = "default"
+
+class _DryRun(Exception):
+    """Raised inside the import's transaction to roll a dry run back."""
 
 
 class SubscriberStore:
@@ -169,28 +179,34 @@ class SubscriberStore:
             yield from values
             last_id = rows[-1].id
 
-    def iter_active(
+    def _deliverable(
         self,
-        batch: int = 1000,
-        *,
+        *columns: Any,
         timezones: Collection[str | None] | None = None,
         not_delivered: tuple[str, date, int] | None = None,
-    ) -> Iterator[Subscriber]:
-        """Who gets the digest: active, not paused, not suppressed, and on a list of this
-        installation's topic. In id order, read a batch at a time (lists can be large).
-
-        ``timezones`` keeps only subscribers whose time zone is one of these (None in it: those
-        without one); None keeps everyone.
-        """
-        where = []
+    ) -> Select[Any]:
+        """The one rule of who gets the digest, as a query: active, not paused, on a list of
+        this installation's topic, in ``timezones`` (None in it: no zone set; None: any zone),
+        and, with ``not_delivered`` = (topic, date, edition id), not already given that date by
+        another zone's edition. Suppression is checked on the rows (it is a keyed hash)."""
+        topic_lists = select(ListRow.id).where(
+            or_(ListRow.topic.is_(None), ListRow.topic == self._topic())
+        )
+        query = select(*columns).where(
+            SubscriberRow.status == SubscriberStatus.ACTIVE,
+            SubscriberRow.paused.is_(False),
+            exists().where(
+                ListMemberRow.subscriber_id == SubscriberRow.id,
+                ListMemberRow.list_id.in_(topic_lists),
+            ),
+        )
         if timezones is not None:
             named = [zone for zone in timezones if zone is not None]
             unset = SubscriberRow.timezone.is_(None) if None in timezones else false()
-            where.append(or_(SubscriberRow.timezone.in_(named), unset))
+            query = query.where(or_(SubscriberRow.timezone.in_(named), unset))
         if not_delivered is not None:
-            # (topic, date, edition id): not those who had this date from another zone's edition
             topic, day, edition_id = not_delivered
-            where.append(
+            query = query.where(
                 ~exists().where(
                     DeliveryRow.subscriber_id == SubscriberRow.id,
                     DeliveryRow.edition_id == EditionRow.id,
@@ -199,26 +215,25 @@ class SubscriberStore:
                     EditionRow.id != edition_id,
                 )
             )
-        topic_lists = select(ListRow.id).where(
-            or_(ListRow.topic.is_(None), ListRow.topic == self._topic())
-        )
+        return query
+
+    def iter_active(
+        self,
+        batch: int = 1000,
+        *,
+        timezones: Collection[str | None] | None = None,
+        not_delivered: tuple[str, date, int] | None = None,
+    ) -> Iterator[Subscriber]:
+        """Who gets the digest (see :meth:`_deliverable`), not suppressed, in id order, read a
+        batch at a time (lists can be large)."""
+        query = self._deliverable(*_COLUMNS, timezones=timezones, not_delivered=not_delivered)
         last_id = 0
         while True:
             with self._sessions() as session:
                 # plain rows of the columns, not ORM objects: several times faster on big lists
-                rows = list(
+                rows = builtins.list(
                     session.execute(
-                        select(*_COLUMNS)
-                        .where(
-                            SubscriberRow.status == SubscriberStatus.ACTIVE,
-                            SubscriberRow.paused.is_(False),
-                            SubscriberRow.id > last_id,
-                            exists().where(
-                                ListMemberRow.subscriber_id == SubscriberRow.id,
-                                ListMemberRow.list_id.in_(topic_lists),
-                            ),
-                            *where,
-                        )
+                        query.where(SubscriberRow.id > last_id)
                         .order_by(SubscriberRow.id)
                         .limit(batch)
                     )
@@ -233,51 +248,59 @@ class SubscriberStore:
 
     def active_timezones(self) -> set[str | None]:
         """The distinct time zones of those who get the digest (None: those without one)."""
-        topic_lists = select(ListRow.id).where(
-            or_(ListRow.topic.is_(None), ListRow.topic == self._topic())
-        )
         with self._sessions() as session:
-            return set(
-                session.scalars(
-                    select(SubscriberRow.timezone)
-                    .where(
-                        SubscriberRow.status == SubscriberStatus.ACTIVE,
-                        SubscriberRow.paused.is_(False),
-                        exists().where(
-                            ListMemberRow.subscriber_id == SubscriberRow.id,
-                            ListMemberRow.list_id.in_(topic_lists),
-                        ),
-                    )
-                    .distinct()
+            return set(session.scalars(self._deliverable(SubscriberRow.timezone).distinct()))
+
+    def deliverable_variants(self) -> set[tuple[str, tuple[str, ...]]]:
+        """The (format, sections) preferences of those who get the digest."""
+        with self._sessions() as session:
+            # no DISTINCT over the JSON column (PostgreSQL cannot compare json): dedupe here
+            return {
+                (fmt or "html", tuple(sections or ()))
+                for fmt, sections in session.execute(
+                    self._deliverable(SubscriberRow.format, SubscriberRow.sections)
                 )
-            )
+            }
 
     def still_deliverable(self, subscriber_ids: Iterable[int]) -> dict[int, str | None]:
-        """Which of these should still get the digest right now (the rules of iter_active),
+        """Which of these should still get the digest right now (the rule of iter_active),
         with their names. For a sender to re-check each batch just before sending, so that an
         unsubscribe, a pause or a suppression during a send is honoured."""
         ids = builtins.list(subscriber_ids)
         if not ids:
             return {}
-        topic_lists = select(ListRow.id).where(
-            or_(ListRow.topic.is_(None), ListRow.topic == self._topic())
-        )
         with self._sessions() as session:
             rows = builtins.list(
-                session.scalars(
-                    select(SubscriberRow).where(
-                        SubscriberRow.id.in_(ids),
-                        SubscriberRow.status == SubscriberStatus.ACTIVE,
-                        SubscriberRow.paused.is_(False),
-                        exists().where(
-                            ListMemberRow.subscriber_id == SubscriberRow.id,
-                            ListMemberRow.list_id.in_(topic_lists),
-                        ),
-                    )
+                session.execute(
+                    self._deliverable(
+                        SubscriberRow.id, SubscriberRow.email, SubscriberRow.name
+                    ).where(SubscriberRow.id.in_(ids))
                 )
             )
             suppressed = self._suppressed_ids(session, rows)
         return {row.id: row.name for row in rows if row.id not in suppressed}
+
+    def record_hard_bounces(
+        self, subscriber_ids: Iterable[int], *, now: datetime, max_hard_bounces: int
+    ) -> None:
+        """Count a permanent refusal against each (once per occurrence); at
+        ``max_hard_bounces`` an active subscriber becomes bounced and gets nothing more."""
+        with self._sessions.begin() as session:
+            for subscriber_id in subscriber_ids:
+                session.execute(
+                    sa_update(SubscriberRow)
+                    .where(SubscriberRow.id == subscriber_id)
+                    .values(hard_bounces=SubscriberRow.hard_bounces + 1)
+                )
+                session.execute(
+                    sa_update(SubscriberRow)
+                    .where(
+                        SubscriberRow.id == subscriber_id,
+                        SubscriberRow.status == SubscriberStatus.ACTIVE,
+                        SubscriberRow.hard_bounces >= max_hard_bounces,
+                    )
+                    .values(status=SubscriberStatus.BOUNCED, updated_at=now)
+                )
 
     def set_status(self, subscriber_id: int, status: str, *, now: datetime) -> Subscriber:
         if status not in SubscriberStatus.ALL:
@@ -468,15 +491,34 @@ class SubscriberStore:
             session.delete(row)
             return members or 0
 
-    # --- helpers for the importer (one transaction, given by the caller) ---------------------
+    # --- import ----------------------------------------------------------------------------
 
-    def transaction(self) -> Any:
-        return self._sessions.begin()
+    def import_records(
+        self,
+        records: Sequence[ImportRecord],
+        report: ImportReport,
+        *,
+        now: datetime,
+        source: str,
+        lists: Sequence[str] = (),
+        consented: bool = False,
+        dry_run: bool = False,
+    ) -> None:
+        """Apply parsed CSV records in one transaction (rolled back for a dry run), counting
+        what happened in ``report`` (see subscribers/importer.py for the rules)."""
 
-    def lists_named(
-        self, session: Session, names: Iterable[str], *, now: datetime
-    ) -> builtins.list[Any]:
-        return self._lists_named(session, names, now=now)
+        def lists_named(session: Session, names: Iterable[str], when: datetime) -> list[Any]:
+            return self._lists_named(session, names, now=when)
+
+        try:
+            with self._sessions.begin() as session:
+                apply_import(
+                    session, lists_named, list(records), report, now, source, lists, consented
+                )
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
 
     # --- internals ---------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from digest.store.database import open_database
-from subscribers import importer
+from subscribers import store_import
 from subscribers.csvio import neutralise, parse_csv, unneutralise
 from subscribers.importer import import_csv
 from subscribers.store import SubscriberStore
@@ -210,7 +210,7 @@ def test_a_crash_midway_leaves_the_list_as_it_was(tmp_path: Path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importer, "_add_memberships", boom)  # after the rows are inserted
+    monkeypatch.setattr(store_import, "_add_memberships", boom)  # after the rows are inserted
     data = b"email\nnew1@example.com\nnew2@example.com\nold@example.com\n"
     with pytest.raises(RuntimeError):
         import_csv(store, data, now=NOW, source="t", consented=True)

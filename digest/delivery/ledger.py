@@ -27,9 +27,10 @@ from sqlalchemy import (
 )
 
 from digest.store.database import Database
-from digest.store.models import DeliveryRow, EditionRow, SubscriberRow
+from digest.store.models import DeliveryRow, EditionRow
 from digest.types import Delivery, DeliveryStatus
-from subscribers.types import Subscriber, SubscriberStatus
+from subscribers.store import SubscriberStore
+from subscribers.types import Subscriber
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +147,10 @@ def _record_statement() -> Any:
 
 
 class Ledger:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, subscribers: SubscriberStore) -> None:
         self._sessions = database.sessions
+        # subscribers' bounce counts and status are the subscriber store's to write
+        self._subscribers = subscribers
         # Core connections for the per-message paths: an ORM session per claim costs more.
         self._engine = database.engine
 
@@ -292,22 +295,11 @@ class Ledger:
                     for o in outcomes
                 ],
             )
-            for outcome in outcomes:
-                if outcome.hard_bounce:
-                    session.execute(
-                        update(SubscriberRow)
-                        .where(SubscriberRow.id == outcome.subscriber_id)
-                        .values(hard_bounces=SubscriberRow.hard_bounces + 1)
-                    )
-                    session.execute(
-                        update(SubscriberRow)
-                        .where(
-                            SubscriberRow.id == outcome.subscriber_id,
-                            SubscriberRow.status == SubscriberStatus.ACTIVE,
-                            SubscriberRow.hard_bounces >= max_hard_bounces,
-                        )
-                        .values(status=SubscriberStatus.BOUNCED, updated_at=now)
-                    )
+        bounced = [o.subscriber_id for o in outcomes if o.hard_bounce]
+        if bounced:
+            self._subscribers.record_hard_bounces(
+                bounced, now=now, max_hard_bounces=max_hard_bounces
+            )
 
     def release(self, delivery_ids: Iterable[int]) -> None:
         """Give back claimed rows that were never attempted (e.g. the server was unreachable)."""
@@ -397,7 +389,8 @@ class Ledger:
 
     def candidate_variants(self, edition_id: int) -> set[str]:
         """Every preference variant this edition may be sent in: its rows' and those of every
-        active subscriber (a superset, cheap to read: for rendering them all up front)."""
+        subscriber who gets the digest (a superset, cheap to read: for rendering them all up
+        front)."""
         with self._sessions() as session:
             keys = {
                 variant or "html"
@@ -407,12 +400,9 @@ class Ledger:
                     .distinct()
                 )
             }
-            for fmt, sections in session.execute(
-                select(SubscriberRow.format, SubscriberRow.sections)
-                .where(SubscriberRow.status == SubscriberStatus.ACTIVE)
-                .distinct()
-            ):
-                keys.add(variant_key(fmt, sections))
+        keys.update(
+            variant_key(fmt, sections) for fmt, sections in self._subscribers.deliverable_variants()
+        )
         return keys
 
     def first_send_at(self, edition_id: int) -> datetime | None:
