@@ -59,10 +59,13 @@ class DeskEdition:
 
 
 def load(app: App, day: date, zone: str = "") -> DeskEdition:
-    """The date's edition for ``zone`` (built now if there is none yet) with the changes."""
+    """The date's edition for ``zone`` with the changes, and every zone's edition of the date
+    (each built now if there is none yet)."""
     editions = Editions(app)
     key = editions.key(day, zone)
     edition = editions.get_or_build(key)
+    for other in editions.zones(day):
+        editions.get_or_build(editions.key(day, other))
     built = editions.built(key)
     assert built is not None
     return DeskEdition(

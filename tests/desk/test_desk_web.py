@@ -202,3 +202,20 @@ def test_view_as_a_text_only_subscriber_and_bad_dates(desk):
     assert client.get("/edition/yesterday").status_code == 404
     assert client.get("/edition?date=2025-13-40").status_code == 404
     assert client.get("/edition?date=2025-06-01").location.endswith("/edition/2025-06-01")
+
+
+def test_the_desk_shows_each_zone_of_the_date_and_approves_them_all(desk):
+    app, client = desk
+    app.subscribers.add("ada@example.com", now=NOW)
+    kei = app.subscribers.add("kei@example.jp", now=NOW)
+    app.subscribers.update_preferences(kei.id, now=NOW, timezone="Asia/Tokyo")
+    page = client.get(f"/edition/{DAY}").get_data(as_text=True)
+    zones = page[page.index('id="zones"') : page.index("</table>", page.index('id="zones"'))]
+    assert "default" in zones and "Asia/Tokyo" in zones
+    tokyo = client.get(f"/edition/{DAY}?zone=Asia/Tokyo")
+    assert tokyo.status_code == 200
+    client.post(f"/edition/{DAY}/approve", data={"csrf_token": TOKEN})
+    statuses = {
+        e.zone: e.status for e in app.store.editions_of_date(app.topic.key, date(2025, 6, 2))
+    }
+    assert statuses == {"": "approved", "Asia/Tokyo": "approved"}
