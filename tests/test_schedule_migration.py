@@ -74,3 +74,33 @@ def test_each_run_logs_one_key_value_line(workspace: Workspace, smtp_server, cap
     [line] = [r.getMessage() for r in caplog.records if r.name == "digest.jobs"]
     assert line.startswith("run job=send zone=UTC date=2026-02-03 outcome=quiet-note ")
     assert " sent=1 " in line and "sent_now=1" in line
+
+
+def test_upgrade_to_0007_moves_editor_changes_to_the_date(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with Database(url) as database, database.engine.begin() as connection:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0006")
+    zone_change = json.dumps({"exclude": ["tokyo-only"]})
+    own_change = json.dumps({"exclude": ["abc"], "note": "Hello"})
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        for zone, changes in (("Asia/Tokyo", zone_change), ("", own_change)):
+            db.execute(
+                "insert into editions (topic, edition_date, status, content, changes, built_at,"
+                " zone) values ('trade', '2026-03-01', 'draft', '{}', ?, "
+                "'2026-03-01 05:00:00', ?)",
+                (changes, zone),
+            )
+        db.execute(
+            "insert into editions (topic, edition_date, status, content, changes, built_at)"
+            " values ('trade', '2026-03-02', 'draft', '{}', '{}', '2026-03-02 05:00:00')"
+        )
+    with open_database(url):
+        pass
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        rows = db.execute("select topic, edition_date, changes from edition_changes").fetchall()
+    # the date keeps its own zone's changes; a date without changes gets no row
+    assert [(t, d, json.loads(c)) for t, d, c in rows] == [
+        ("trade", "2026-03-01", {"exclude": ["abc"], "note": "Hello"})
+    ]
