@@ -18,12 +18,18 @@ from digest.store.database import Database, _alembic_config, open_database
 from tests.conftest import Workspace
 
 
-def test_upgrade_keeps_existing_editions_and_allows_one_per_zone(tmp_path: Path):
+def database_at(tmp_path: Path, revision: str) -> str:
+    """A database file at an old schema revision; returns its URL."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     with Database(url) as database, database.engine.begin() as connection:
         cfg = _alembic_config()
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "0004")
+        command.upgrade(cfg, revision)
+    return url
+
+
+def test_upgrade_keeps_existing_editions_and_allows_one_per_zone(tmp_path: Path):
+    url = database_at(tmp_path, "0004")
     with sqlite3.connect(tmp_path / "old.db") as db:
         db.execute(
             "insert into editions (topic, edition_date, status, content, changes, built_at) "
@@ -77,11 +83,7 @@ def test_each_run_logs_one_key_value_line(workspace: Workspace, smtp_server, cap
 
 
 def test_upgrade_to_0007_moves_editor_changes_to_the_date(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    with Database(url) as database, database.engine.begin() as connection:
-        cfg = _alembic_config()
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "0006")
+    url = database_at(tmp_path, "0006")
     zone_change = json.dumps({"exclude": ["tokyo-only"]})
     own_change = json.dumps({"exclude": ["abc"], "note": "Hello"})
     with sqlite3.connect(tmp_path / "old.db") as db:
