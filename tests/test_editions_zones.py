@@ -243,3 +243,18 @@ def test_a_moved_subscriber_gets_a_date_once(workspace, fixture_feeds, smtp_serv
             "where s.email = 'ada@example.com'"
         ).fetchone()
     assert rows == (1,)
+
+
+def test_run_prints_the_story_count_that_went_out(workspace, fixture_feeds, smtp_server):
+    workspace.invoke("feeds", "add", *fixture_feeds.values())
+    workspace.invoke("fetch")
+    workspace.invoke("subscribers", "add", "ada@example.com")
+    built = workspace.json("build", "--date", DAY.isoformat())
+    total = sum(len(section["stories"]) for section in built["sections"])
+    gallium, _ = story_keys(workspace)
+    with app_at(workspace, datetime(2025, 6, 2, 5, tzinfo=UTC)) as app:
+        Editions(app).record(DAY, "exclude", gallium)
+    daily = workspace.json("run", "--any-date", "--date", DAY.isoformat())
+    assert daily["stories"] == total - 1 == daily["zones"][0]["stories"]
+    plain = workspace.invoke("run", "--any-date", "--date", DAY.isoformat()).stdout
+    assert f"{total - 1} stories" in plain
