@@ -171,6 +171,9 @@ def test_zone_options_of_approve_hold_deliveries_and_preview(workspace, fixture_
         "send", "--any-date", "--date", day, "--zone", "Asia/Tokyo", code=None
     )
     assert refused.exit_code != 0 and "held by an editor" in refused.stderr
+    for command in ("approve", "hold", "preview", "build", "deliveries"):
+        unknown = workspace.invoke(command, "--date", day, "--zone", "Mars/Base", code=2)
+        assert "unknown time zone 'Mars/Base'" in unknown.stderr, command
 
 
 def test_the_archive_lists_a_date_once_and_each_zone_edition_has_its_page(

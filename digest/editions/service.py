@@ -16,7 +16,7 @@ from digest.app import App
 from digest.desk.changes import apply_changes, story_aliases, update_changes
 from digest.editorial import build_edition
 from digest.errors import EditionError, UsageError
-from digest.sendtimes import DEFAULT_ZONE, send_moment, zone_groups, zone_of
+from digest.sendtimes import DEFAULT_ZONE, known_zone, send_moment, zone_groups, zone_of
 from digest.types import Edition, EditionKey, EditionStatus, Window
 from digest.windows import edition_window
 
@@ -44,6 +44,8 @@ class Editions:
 
     def key(self, day: date, zone: str = DEFAULT_ZONE) -> EditionKey:
         zone = "" if zone == self.app.settings.digest.timezone else zone
+        if zone and not known_zone(zone):
+            raise UsageError(f"unknown time zone {zone!r} (use a name like Asia/Tokyo)")
         return EditionKey(self.app.topic.key, day, zone)
 
     def get(self, key: EditionKey) -> Edition | None:
