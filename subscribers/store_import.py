@@ -130,7 +130,7 @@ def apply_import(
 
 def _new_status(given: str | None, consented: bool) -> str:
     if given in _RESTRICTIVE:
-        return given  # type: ignore[return-value]
+        return given
     if consented and given != SubscriberStatus.PENDING:
         return SubscriberStatus.ACTIVE
     return SubscriberStatus.PENDING
