@@ -378,11 +378,12 @@ def hold(date_: date | None, zone: str | None, reason: str) -> None:
 def send(date_: date | None, zone: str, any_date: bool, as_json: bool, dry_run: bool) -> None:
     """Send the edition to every active subscriber; safe to re-run, it resumes."""
     from digest import jobs
+    from digest.editions.service import groups
     from digest.stopping import stop_on_signals
 
     app = _session().app()
     zone = "" if zone == app.settings.digest.timezone else zone
-    if zone not in jobs.groups(app):
+    if zone not in groups(app):
         raise UsageError(f"no active subscriber has the time zone {zone!r}")
     day = services.edition_date_or_today(app, date_, zone)
     if not any_date:

@@ -11,8 +11,8 @@ from rich.markup import escape as _e
 
 from digest import console
 from digest.app import App
-from digest.editions.service import Editions
-from digest.jobs import DailyRun, SendResult, groups
+from digest.editions.service import Editions, groups
+from digest.jobs import DailyRun, SendResult
 from digest.sendtimes import next_send
 from digest.store.runs import DaemonLeases, OperatorQueries, RunLog
 from digest.types import DeliveryStatus, Edition, Feed, Lease, Run, RunOutcome

@@ -31,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from digest import jobs
 from digest.app import App, make_app
 from digest.config import Settings, load_settings
+from digest.editions.service import groups
 from digest.errors import ConfigError, DigestError, LockError
 from digest.sendtimes import LocalDailyTrigger, latest_send, next_send
 from digest.stopping import stop_on_signals
@@ -195,7 +196,7 @@ def sync_jobs(scheduler: BackgroundScheduler, settings: Settings, zones: list[st
             replace_existing=True,
             coalesce=True,
             max_instances=1,
-            **spec,  # type: ignore[arg-type]
+            **spec,
         )
     if scheduler.state == STATE_RUNNING:
         for job_id in existing.keys() - wanted.keys():
@@ -285,7 +286,7 @@ def _run_schedule(
     settings = app.settings
     _StopSignal.event = stop
     try:
-        scheduler = build_scheduler(settings, list(jobs.groups(app)))
+        scheduler = build_scheduler(settings, list(groups(app)))
 
         def keep() -> None:
             if not leases.renew(holder, now=app.clock(), ttl=ttl):
@@ -293,7 +294,7 @@ def _run_schedule(
                 lost.set()
                 stop.set()
                 return
-            sync_jobs(scheduler, settings, list(jobs.groups(app)))
+            sync_jobs(scheduler, settings, list(groups(app)))
 
         every = max(1.0, settings.schedule.lease_seconds / 3)
         scheduler.add_job(keep, IntervalTrigger(seconds=every), id=KEEPER_JOB_ID, jobstore="local")
@@ -315,7 +316,7 @@ def _run_schedule(
             f"digest serve: daily digest at {d.send_time} {d.timezone}; stop with SIGTERM or Ctrl-C"
         )
         now = app.clock()
-        for zone in jobs.groups(app):
+        for zone in groups(app):
             day, moment = next_send(now, d, zone)
             echo(f"next run: {moment.isoformat()} ({zone or d.timezone} edition of {day})")
         scheduler.start()

@@ -80,7 +80,7 @@ def catch_up_date(now: datetime, settings: DigestSettings, key: str, ttl: timede
     return day if now - moment <= ttl else None
 
 
-class LocalDailyTrigger(BaseTrigger):
+class LocalDailyTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 has no types
     """Fires once per local date at ``send_time`` minus ``lead_minutes`` in ``zone``.
 
     APScheduler's CronTrigger fires twice when the time falls in a fall-back hour; this one

@@ -20,11 +20,18 @@ from digest.editions.service import Editions
 from digest.errors import (
     UsageError,
 )
-from digest.ingest.check import FeedCheck, inspect_feed
+from digest.ingest.check import inspect_feed
 from digest.ingest.opml import read_opml
 from digest.ingest.service import fetch_all
 from digest.render.email import RenderedEdition
-from digest.types import Delivery, DeliveryStatus, Edition, EditionStatus, FeedFetchReport
+from digest.types import (
+    Delivery,
+    DeliveryStatus,
+    Edition,
+    EditionStatus,
+    FeedCheck,
+    FeedFetchReport,
+)
 from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
 from subscribers.types import Subscriber
 

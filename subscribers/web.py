@@ -35,7 +35,9 @@ def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: 
             raise TokenError("this link belongs to an address that is no longer on the list")
         return subscriber
 
-    def preferences_page(subscriber: Subscriber, token: str, status: int = 200, **extra: Any):
+    def preferences_page(
+        subscriber: Subscriber, token: str, status: int = 200, **extra: Any
+    ) -> tuple[str, int]:
         return page(
             "preferences.html.j2",
             status,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from itsdangerous import URLSafeSerializer
 
@@ -35,7 +36,9 @@ class LinkTokens:
             its = URLSafeSerializer(secret_key, salt=f"digest.{purpose}").make_signer()
             key, sep, algorithm = its.derive_key(), its.sep, its.algorithm
 
-            def sign(payload: bytes, key: bytes = key, sep: bytes = sep, a=algorithm) -> bytes:
+            def sign(
+                payload: bytes, key: bytes = key, sep: bytes = sep, a: Any = algorithm
+            ) -> bytes:
                 signature = base64.urlsafe_b64encode(a.get_signature(key, payload))
                 return payload + sep + signature.rstrip(b"=")
 

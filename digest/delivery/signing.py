@@ -51,7 +51,7 @@ def make_signer(settings: DeliverySettings, base: Path | None = None) -> Signer 
         raise ConfigError(f"[delivery] DKIM key {path} cannot sign: {exc}") from exc
 
     def sign(message: bytes) -> bytes:
-        return dkim.sign(
+        signature: bytes = dkim.sign(
             message,
             selector,
             domain,
@@ -59,5 +59,6 @@ def make_signer(settings: DeliverySettings, base: Path | None = None) -> Signer 
             include_headers=list(SIGNED_HEADERS),
             canonicalize=(b"relaxed", b"relaxed"),
         )
+        return signature
 
     return sign

@@ -24,6 +24,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from digest.editorial.text import clean_text, tokens
 from digest.types import Item, Topic, WeightedTerm
@@ -120,7 +121,7 @@ class CompiledTopic:
                     found[term_id] = (group, weight)
         return found
 
-    def scorecard(self, analysis: Analysis, options: dict | None = None) -> Scorecard:
+    def scorecard(self, analysis: Analysis, options: dict[str, Any] | None = None) -> Scorecard:
         """Score one analysed item; `options` default to the compiled topic's own."""
         if options is None:
             options = self.topic.options

@@ -182,7 +182,8 @@ def backoff_until(failures: int, now: datetime) -> datetime | None:
     if failures < BACKOFF_AFTER:
         return None
     wait = min(BACKOFF_FIRST * 2 ** min(failures - BACKOFF_AFTER, 20), BACKOFF_MAX)
-    return now + wait
+    due: datetime = now + wait
+    return due
 
 
 def _with_counts(

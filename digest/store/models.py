@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -102,9 +103,9 @@ class EditionRow(Base):
     edition_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
     #: The built content as JSON: what is sent is exactly what was previewed.
-    content: Mapped[dict] = mapped_column(JSON)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: Unused since editor changes belong to the date (edition_changes); kept for old databases.
-    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     built_at: Mapped[datetime] = mapped_column(UTCDateTime)
     first_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -119,7 +120,7 @@ class EditionChangesRow(Base):
 
     topic: Mapped[str] = mapped_column(String(128), primary_key=True)
     edition_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -133,7 +134,7 @@ class SubscriberRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
     #: Preferred section keys; empty means all.
-    sections: Mapped[list] = mapped_column(JSON, default=list)
+    sections: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: "html" (multipart with both parts) or "text".
     format: Mapped[str] = mapped_column(String(8), default="html")
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -143,7 +144,7 @@ class SubscriberRow(Base):
     #: A paused subscriber gets nothing until they resume (their status stays as it is).
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Extra columns of an imported CSV, kept as text by column name.
-    attributes: Mapped[dict | None] = mapped_column(JSON)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     #: Permanent (5xx) refusals so far; at [delivery] max_hard_bounces the status is "bounced".
     hard_bounces: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -226,7 +227,7 @@ class RunRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(String(32))
-    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
 
 

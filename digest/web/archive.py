@@ -131,7 +131,8 @@ def atom_feed(app: App, entries: list[tuple[Edition, datetime]]) -> bytes:
             else "No major developments."
         )
         sub(entry, "summary", summary, type="text")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 def _one_line(value: str) -> str:
