@@ -18,6 +18,7 @@ from digest.config import Settings, find_config, load_settings
 from digest.edition_json import edition_to_dict
 from digest.errors import ConfigError, DeliveryPausedError, DigestError, UsageError
 from digest.ingest.opml import write_opml
+from subscribers.presets import PRESETS
 
 INTERNAL_ERROR_EXIT = 70
 
@@ -635,16 +636,29 @@ def subscribers_export_data(email: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--list", "lists", multiple=True, metavar="LIST", help="List to add them to.")
 @click.option("--consented", is_flag=True, help="They already consented: make them active.")
+@click.option(
+    "--from",
+    "preset",
+    type=click.Choice(list(PRESETS)),
+    help="The file is this tool's subscriber export.",
+)
 @click.option("--dry-run", is_flag=True, help="Report what would happen; change nothing.")
 @_json_option
 def subscribers_import(
-    file: Path, lists: tuple[str, ...], consented: bool, dry_run: bool, as_json: bool
+    file: Path,
+    lists: tuple[str, ...],
+    consented: bool,
+    preset: str | None,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Import subscribers from a CSV file (one transaction; bad rows are reported)."""
     from subscribers import console as subscriber_console
     from subscribers.admin import import_file
 
-    report = import_file(_session().app(), file, lists=lists, consented=consented, dry_run=dry_run)
+    report = import_file(
+        _session().app(), file, lists=lists, consented=consented, dry_run=dry_run, preset=preset
+    )
     if as_json:
         _print_json(subscriber_console.import_dict(report))
     else:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from digest.errors import UsageError
 from subscribers.csvio import write_csv
 from subscribers.importer import import_csv
+from subscribers.presets import preset_named
 from subscribers.types import ImportReport, Subscriber
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ def import_file(
     lists: tuple[str, ...] = (),
     consented: bool = False,
     dry_run: bool = False,
+    preset: str | None = None,
 ) -> ImportReport:
     try:
         data = path.read_bytes()
@@ -36,6 +38,7 @@ def import_file(
         consented=consented,
         dry_run=dry_run,
         sections=[section.key for section in app.topic.sections],
+        preset=preset_named(preset),
     )
 
 

@@ -56,6 +56,7 @@ def import_dict(report: ImportReport) -> dict[str, Any]:
         "duplicates": report.duplicates,
         "kept_status": report.kept_status,
         "skipped": [_row(row) for row in report.skipped],
+        "suppressed": [_row(row) for row in report.suppressed],
         "rejected": [_row(row) for row in report.rejected],
     }
 
@@ -68,12 +69,13 @@ def print_import(report: ImportReport) -> None:
         f"{'would update' if report.dry_run else 'updated'} {report.updated}, "
         f"{report.duplicates} duplicates merged, {len(report.skipped)} suppressed skipped, "
         f"{len(report.rejected)} rejected"
+        + (f", {len(report.suppressed)} put on the suppression list" if report.suppressed else "")
     )
     if report.kept_status:
         console.print(
             f"{report.kept_status} had unsubscribed or bounced and were not re-subscribed"
         )
-    for row in report.skipped:
+    for row in (*report.skipped, *report.suppressed):
         console.print(f"  line {row.line}: {_e(row.email or '')}: {_e(row.reason)}")
     for row in report.rejected:
         where = f"{_e(row.email)}: " if row.email else ""

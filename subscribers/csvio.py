@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from digest.errors import SubscriberError
+from subscribers.presets import Preset
 from subscribers.types import FORMATS, RejectedRow, Subscriber, SubscriberStatus
 from subscribers.validation import clean_name, normalize_email, normalize_timezone
 
@@ -74,6 +75,9 @@ class ImportRecord:
     consent_at: datetime | None = None
     consent_source: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    #: Put the address on the suppression list, for this reason (an import preset's row that
+    #: its tool had blocklisted or cleaned), instead of importing it.
+    suppress: str | None = None
 
     def merge(self, later: ImportRecord) -> None:
         """A later row for the same address: its non-empty values win."""
@@ -85,6 +89,7 @@ class ImportRecord:
             self.consent_source = later.consent_source
         self.lists = tuple(dict.fromkeys((*self.lists, *later.lists)))
         self.attributes.update(later.attributes)
+        self.suppress = self.suppress or later.suppress
 
 
 @dataclass
@@ -96,8 +101,11 @@ class ParsedFile:
     rows: int
 
 
-def parse_csv(data: bytes, *, sections: Iterable[str] | None = None) -> ParsedFile:
-    """Read subscriber rows; a whole-file problem raises SubscriberError."""
+def parse_csv(
+    data: bytes, *, sections: Iterable[str] | None = None, preset: Preset | None = None
+) -> ParsedFile:
+    """Read subscriber rows (our columns, or a tool's export with its ``preset``); a whole-file
+    problem raises SubscriberError."""
     known_sections = set(sections) if sections is not None else None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise SubscriberError("the file is UTF-16; save it as CSV UTF-8 and import it again")
@@ -112,7 +120,7 @@ def parse_csv(data: bytes, *, sections: Iterable[str] | None = None) -> ParsedFi
         first = next(reader)
     except csv.Error as exc:
         raise SubscriberError(f"line 1: not a CSV file: {exc}") from exc
-    columns, has_header = _columns(first)
+    columns, has_header = _columns(first) if preset is None else _preset_columns(first, preset)
     records: dict[str, ImportRecord] = {}
     rejected: list[RejectedRow] = []
     duplicates = rows = 0
@@ -124,7 +132,7 @@ def parse_csv(data: bytes, *, sections: Iterable[str] | None = None) -> ParsedFi
                 continue  # blank line
             rows += 1
             try:
-                record = _record(number, cells, columns, known_sections)
+                record = _record(number, cells, columns, known_sections, preset)
             except SubscriberError as exc:
                 rejected.append(RejectedRow(number, str(exc), _printable(cells[:1])))
                 continue
@@ -182,17 +190,30 @@ def _columns(first: list[str]) -> tuple[list[str], bool]:
     )
 
 
+def _preset_columns(first: list[str], preset: Preset) -> tuple[list[str], bool]:
+    if any(_UNDECODABLE.search(raw) for raw in first):
+        raise SubscriberError("line 1: the header is not UTF-8; save the file as UTF-8")
+    columns = [f"raw:{cell.strip().lower()}" for cell in first]
+    preset.email_column(frozenset(column[4:] for column in columns))
+    return columns, True
+
+
 def _header_name(cell: str) -> str:
     return " ".join(cell.strip().lower().replace("_", " ").replace("-", " ").split())
 
 
 def _record(
-    line: int, cells: list[str], columns: list[str], known_sections: set[str] | None
+    line: int,
+    cells: list[str],
+    columns: list[str],
+    known_sections: set[str] | None,
+    preset: Preset | None = None,
 ) -> ImportRecord:
     if any(_UNDECODABLE.search(cell) for cell in cells):
         raise SubscriberError("contains bytes that are not UTF-8; save the file as CSV UTF-8")
     values: dict[str, str] = {}
     attributes: dict[str, str] = {}
+    raw_row: dict[str, str] = {}
     for index, raw in enumerate(cells):
         cell = unneutralise(raw).strip()
         if index >= len(columns):
@@ -200,11 +221,18 @@ def _record(
                 attributes[f"column{index + 1}"] = cell
             continue
         column = columns[index]
-        if column.startswith("attr:"):
+        if column.startswith("raw:"):
+            raw_row[column[4:]] = cell
+        elif column.startswith("attr:"):
             if cell:
                 attributes[column[5:]] = cell
         else:
             values[column] = cell
+    suppress = None
+    if preset is not None:
+        headers = frozenset(column[4:] for column in columns)
+        mapped = preset.map_row(raw_row, headers)
+        values, attributes, suppress = mapped.values, mapped.attributes, mapped.suppress
     if not values.get("email"):
         raise SubscriberError("no email address")
     record = ImportRecord(line=line, email=normalize_email(values["email"]))
@@ -240,6 +268,7 @@ def _record(
         record.consent_at = when if when.tzinfo else when.replace(tzinfo=UTC)
     record.consent_source = values.get("consent_source") or None
     record.attributes = attributes
+    record.suppress = suppress
     return record
 
 

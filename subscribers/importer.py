@@ -5,7 +5,9 @@ Rules (also in the README):
 - only ``--consented`` makes anyone active; without it new subscribers are pending;
 - an existing subscriber who unsubscribed or bounced is never re-subscribed by an import
   (their other columns are updated); a row may always set unsubscribed or bounced;
-- the same address twice in a file is one subscriber (later non-empty values win).
+- the same address twice in a file is one subscriber (later non-empty values win);
+- with a preset (``--from``), a row its tool had blocklisted or cleaned goes on the suppression
+  list (and is not imported as a subscriber).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from subscribers.csvio import ImportRecord, parse_csv
+from subscribers.presets import Preset
 from subscribers.store import SubscriberStore
 from subscribers.types import ImportReport, RejectedRow
 
@@ -28,8 +31,9 @@ def import_csv(
     consented: bool = False,
     dry_run: bool = False,
     sections: Iterable[str] | None = None,
+    preset: Preset | None = None,
 ) -> ImportReport:
-    parsed = parse_csv(data, sections=sections)
+    parsed = parse_csv(data, sections=sections, preset=preset)
     report = ImportReport(
         rows=parsed.rows,
         duplicates=parsed.duplicates,
@@ -39,7 +43,10 @@ def import_csv(
     suppressed = store.suppressed_hashes()
     records: list[ImportRecord] = []
     for record in parsed.records:
-        if suppressed and any(h in suppressed for h in store.hasher.all(record.email)):
+        if record.suppress is not None:
+            report.suppressed.append(RejectedRow(record.line, record.suppress, record.email))
+            records.append(record)  # the store suppresses it (already suppressed: no change)
+        elif suppressed and any(h in suppressed for h in store.hasher.all(record.email)):
             report.skipped.append(
                 RejectedRow(record.line, "address is suppressed; skipped", record.email)
             )

@@ -510,11 +510,17 @@ class SubscriberStore:
         def lists_named(session: Session, names: Iterable[str], when: datetime) -> list[Any]:
             return self._lists_named(session, names, now=when)
 
+        to_suppress = [record for record in records if record.suppress is not None]
+        if to_suppress:
+            self.hasher.current("")  # a one-line error now if there is no key to hash with
         try:
             with self._sessions.begin() as session:
-                apply_import(
-                    session, lists_named, list(records), report, now, source, lists, consented
-                )
+                for record in to_suppress:
+                    digest_hash = self.hasher.current(record.email)
+                    reason = f"import: {record.suppress}"
+                    self._add_suppression(session, record.email, digest_hash, reason, now)
+                rest = [record for record in records if record.suppress is None]
+                apply_import(session, lists_named, rest, report, now, source, lists, consented)
                 if dry_run:
                     raise _DryRun
         except _DryRun:

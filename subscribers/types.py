@@ -88,4 +88,7 @@ class ImportReport:
     skipped: list[RejectedRow] = field(default_factory=list)
     #: Rows not imported (bad address, bad value, undecodable bytes...).
     rejected: list[RejectedRow] = field(default_factory=list)
+    #: Rows put on the suppression list (a preset's blocklisted or cleaned addresses); the
+    #: reason says what the tool called them.
+    suppressed: list[RejectedRow] = field(default_factory=list)
     dry_run: bool = False
