@@ -93,7 +93,9 @@ def make_app(
 
     subscribers = SubscriberStore(
         db,
-        hasher=AddressHasher(settings.secret_key, settings.digest.old_secret_keys),
+        hasher=AddressHasher(
+            settings.suppression_key, (settings.secret_key, *settings.digest.old_secret_keys)
+        ),
         topic_key=topic_key,
     )
     return App(

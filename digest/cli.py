@@ -15,6 +15,7 @@ import click
 from digest import __version__, console, services
 from digest.app import App, make_app
 from digest.config import Settings, find_config, load_settings
+from digest.config_env import configured_by_environment
 from digest.edition_json import edition_to_dict
 from digest.errors import ConfigError, DeliveryPausedError, DigestError, UsageError
 from digest.ingest.opml import write_opml
@@ -31,16 +32,17 @@ class Session:
         self._config = config
         self._app: App | None = None
 
-    def settings(self) -> Settings:
+    def settings(self, *, quiet: bool = False) -> Settings:
         path = find_config(self._config)
-        if path is None:
+        if path is None and not configured_by_environment(os.environ):
             raise ConfigError(
                 "no digest.toml in this folder; run `digest init`, or pass --config FILE "
-                "or set DIGEST_CONFIG"
+                "or set DIGEST_CONFIG (or configure it with DIGEST_<SECTION>__<KEY> variables)"
             )
         settings = load_settings(path)
-        for warning in settings.warnings:
-            click.echo(f"digest: warning: {path.name}: {warning}", err=True)
+        for warning in () if quiet else settings.warnings:
+            where = path.name if path is not None else "environment"
+            click.echo(f"digest: warning: {where}: {warning}", err=True)
         return settings
 
     def app(self) -> App:
@@ -134,12 +136,17 @@ def cli(ctx: click.Context, config: str | None) -> None:
 
 
 @cli.command()
-@click.option("--force", is_flag=True, help="Overwrite an existing digest.toml.")
-def init(force: bool) -> None:
+@click.option("--force", is_flag=True, help="Rewrite an existing digest.toml, keeping its keys.")
+@click.option(
+    "--rotate-key",
+    is_flag=True,
+    help="Replace the secret key; the old one stays valid in old_secret_keys.",
+)
+def init(force: bool, rotate_key: bool) -> None:
     """Write a commented digest.toml and create the database in this folder."""
     from digest.workspace import init_folder
 
-    result = init_folder(Path.cwd(), force=force)
+    result = init_folder(Path.cwd(), force=force, rotate_key=rotate_key)
     console.print_init(result)
 
 
@@ -161,6 +168,39 @@ def demo(outbox: Path, as_json: bool) -> None:
         _print_json(console.demo_dict(result))
     else:
         console.print_demo(result)
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Look at the effective configuration."""
+
+
+@config_group.command("show")
+@_json_option
+def config_show(as_json: bool) -> None:
+    """Print every setting, its value and where it came from (secrets masked)."""
+    from digest.config_report import settings_dict
+
+    data = settings_dict(_session().settings(quiet=True))
+    if as_json:
+        _print_json(data)
+    else:
+        console.print_config(data)
+
+
+@config_group.command("check")
+def config_check() -> None:
+    """Validate the configuration; exit 1 if something would fail when digest runs."""
+    from digest.config_report import check_settings
+
+    settings = _session().settings(quiet=True)
+    result = check_settings(settings)
+    console.print_config_check(result, settings.path)
+    if result.problems:
+        raise click.exceptions.Exit(1)
 
 
 # --- feeds ---------------------------------------------------------------------------------

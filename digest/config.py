@@ -1,14 +1,18 @@
-"""Settings: a TOML file (digest.toml, --config or DIGEST_CONFIG) plus secrets from the environment.
+"""Settings: a TOML file (digest.toml, --config or DIGEST_CONFIG), then the environment.
 
+Every key can be set as DIGEST_<SECTION>__<KEY> (config_env.py reads those, and secrets from
+files): environment over file over default, checked the same way whatever the source.
 Unknown keys produce warnings, not errors, so a file written for a later version still runs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from email.utils import parseaddr
@@ -16,13 +20,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from digest.config_env import from_environment
 from digest.errors import ConfigError
 
 CONFIG_FILENAME = "digest.toml"
 CONFIG_ENV = "DIGEST_CONFIG"
-SECRET_KEY_ENV = "DIGEST_SECRET_KEY"
-SMTP_PASSWORD_ENV = "DIGEST_SMTP_PASSWORD"
-OLD_SECRET_KEYS_ENV = "DIGEST_OLD_SECRET_KEYS"
 SECURITY_MODES = ("none", "starttls", "ssl")
 _ADDRESS = re.compile(r"[^@\s<>,\"]+@[^@\s<>,\"]+")
 
@@ -45,6 +47,9 @@ class DigestSettings:
     #: Former secret keys: links signed with them keep working (rotation); also checked for
     #: suppressions hashed under them. DIGEST_OLD_SECRET_KEYS (comma-separated) overrides it.
     old_secret_keys: tuple[str, ...] = ()
+    #: Keys the suppression list's hashes; never rotated, so a suppression is never forgotten.
+    #: Empty (installations from before it existed): the secret key, as it was then.
+    suppression_key: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -156,10 +161,17 @@ class Settings:
     path: Path | None = None
     #: Unknown keys and similar non-fatal remarks, for the CLI to show.
     warnings: tuple[str, ...] = ()
+    #: Where each value not left at its default came from: (table, key) -> "file PATH",
+    #: "environment NAME" or "file named by NAME_FILE".
+    sources: dict[tuple[str, str], str] = field(default_factory=dict, compare=False)
 
     @property
     def secret_key(self) -> str:
         return self.digest.secret_key
+
+    @property
+    def suppression_key(self) -> str:
+        return self.digest.suppression_key or self.digest.secret_key
 
 
 _TABLES: dict[str, type] = {
@@ -184,12 +196,12 @@ def find_config(explicit: str | Path | None, environ: dict[str, str] | None = No
     return local if local.exists() else None
 
 
-def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> Settings:
-    """Read and check the file at ``path`` (embedded defaults when None), then apply secrets."""
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the file at ``path`` (none: defaults), apply the environment, check the result."""
     env = os.environ if environ is None else environ
-    if path is None:
-        settings = Settings()
-    else:
+    from_env = from_environment(_TABLES, env)
+    data: dict[str, Any] = {}
+    if path is not None:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -198,13 +210,27 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-        settings = settings_from_dict(data, path=path.resolve())
-    return _with_environment(settings, env)
+    settings = settings_from_dict(
+        data,
+        path=None if path is None else path.resolve(),
+        environment=from_env.values,
+        environment_sources=from_env.sources,
+    )
+    return replace(settings, warnings=(*settings.warnings, *from_env.warnings))
 
 
-def settings_from_dict(data: dict[str, Any], *, path: Path | None = None) -> Settings:
+def settings_from_dict(
+    data: dict[str, Any],
+    *,
+    path: Path | None = None,
+    environment: Mapping[str, Mapping[str, Any]] | None = None,
+    environment_sources: Mapping[tuple[str, str], str] | None = None,
+) -> Settings:
+    """Settings from a file's tables, overridden by typed ``environment`` values (which may set
+    the keys a file may not, such as the SMTP password)."""
     warnings: list[str] = []
-    parts: dict[str, Any] = {}
+    chosen: dict[str, dict[str, Any]] = {}
+    sources: dict[tuple[str, str], str] = {}
     for table, values in data.items():
         cls = _TABLES.get(table)
         if cls is None:
@@ -213,14 +239,20 @@ def settings_from_dict(data: dict[str, Any], *, path: Path | None = None) -> Set
         if not isinstance(values, dict):
             raise ConfigError(f"[{table}] must be a table")
         known = {f.name: f for f in fields(cls) if (table, f.name) not in _NOT_IN_FILE}
-        kwargs: dict[str, Any] = {}
         for key, value in values.items():
             if key not in known:
                 warnings.append(f"unknown key '{key}' in [{table}] ignored{_suggest(key, known)}")
                 continue
-            kwargs[key] = _coerce(table, key, value, type(getattr(cls(), key)))
-        parts[table] = cls(**kwargs)
-    settings = Settings(**parts, path=path, warnings=tuple(warnings))
+            chosen.setdefault(table, {})[key] = _coerce(table, key, value, _type_of(cls, key))
+            sources[(table, key)] = f"file {path}" if path is not None else "file"
+    for table, values in (environment or {}).items():
+        for key, value in values.items():
+            chosen.setdefault(table, {})[key] = _coerce(
+                table, key, value, _type_of(_TABLES[table], key)
+            )
+            sources[(table, key)] = (environment_sources or {}).get((table, key), "environment")
+    parts = {table: _TABLES[table](**kwargs) for table, kwargs in chosen.items()}
+    settings = Settings(**parts, path=path, warnings=tuple(warnings), sources=sources)
     _validate(settings)
     if path is not None:
         settings = replace(
@@ -231,6 +263,10 @@ def settings_from_dict(data: dict[str, Any], *, path: Path | None = None) -> Set
             ),
         )
     return settings
+
+
+def _type_of(cls: type, key: str) -> type:
+    return type(getattr(cls(), key))
 
 
 def _coerce(table: str, key: str, value: Any, expected: type) -> Any:
@@ -312,19 +348,6 @@ def _validate_schedule(schedule: ScheduleSettings) -> None:
         raise ConfigError("[schedule] build_lead_minutes must be between 0 and 1439")
 
 
-def _with_environment(settings: Settings, env: dict[str, str] | os._Environ[str]) -> Settings:
-    digest = settings.digest
-    if env.get(SECRET_KEY_ENV):
-        digest = replace(digest, secret_key=env[SECRET_KEY_ENV])
-    if env.get(OLD_SECRET_KEYS_ENV):
-        old = tuple(key.strip() for key in env[OLD_SECRET_KEYS_ENV].split(",") if key.strip())
-        digest = replace(digest, old_secret_keys=old)
-    smtp = settings.smtp
-    if env.get(SMTP_PASSWORD_ENV):
-        smtp = replace(smtp, password=env[SMTP_PASSWORD_ENV])
-    return replace(settings, digest=digest, smtp=smtp)
-
-
 def resolve_database_url(url: str, base: Path) -> str:
     """Make a relative SQLite path absolute against ``base`` (the config file's folder)."""
     prefix = "sqlite:///"
@@ -346,14 +369,24 @@ def new_secret_key() -> str:
     return secrets.token_urlsafe(32)
 
 
-def render_config_template(secret_key: str) -> str:
+def render_config_template(
+    secret_key: str, suppression_key: str, old_secret_keys: tuple[str, ...] = ()
+) -> str:
     """The commented digest.toml that `digest init` writes."""
-    return CONFIG_TEMPLATE.replace("@SECRET_KEY@", secret_key)
+    old = ", ".join(json.dumps(key) for key in old_secret_keys)  # a JSON string is a TOML one
+    return (
+        CONFIG_TEMPLATE.replace("@SECRET_KEY@", secret_key)
+        .replace("@SUPPRESSION_KEY@", suppression_key)
+        .replace("@OLD_SECRET_KEYS@", f"[{old}]")
+    )
 
 
 CONFIG_TEMPLATE = """\
 # digest configuration. Every key is optional; the values shown are the defaults.
-# Secrets come from the environment: DIGEST_SMTP_PASSWORD, DIGEST_SECRET_KEY.
+# Any key can also be set in the environment as DIGEST_<SECTION>__<KEY> (for example
+# DIGEST_SMTP__HOST), which wins over this file; a secret also as DIGEST_<SECTION>__<KEY>_FILE,
+# the path of a file holding it. The SMTP password comes only from there:
+# DIGEST_SMTP__PASSWORD (or DIGEST_SMTP_PASSWORD).
 
 [digest]
 # Bundled topic key, or a path to your own topic TOML file.
@@ -366,12 +399,16 @@ send_time = "06:00"
 # SQLAlchemy URL. A relative SQLite path is relative to this file's folder.
 database = "sqlite:///digest.db"
 # Signs unsubscribe links. Keep it secret; DIGEST_SECRET_KEY overrides it.
+# `digest init --force` keeps it; `digest init --rotate-key` replaces it.
 secret_key = "@SECRET_KEY@"
 # When true, `digest serve` holds an edition an editor has not approved by its send time.
 require_approval = false
-# When you change secret_key, list the former ones here so links already sent keep working
-# (DIGEST_OLD_SECRET_KEYS, comma-separated, overrides it).
-old_secret_keys = []
+# When you change secret_key (`digest init --rotate-key` does it for you), the former ones
+# are listed here so links already sent keep working (DIGEST_OLD_SECRET_KEYS overrides it).
+old_secret_keys = @OLD_SECRET_KEYS@
+# Keys the suppression list's hashes. Never change it: it is not rotated with secret_key, so
+# no suppressed or erased address is ever forgotten.
+suppression_key = "@SUPPRESSION_KEY@"
 
 [fetch]
 timeout_seconds = 20

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -15,6 +17,7 @@ from digest.types import DeliveryStatus, Edition, Feed, FeedCheck, FeedFetchRepo
 from subscribers.types import Subscriber
 
 if TYPE_CHECKING:
+    from digest.config_report import CheckResult
     from digest.demo import DemoResult
     from digest.services import DeliveriesReport, SendReport
     from digest.workspace import InitResult
@@ -38,8 +41,44 @@ def _when(moment: datetime | None) -> str:
 def print_init(result: InitResult) -> None:
     console = _out()
     console.print(f"wrote {result.config}")
+    if result.keys == "kept":
+        console.print("kept its secret key, former keys and suppression key")
+    elif result.keys == "rotated":
+        console.print(
+            "new secret key; the former one is in old_secret_keys, so links already sent keep "
+            "working (restart `digest serve` and `digest web` to use it)"
+        )
     console.print(f"database ready: {result.database}")
     console.print("next: `digest feeds add URL`, `digest subscribers add EMAIL`, `digest run`")
+
+
+# --- config ----------------------------------------------------------------------------------
+
+
+def print_config(data: dict[str, Any]) -> None:
+    """`digest config show`: one line per key, TOML-like, with its source."""
+    console = _out()
+    console.print(f"# file: {_e(data['file'] or '(none: defaults and environment)')}")
+    for table, keys in data["settings"].items():
+        console.print(f"\n\\[{table}]")
+        for key, entry in keys.items():
+            value = json.dumps(entry["value"], ensure_ascii=False)
+            console.print(f"{key} = {_e(value)}  [dim]# {_e(entry['source'])}[/dim]")
+    for warning in data["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {_e(warning)}")
+
+
+def print_config_check(result: CheckResult, path: Path | None) -> None:
+    console = _out()
+    for note in result.notes:
+        console.print(f"note: {_e(note)}")
+    for problem in result.problems:
+        console.print(f"[red]problem:[/red] {_e(problem)}")
+    where = str(path) if path else "the environment"
+    if result.problems:
+        console.print(f"{len(result.problems)} problem(s) in the configuration from {_e(where)}")
+    else:
+        console.print(f"configuration OK ({_e(where)})")
 
 
 # --- feeds -----------------------------------------------------------------------------------

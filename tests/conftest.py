@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     for name in ("DIGEST_CONFIG", "DIGEST_SECRET_KEY", "DIGEST_SMTP_PASSWORD", "DIGEST_DEBUG"):
         monkeypatch.delenv(name, raising=False)
+    for name in [name for name in os.environ if name.startswith("DIGEST_") and "__" in name]:
+        monkeypatch.delenv(name)  # DIGEST_<SECTION>__<KEY> settings
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)

@@ -25,14 +25,15 @@ def test_init_writes_commented_config_with_a_secret_and_creates_the_database(iso
     data = tomllib.loads(text)
     assert len(data["digest"]["secret_key"]) >= 32
     assert (isolated / "digest.db").exists()
-    # a second init refuses to overwrite, and --force makes a new secret
+    assert len(data["digest"]["suppression_key"]) >= 32
+    assert data["digest"]["suppression_key"] != data["digest"]["secret_key"]
+    # a second init refuses to overwrite, and --force rewrites the file keeping its keys
     again = run("init")
     assert again.exit_code == 2 and "already exists" in again.stderr
     assert run("init", "--force").exit_code == 0
-    assert (
-        tomllib.loads((isolated / "digest.toml").read_text())["digest"]["secret_key"]
-        != (data["digest"]["secret_key"])
-    )
+    rewritten = tomllib.loads((isolated / "digest.toml").read_text())["digest"]
+    assert rewritten["secret_key"] == data["digest"]["secret_key"]
+    assert rewritten["suppression_key"] == data["digest"]["suppression_key"]
 
 
 def test_commands_find_config_in_folder_then_option_then_environment(isolated: Path):

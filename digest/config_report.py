@@ -1,0 +1,82 @@
+"""`digest config show` and `digest config check`: the effective settings, where each came from,
+and what would fail at run time although the values themselves are valid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from digest.config import Settings
+from digest.config_env import SECRETS
+from digest.errors import DigestError
+
+MASK = "********"
+_TABLES = ("digest", "fetch", "smtp", "web", "delivery", "schedule")
+
+
+def masked(table: str, key: str, value: Any) -> Any:
+    """A secret's value hidden (its presence shown); other values as they are."""
+    if (table, key) not in SECRETS or not value:
+        return list(value) if isinstance(value, tuple) else value
+    if isinstance(value, tuple):
+        return [MASK for _ in value]
+    return MASK
+
+
+def settings_dict(settings: Settings) -> dict[str, Any]:
+    """{"file", "settings": {table: {key: {"value", "source"}}}, "warnings"}, secrets masked."""
+    tables: dict[str, dict[str, Any]] = {}
+    for table in _TABLES:
+        part = getattr(settings, table)
+        tables[table] = {
+            item.name: {
+                "value": masked(table, item.name, getattr(part, item.name)),
+                "source": settings.sources.get((table, item.name), "default"),
+            }
+            for item in fields(part)
+        }
+    return {
+        "file": str(settings.path) if settings.path else None,
+        "settings": tables,
+        "warnings": list(settings.warnings),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    #: Would make a command fail: `digest config check` exits 1.
+    problems: tuple[str, ...]
+    #: Worth knowing, not fatal.
+    notes: tuple[str, ...]
+
+
+def check_settings(settings: Settings) -> CheckResult:
+    """What loading alone does not see: missing files, no key, a topic that does not load."""
+    from digest.delivery.signing import make_signer
+    from digest.editorial import load_topic
+
+    problems: list[str] = []
+    notes: list[str] = list(settings.warnings)
+    base = settings.path.parent if settings.path else None
+    if not settings.secret_key:
+        problems.append(
+            "[digest] secret_key is empty: unsubscribe links cannot be signed "
+            "(set it, or DIGEST_DIGEST__SECRET_KEY)"
+        )
+    elif not settings.digest.suppression_key:
+        notes.append(
+            "[digest] suppression_key is not set: the suppression list is keyed with secret_key "
+            "(`digest init --force` adds one)"
+        )
+    for label, run in (
+        ("[digest] topic", lambda: load_topic(settings.digest.topic)),
+        ("[delivery] DKIM", lambda: make_signer(settings.delivery, base)),
+    ):
+        try:
+            run()
+        except DigestError as exc:
+            problems.append(f"{label}: {exc}")
+    if settings.smtp.ca_file and not Path(settings.smtp.ca_file).is_file():
+        problems.append(f"[smtp] ca_file {settings.smtp.ca_file} is not a file")
+    return CheckResult(tuple(problems), tuple(notes))
