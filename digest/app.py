@@ -54,6 +54,7 @@ class App:
             digest_name=self.settings.digest.name,
             base_url=self.settings.web.base_url,
             contact_line=self.settings.web.contact_line,
+            overrides=self.settings.digest.templates_path,
         )
 
     def signer(self) -> TokenSigner:

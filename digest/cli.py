@@ -203,6 +203,25 @@ def config_check() -> None:
         raise click.exceptions.Exit(1)
 
 
+@cli.group("templates")
+def templates_group() -> None:
+    """The email and web templates editors can override."""
+
+
+@templates_group.command("copy")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def templates_copy(folder: Path) -> None:
+    """Copy the bundled templates into FOLDER, to edit and point [digest] templates at."""
+    from digest.render.templates import copy_templates
+
+    written = copy_templates(folder)
+    click.echo(f"copied {len(written)} files to {folder}")
+    click.echo(
+        f'set [digest] templates = "{folder}" in digest.toml, then delete the files you do not '
+        "change: they keep coming from digest, updates included"
+    )
+
+
 # --- feeds ---------------------------------------------------------------------------------
 
 

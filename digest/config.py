@@ -50,10 +50,17 @@ class DigestSettings:
     #: Keys the suppression list's hashes; never rotated, so a suppression is never forgotten.
     #: Empty (installations from before it existed): the secret key, as it was then.
     suppression_key: str = ""
+    #: A folder of templates in front of the bundled ones ("" for none); a relative path is
+    #: relative to the config file's folder.
+    templates: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def templates_path(self) -> Path | None:
+        return Path(self.templates) if self.templates else None
 
     @property
     def send_clock_time(self) -> time:
@@ -260,6 +267,7 @@ def settings_from_dict(
             digest=replace(
                 settings.digest,
                 database=resolve_database_url(settings.digest.database, path.parent),
+                templates=resolve_path(settings.digest.templates, path.parent),
             ),
         )
     return settings
@@ -348,6 +356,14 @@ def _validate_schedule(schedule: ScheduleSettings) -> None:
         raise ConfigError("[schedule] build_lead_minutes must be between 0 and 1439")
 
 
+def resolve_path(value: str, base: Path) -> str:
+    """A relative path made absolute against ``base`` (the config file's folder); "" stays."""
+    if not value:
+        return value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else (base / path).resolve())
+
+
 def resolve_database_url(url: str, base: Path) -> str:
     """Make a relative SQLite path absolute against ``base`` (the config file's folder)."""
     prefix = "sqlite:///"
@@ -401,6 +417,9 @@ database = "sqlite:///digest.db"
 # Signs unsubscribe links. Keep it secret; DIGEST_SECRET_KEY overrides it.
 # `digest init --force` keeps it; `digest init --rotate-key` replaces it.
 secret_key = "@SECRET_KEY@"
+# A folder of your own templates, in front of the bundled ones: a file there replaces the
+# bundled file of the same name (`digest templates copy DIR` gives you a starting point).
+templates = ""
 # When true, `digest serve` holds an edition an editor has not approved by its send time.
 require_approval = false
 # When you change secret_key (`digest init --rotate-key` does it for you), the former ones

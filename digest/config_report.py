@@ -77,6 +77,9 @@ def check_settings(settings: Settings) -> CheckResult:
             run()
         except DigestError as exc:
             problems.append(f"{label}: {exc}")
+    templates = settings.digest.templates_path
+    if templates is not None and not templates.is_dir():
+        problems.append(f"[digest] templates: {templates} is not a folder")
     if settings.smtp.ca_file and not Path(settings.smtp.ca_file).is_file():
         problems.append(f"[smtp] ca_file {settings.smtp.ca_file} is not a file")
     return CheckResult(tuple(problems), tuple(notes))

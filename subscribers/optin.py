@@ -111,7 +111,7 @@ def build_confirmation(app: App, subscriber: Subscriber) -> tuple[bytes, str]:
         "hours": settings.web.confirm_link_hours,
         "contact_line": settings.web.contact_line,
     }
-    env = make_environment()
+    env = make_environment(overrides=settings.digest.templates_path)
     text = env.get_template("email/confirm.txt.j2").render(context)
     html = env.get_template("email/confirm.html.j2").render(context)
     subject = check_header_value(

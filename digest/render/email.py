@@ -166,6 +166,7 @@ class EditionRenderer:
         base_url: str,
         contact_line: str = "",
         templates: Path | None = None,
+        overrides: Path | None = None,
         max_stories_per_section: int = 8,
         subject_label: str | None = None,
     ) -> None:
@@ -176,7 +177,7 @@ class EditionRenderer:
         self.contact_line = contact_line.strip()
         self.max_stories_per_section = max_stories_per_section
         self.subject_label = _one_line(subject_label) if subject_label else None
-        self._env = make_environment(templates)
+        self._env = make_environment(templates, overrides)
         self._inliner = css_inline.CSSInliner(
             keep_at_rules=True,  # the @media rules stay in a <style> block
             load_remote_stylesheets=False,

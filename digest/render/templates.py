@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
+import shutil
 import textwrap
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,10 +17,13 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from digest.errors import RenderError
+from digest.errors import RenderError, UsageError
 
 __all__ = [
+    "copy_templates",
     "make_environment",
+    "template_loader",
+    "web_loader",
     "templates_dir",
     "long_date",
     "short_date",
@@ -136,8 +140,55 @@ def safe_url(value: str, fallback: str = "#") -> str:
     return fallback
 
 
-def make_environment(directory: Path | None = None) -> jinja2.Environment:
-    """A Jinja2 environment over ``directory`` (default: :func:`templates_dir`).
+def template_loader(directory: Path, overrides: Path | None = None) -> jinja2.BaseLoader:
+    """The bundled templates in ``directory``, behind an editor's ``overrides`` folder if any.
+
+    A file in ``overrides`` replaces the bundled file of the same name; every other file is
+    the bundled one. The bundled files are also reachable as ``bundled/NAME``, so an override
+    can extend the bundled template and change only one of its blocks.
+    """
+    bundled = jinja2.FileSystemLoader(str(directory))
+    loaders: list[jinja2.BaseLoader] = [bundled, jinja2.PrefixLoader({"bundled": bundled})]
+    if overrides is not None:
+        if not overrides.is_dir():
+            raise RenderError(f"[digest] templates: {overrides} is not a folder")
+        loaders.insert(0, jinja2.FileSystemLoader(str(overrides)))
+    return jinja2.ChoiceLoader(loaders)
+
+
+def web_loader(overrides: Path | None) -> jinja2.BaseLoader:
+    """The loader of the web pages (templates/web), behind ``overrides``/web when it exists."""
+    mine = overrides / "web" if overrides is not None else None
+    if overrides is not None and not overrides.is_dir():
+        raise RenderError(f"[digest] templates: {overrides} is not a folder")
+    return template_loader(templates_dir() / "web", mine if mine and mine.is_dir() else None)
+
+
+def copy_templates(target: Path) -> list[Path]:
+    """Copy the bundled templates into ``target`` (a starting point for [digest] templates);
+    refuses to overwrite a file already there. Returns the files written."""
+    source = templates_dir()
+    files = sorted(path for path in source.rglob("*") if path.is_file())
+    existing = [target / path.relative_to(source) for path in files]
+    clash = next((path for path in existing if path.exists()), None)
+    if clash is not None:
+        raise UsageError(f"{clash} already exists; copy into an empty folder")
+    written = []
+    try:
+        for path, destination in zip(files, existing, strict=True):
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
+            written.append(destination)
+    except OSError as exc:
+        raise UsageError(f"cannot copy the templates to {target}: {exc}") from exc
+    return written
+
+
+def make_environment(
+    directory: Path | None = None, overrides: Path | None = None
+) -> jinja2.Environment:
+    """A Jinja2 environment over ``directory`` (default: :func:`templates_dir`), with an
+    editor's ``overrides`` folder in front of it (see :func:`template_loader`).
 
     HTML templates are autoescaped (everything not named ``*.txt.j2`` is), undefined variables
     raise, and block tags do not leave blank lines behind.
@@ -146,7 +197,7 @@ def make_environment(directory: Path | None = None) -> jinja2.Environment:
     if not folder.is_dir():
         raise RenderError(f"templates folder not found: {folder}")
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+        loader=template_loader(folder, overrides),
         autoescape=_autoescape,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -11,7 +11,7 @@ from flask import Flask, Response, render_template, request
 from digest.app import App, make_app
 from digest.config import find_config, load_settings
 from digest.errors import TokenError
-from digest.render.templates import templates_dir
+from digest.render.templates import web_loader
 from digest.web.archive import archive_blueprint
 from subscribers.tokens import UNSUBSCRIBE, address_tag
 from subscribers.types import Subscriber, SubscriberStatus
@@ -19,7 +19,8 @@ from subscribers.web import add_subscription_routes
 
 
 def create_web_app(app: App) -> Flask:
-    web = Flask(__name__, template_folder=str(templates_dir() / "web"))
+    web = Flask(__name__)
+    web.jinja_loader = web_loader(app.settings.digest.templates_path)
     web.jinja_env.autoescape = True  # our templates end in .j2, which Flask would not escape
     signer = app.signer()
     digest_name = app.settings.digest.name

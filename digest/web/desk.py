@@ -23,7 +23,7 @@ from digest.desk import actions
 from digest.desk.changes import story_key
 from digest.editions.service import Editions
 from digest.errors import DigestError
-from digest.render.templates import templates_dir
+from digest.render.templates import web_loader
 from digest.sendtimes import known_zone
 from digest.types import Edition
 from subscribers.types import Subscriber, SubscriberStatus
@@ -39,7 +39,8 @@ def create_desk_app(
     app: App, *, csrf_token: str | None = None, allowed_hosts: Iterable[str] | None = LOCAL_HOSTS
 ) -> Flask:
     """The desk over ``app``. ``allowed_hosts``: host names accepted in requests (None: any)."""
-    desk = Flask(__name__, template_folder=str(templates_dir() / "web"))
+    desk = Flask(__name__)
+    desk.jinja_loader = web_loader(app.settings.digest.templates_path)
     desk.jinja_env.autoescape = True
     desk.secret_key = secrets.token_bytes(32)  # flash messages only; new for every process
     token = csrf_token or secrets.token_urlsafe(32)
