@@ -55,6 +55,8 @@ class App:
             base_url=self.settings.web.base_url,
             contact_line=self.settings.web.contact_line,
             overrides=self.settings.digest.templates_path,
+            language=self.settings.digest.language,
+            timezone=self.settings.digest.timezone,
         )
 
     def signer(self) -> TokenSigner:

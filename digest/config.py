@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.config_env import from_environment
 from digest.errors import ConfigError
+from digest.i18n import check_language
 
 CONFIG_FILENAME = "digest.toml"
 CONFIG_ENV = "DIGEST_CONFIG"
@@ -53,6 +54,9 @@ class DigestSettings:
     #: A folder of templates in front of the bundled ones ("" for none); a relative path is
     #: relative to the config file's folder.
     templates: str = ""
+    #: Language of the email's dates and fixed text: "en", or one with a catalogue in
+    #: digest/locale (see digest/i18n.py).
+    language: str = "en"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -297,6 +301,7 @@ def _validate(settings: Settings) -> None:
         ZoneInfo(d.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"[digest] timezone: unknown time zone {d.timezone!r}") from exc
+    check_language(d.language)
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", d.send_time):
         raise ConfigError(f'[digest] send_time must be "HH:MM" (24-hour), not {d.send_time!r}')
     _validate_schedule(settings.schedule)
@@ -420,6 +425,8 @@ secret_key = "@SECRET_KEY@"
 # A folder of your own templates, in front of the bundled ones: a file there replaces the
 # bundled file of the same name (`digest templates copy DIR` gives you a starting point).
 templates = ""
+# Language of the email's dates and fixed text: "en" or "fr".
+language = "en"
 # When true, `digest serve` holds an edition an editor has not approved by its send time.
 require_approval = false
 # When you change secret_key (`digest init --rotate-key` does it for you), the former ones

@@ -12,10 +12,11 @@ guessed by feed text.
 
 from __future__ import annotations
 
+import gettext
 import html
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,8 @@ from markupsafe import Markup
 
 from digest.delivery.bodies import encoded_size
 from digest.errors import RenderError
-from digest.render.templates import make_environment, safe_url, short_date, utc_time
+from digest.i18n import SOURCE_LANGUAGE, Dates, translations
+from digest.render.templates import make_environment, safe_url
 from digest.types import Edition, RenderedEmail, Story
 
 __all__ = [
@@ -156,7 +158,9 @@ class EditionRenderer:
 
     ``digest_name`` titles the email ("The Trade Brief"), ``base_url`` is the web root the
     archive links are made from, ``contact_line`` is the contact/postal line of the footer.
-    ``subject_label`` opens the subject (default: the edition's topic title).
+    ``subject_label`` opens the subject (default: the edition's topic title). ``language``
+    writes its dates and fixed text; story times are shown in the edition's zone, or in
+    ``timezone`` (the digest's own) for an edition of the digest's own zone.
     """
 
     def __init__(
@@ -169,6 +173,8 @@ class EditionRenderer:
         overrides: Path | None = None,
         max_stories_per_section: int = 8,
         subject_label: str | None = None,
+        language: str = SOURCE_LANGUAGE,
+        timezone: str = "UTC",
     ) -> None:
         if max_stories_per_section < 1:
             raise RenderError("max_stories_per_section must be at least 1")
@@ -177,7 +183,13 @@ class EditionRenderer:
         self.contact_line = contact_line.strip()
         self.max_stories_per_section = max_stories_per_section
         self.subject_label = _one_line(subject_label) if subject_label else None
-        self._env = make_environment(templates, overrides)
+        self.language = language
+        self.timezone = timezone
+        self._templates = (templates, overrides)
+        self._envs: dict[str, jinja2.Environment] = {}
+        self._translations = translations(language)
+        self._dates = Dates(language)
+        self._env(timezone)  # a missing templates folder is an error now, not at the first send
         self._inliner = css_inline.CSSInliner(
             keep_at_rules=True,  # the @media rules stay in a <style> block
             load_remote_stylesheets=False,
@@ -232,10 +244,19 @@ class EditionRenderer:
         html_part, _ = self._render_parts(context, text=False)
         return html_part.strip() + "\n"
 
+    def _env(self, zone: str) -> jinja2.Environment:
+        """The templates' environment for an edition of ``zone`` (made once per zone)."""
+        if zone not in self._envs:
+            self._envs[zone] = make_environment(
+                *self._templates, language=self.language, timezone=zone
+            )
+        return self._envs[zone]
+
     def _render_parts(self, context: dict[str, Any], *, text: bool = True) -> tuple[str, str]:
+        env = self._env(context["zone"])
         try:
-            html_part = self._env.get_template(HTML_TEMPLATE).render(context)
-            text_part = self._env.get_template(TEXT_TEMPLATE).render(context) if text else ""
+            html_part = env.get_template(HTML_TEMPLATE).render(context)
+            text_part = env.get_template(TEXT_TEMPLATE).render(context) if text else ""
         except jinja2.TemplateNotFound as exc:
             raise RenderError(f"email template not found: {exc.name}") from exc
         except jinja2.TemplateError as exc:
@@ -260,9 +281,10 @@ class EditionRenderer:
     def subject(self, edition: Edition) -> str:
         """``<label>, 10 Mar: <lead story title>``, one line, at most 80 characters."""
         label = self.subject_label or _one_line(edition.topic_title)
-        prefix = f"{label}, {short_date(edition.date)}"
+        prefix = f"{label}, {self._dates.short_date(edition.date)}"
         lead = _lead_story(edition)
-        headline = _one_line(lead.title) if lead is not None else "no major developments"
+        quiet = self._translations.gettext("no major developments")
+        headline = _one_line(lead.title) if lead is not None else quiet
         if not headline:
             return _truncate(prefix, SUBJECT_MAX_LENGTH)
         return _truncate(f"{prefix}: {headline}", SUBJECT_MAX_LENGTH)
@@ -288,6 +310,8 @@ class EditionRenderer:
         sections = []
         left = total
         numbers = iter(range(1, 1_000_000))
+        zone = edition.zone or self.timezone
+        local_time = Dates(self.language, zone).time
         for section in edition.sections:
             if not section.stories:
                 continue
@@ -301,7 +325,9 @@ class EditionRenderer:
                 _SectionView(
                     key=section.key,
                     title=_one_line(section.title),
-                    stories=tuple(_story_view(story, numbers, full=web) for story in shown),
+                    stories=tuple(
+                        _story_view(story, numbers, local_time, full=web) for story in shown
+                    ),
                     hidden_count=len(section.stories) - len(shown),
                 )
             )
@@ -312,7 +338,10 @@ class EditionRenderer:
             "topic_title": _one_line(edition.topic_title),
             "topic": edition.topic,
             "edition_date": edition.date,
-            "window_label": _window_label(edition.window.end - edition.window.start),
+            "window_label": _window_label(
+                edition.window.end - edition.window.start, self._translations
+            ),
+            "zone": zone,
             "base_url": self.base_url,
             "archive_url": self.archive_url(edition),
             "archive_index_url": f"{self.base_url}/archive",
@@ -325,13 +354,19 @@ class EditionRenderer:
             "story_count": story_count,
             "shown_count": shown_count,
             "section_count": len(sections),
-            "preheader": _preheader(edition),
+            "preheader": _preheader(edition, self._translations),
             "preheader_spacer": Markup(_PREHEADER_SPACER),
             "web": web,
         }
 
 
-def _story_view(story: Story, numbers: Iterator[int], *, full: bool = False) -> _StoryView:
+def _story_view(
+    story: Story,
+    numbers: Iterator[int],
+    local_time: Callable[[datetime], str],
+    *,
+    full: bool = False,
+) -> _StoryView:
     outlets: dict[str, str] = {}
     for source in story.sources:
         name = _truncate(_one_line(source.feed), _OUTLET_MAX)
@@ -359,7 +394,7 @@ def _story_view(story: Story, numbers: Iterator[int], *, full: bool = False) -> 
         source=names[0] if names else "",
         also=tuple(listed),
         also_more=len(also) - len(listed),
-        time=utc_time(story.published),
+        time=local_time(story.published),
         published=story.published,
         links=tuple(links),
     )
@@ -375,21 +410,24 @@ def _lead_story(edition: Edition) -> Story | None:
     return ranked[0] if ranked else None
 
 
-def _preheader(edition: Edition) -> str:
+def _preheader(edition: Edition, language: gettext.NullTranslations) -> str:
     titles = [_one_line(story.title) for story in _ranked(edition)[:_PREHEADER_STORIES]]
     titles = [title for title in titles if title]
     if not titles:
-        return f"No major developments on {_one_line(edition.topic_title)} today."
+        quiet = language.gettext("No major developments on %(topic)s today.")
+        return quiet % {"topic": _one_line(edition.topic_title)}
     return _truncate(" · ".join(titles), _PREHEADER_MAX_LENGTH)
 
 
-def _window_label(span: timedelta) -> str:
+def _window_label(span: timedelta, language: gettext.NullTranslations) -> str:
+    """What "in the last …" ends with: "24 hours", "hour", "3 days"."""
     hours = round(span.total_seconds() / 3600)
     if hours <= 0:
-        return "24 hours"
+        hours = 24
     if hours % 24 == 0 and hours > 24:
-        return f"{hours // 24} days"
-    return "hour" if hours == 1 else f"{hours} hours"
+        days = hours // 24
+        return language.ngettext("%(num)d day", "%(num)d days", days) % {"num": days}
+    return language.ngettext("hour", "%(num)d hours", hours) % {"num": hours}
 
 
 def _tidy_text(text: str) -> str:

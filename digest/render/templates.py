@@ -11,13 +11,14 @@ import importlib.resources
 import re
 import shutil
 import textwrap
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
 
 from digest.errors import RenderError, UsageError
+from digest.i18n import SOURCE_LANGUAGE, Dates, translations
 
 __all__ = [
     "copy_templates",
@@ -31,12 +32,6 @@ __all__ = [
     "wrap_text",
     "safe_url",
 ]
-
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 
 _URL_START = re.compile(r"[a-z][a-z0-9+.-]*://|mailto:|www\.", re.IGNORECASE)
 
@@ -81,20 +76,18 @@ def _autoescape(name: str | None) -> bool:
 
 
 def long_date(value: date | datetime) -> str:
-    """``Tuesday 10 March 2026`` (English whatever the process locale)."""
-    return f"{_WEEKDAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
+    """``Tuesday 10 March 2026`` (English; see digest/i18n.py for other languages)."""
+    return Dates("en").long_date(value)
 
 
 def short_date(value: date | datetime) -> str:
     """``10 Mar``."""
-    return f"{value.day} {_MONTHS[value.month - 1][:3]}"
+    return Dates("en").short_date(value)
 
 
 def utc_time(value: datetime) -> str:
     """``07:05 UTC`` (aware datetimes are converted; naive ones are taken as UTC)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return f"{value:%H:%M} UTC"
+    return Dates("en").time(value)
 
 
 def wrap_text(
@@ -185,10 +178,15 @@ def copy_templates(target: Path) -> list[Path]:
 
 
 def make_environment(
-    directory: Path | None = None, overrides: Path | None = None
+    directory: Path | None = None,
+    overrides: Path | None = None,
+    *,
+    language: str = SOURCE_LANGUAGE,
+    timezone: str = "UTC",
 ) -> jinja2.Environment:
     """A Jinja2 environment over ``directory`` (default: :func:`templates_dir`), with an
-    editor's ``overrides`` folder in front of it (see :func:`template_loader`).
+    editor's ``overrides`` folder in front of it (see :func:`template_loader`), writing in
+    ``language`` (``_()``/``ngettext()`` and the date filters) with times in ``timezone``.
 
     HTML templates are autoescaped (everything not named ``*.txt.j2`` is), undefined variables
     raise, and block tags do not leave blank lines behind.
@@ -203,9 +201,14 @@ def make_environment(
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["long_date"] = long_date
-    env.filters["short_date"] = short_date
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    dates = Dates(language, timezone)
+    env.globals["language"] = language
+    env.filters["long_date"] = dates.long_date
+    env.filters["short_date"] = dates.short_date
+    env.filters["local_time"] = dates.time
     env.filters["utc_time"] = utc_time
     env.filters["wrap"] = wrap_text
     env.filters["safe_url"] = safe_url
