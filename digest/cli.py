@@ -95,6 +95,16 @@ def _zone_option(help_text: str, default: str | None = None) -> Callable[..., An
     return click.option("--zone", metavar="ZONE", default=default, help=help_text)
 
 
+def _folder_option(flag: str, default: str, help_text: str) -> Callable[..., Any]:
+    return click.option(
+        flag,
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(default),
+        show_default=True,
+        help=help_text,
+    )
+
+
 def _any_date_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--any-date",
@@ -118,6 +128,14 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
 
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _report(as_json: bool, data: Callable[[], Any], show: Callable[[], object]) -> None:
+    """Print a result for a script (``--json``: ``data()`` as JSON) or for a person."""
+    if as_json:
+        _print_json(data())
+    else:
+        show()
 
 
 @click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -151,23 +169,14 @@ def init(force: bool, rotate_key: bool) -> None:
 
 
 @cli.command()
-@click.option(
-    "--outbox",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("outbox"),
-    show_default=True,
-    help="Where the sent messages (.eml) and the preview are saved.",
-)
+@_folder_option("--outbox", "outbox", "Where the sent messages (.eml) and the preview are saved.")
 @_json_option
 def demo(outbox: Path, as_json: bool) -> None:
     """Offline end-to-end run on the bundled feeds, with an embedded SMTP server."""
     from digest.demo import run_demo
 
     result = run_demo(outbox, progress=None if as_json else console.demo_progress)
-    if as_json:
-        _print_json(console.demo_dict(result))
-    else:
-        console.print_demo(result)
+    _report(as_json, lambda: console.demo_dict(result), lambda: console.print_demo(result))
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -185,10 +194,7 @@ def config_show(as_json: bool) -> None:
     from digest.config_report import settings_dict
 
     data = settings_dict(_session().settings(quiet=True))
-    if as_json:
-        _print_json(data)
-    else:
-        console.print_config(data)
+    _report(as_json, lambda: data, lambda: console.print_config(data))
 
 
 @config_group.command("check")
@@ -254,10 +260,7 @@ def feeds_enable(url: str) -> None:
 def feeds_check(url: str, as_json: bool) -> None:
     """Fetch and read a feed without adding it: format, title, items, problems."""
     check = services.check_feed(_session().app(), url)
-    if as_json:
-        _print_json(console.check_dict(check))
-    else:
-        console.print_check(check)
+    _report(as_json, lambda: console.check_dict(check), lambda: console.print_check(check))
     if not check.usable:
         raise click.exceptions.Exit(1)
 
@@ -267,10 +270,11 @@ def feeds_check(url: str, as_json: bool) -> None:
 def feeds_list(as_json: bool) -> None:
     """List feeds with the outcome of their last fetch."""
     listed = _session().app().store.list_feeds()
-    if as_json:
-        _print_json([console.feed_dict(feed) for feed in listed])
-    else:
-        console.print_feeds(listed)
+    _report(
+        as_json,
+        lambda: [console.feed_dict(feed) for feed in listed],
+        lambda: console.print_feeds(listed),
+    )
 
 
 @feeds.command("remove")
@@ -305,10 +309,9 @@ def fetch(as_json: bool) -> None:
     """Fetch every feed now and store new items."""
     app = _session().app()
     reports = services.fetch(app, on_feed=None if as_json else console.fetch_progress)
-    if as_json:
-        _print_json(console.fetch_dict(reports))
-    else:
-        console.print_fetch_summary(reports)
+    _report(
+        as_json, lambda: console.fetch_dict(reports), lambda: console.print_fetch_summary(reports)
+    )
     if (
         reports
         and all(report.status in ("error", "skipped") for report in reports)
@@ -329,21 +332,12 @@ def build(date_: date | None, zone: str, as_json: bool) -> None:
     app = _session().app()
     editions = Editions(app)
     edition = editions.build(editions.key(services.edition_date_or_today(app, date_, zone), zone))
-    if as_json:
-        _print_json(edition_to_dict(edition))
-    else:
-        console.print_edition(edition)
+    _report(as_json, lambda: edition_to_dict(edition), lambda: console.print_edition(edition))
 
 
 @cli.command()
 @_date_option
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("preview"),
-    show_default=True,
-    help="Folder for the HTML and text files.",
-)
+@_folder_option("--out", "preview", "Folder for the HTML and text files.")
 @_zone_option("Preview this time zone's edition (default: the digest's own zone).", "")
 @click.option("--open", "open_", is_flag=True, help="Open the rendered files in a browser.")
 @click.option("--serve", is_flag=True, help="Serve the editor's desk instead of writing files.")
@@ -394,10 +388,7 @@ def eval_(corpus_dir: Path, topic: str, as_json: bool) -> None:
     report = run_eval(
         load_corpus(corpus_dir), load_topic(topic), progress=None if as_json else progress
     )
-    if as_json:
-        _print_json(eval_dict(report))
-    else:
-        print_eval(report)
+    _report(as_json, lambda: eval_dict(report), lambda: print_eval(report))
 
 
 @cli.command()
@@ -465,10 +456,7 @@ def send(date_: date | None, zone: str, any_date: bool, as_json: bool, dry_run: 
             )
     report = result.report
     assert report is not None  # forced: a send that is not refused always sends
-    if as_json:
-        _print_json(console.send_dict(report))
-    else:
-        console.print_send(report)
+    _report(as_json, lambda: console.send_dict(report), lambda: console.print_send(report))
     if stop.is_set():
         click.echo("stopped: run `digest send` again to send the rest", err=True)
     if report.paused:
@@ -487,10 +475,9 @@ def deliveries(date_: date | None, zone: str | None, as_json: bool) -> None:
     app = _session().app()
     day = services.edition_date_or_today(app, date_, zone or "")
     report = services.deliveries_report(app, day, zone)
-    if as_json:
-        _print_json(console.deliveries_dict(report))
-    else:
-        console.print_deliveries(report)
+    _report(
+        as_json, lambda: console.deliveries_dict(report), lambda: console.print_deliveries(report)
+    )
 
 
 @cli.command()
@@ -508,10 +495,7 @@ def run(date_: date | None, force: bool, any_date: bool, as_json: bool) -> None:
 
     with stop_on_signals(lambda line: click.echo(line, err=True)) as stop:
         daily = run_daily(_session().app(), date_, force=force, stop=stop, any_date=any_date)
-    if as_json:
-        _print_json(overview.daily_dict(daily))
-    else:
-        overview.print_daily(daily)
+    _report(as_json, lambda: overview.daily_dict(daily), lambda: overview.print_daily(daily))
     errors = overview.daily_errors(daily)
     if errors:
         click.echo(f"digest: error: {'; '.join(errors)}", err=True)
@@ -534,10 +518,7 @@ def status(as_json: bool) -> None:
     from digest import overview
 
     report = overview.status(_session().app())
-    if as_json:
-        _print_json(overview.status_dict(report))
-    else:
-        overview.print_status(report)
+    _report(as_json, lambda: overview.status_dict(report), lambda: overview.print_status(report))
 
 
 @cli.command()
@@ -550,10 +531,11 @@ def runs(limit: int, job: str | None, as_json: bool) -> None:
     from digest.store.runs import RunLog
 
     history = RunLog(_session().app().database).recent(limit=limit, job=job)
-    if as_json:
-        _print_json([overview.run_dict(run) for run in history])
-    else:
-        overview.print_runs(history)
+    _report(
+        as_json,
+        lambda: [overview.run_dict(run) for run in history],
+        lambda: overview.print_runs(history),
+    )
 
 
 @cli.command()
@@ -625,10 +607,11 @@ def subscribers_remove(email: str, list_name: str | None) -> None:
 def subscribers_list(status: str | None, list_name: str | None, as_json: bool) -> None:
     """List subscribers."""
     listed = _session().app().subscribers.list(status, list_name=list_name)
-    if as_json:
-        _print_json([console.subscriber_dict(s) for s in listed])
-    else:
-        console.print_subscribers(listed)
+    _report(
+        as_json,
+        lambda: [console.subscriber_dict(s) for s in listed],
+        lambda: console.print_subscribers(listed),
+    )
 
 
 @subscribers.command("show")
@@ -639,10 +622,11 @@ def subscribers_show(email: str, as_json: bool) -> None:
     subscriber = _session().app().subscribers.find(email)
     if subscriber is None:
         raise UsageError(f"no subscriber {email}")
-    if as_json:
-        _print_json(console.subscriber_dict(subscriber))
-    else:
-        console.print_subscribers([subscriber])
+    _report(
+        as_json,
+        lambda: console.subscriber_dict(subscriber),
+        lambda: console.print_subscribers([subscriber]),
+    )
 
 
 @subscribers.command("set")
@@ -666,10 +650,11 @@ def subscribers_set(
     subscriber, changed = change_subscriber(
         _session().app(), email, name=name, timezone=timezone, format=format_, sections=sections
     )
-    if as_json:
-        _print_json(console.subscriber_dict(subscriber))
-    else:
-        click.echo(f"updated {subscriber.email}: {', '.join(changed)}")
+    _report(
+        as_json,
+        lambda: console.subscriber_dict(subscriber),
+        lambda: click.echo(f"updated {subscriber.email}: {', '.join(changed)}"),
+    )
 
 
 @subscribers.command("erase")
@@ -718,10 +703,11 @@ def subscribers_import(
     report = import_file(
         _session().app(), file, lists=lists, consented=consented, dry_run=dry_run, preset=preset
     )
-    if as_json:
-        _print_json(subscriber_console.import_dict(report))
-    else:
-        subscriber_console.print_import(report)
+    _report(
+        as_json,
+        lambda: subscriber_console.import_dict(report),
+        lambda: subscriber_console.print_import(report),
+    )
 
 
 @subscribers.command("export")
@@ -787,10 +773,11 @@ def lists_list(as_json: bool) -> None:
 
     app = _session().app()
     found = app.subscribers.lists()
-    if as_json:
-        _print_json([subscriber_console.list_dict(lst) for lst in found])
-    else:
-        subscriber_console.print_lists(found, app.topic.key)
+    _report(
+        as_json,
+        lambda: [subscriber_console.list_dict(lst) for lst in found],
+        lambda: subscriber_console.print_lists(found, app.topic.key),
+    )
 
 
 @lists_group.command("remove")

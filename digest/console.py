@@ -6,13 +6,14 @@ import json
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 from rich.console import Console
 from rich.markup import escape as _e
 from rich.table import Column, Table
 
+from digest.jsonable import jsonable
 from digest.types import DeliveryStatus, Edition, Feed, FeedCheck, FeedFetchReport
 from subscribers.types import Subscriber
 
@@ -192,17 +193,7 @@ def print_fetch_summary(reports: list[FeedFetchReport]) -> None:
 
 
 def check_dict(check: FeedCheck) -> dict[str, Any]:
-    return {
-        "url": check.url,
-        "usable": check.usable,
-        "final_url": check.final_url,
-        "format": check.format,
-        "title": check.title,
-        "items": check.items,
-        "newest": check.newest.isoformat() if check.newest else None,
-        "problems": list(check.problems),
-        "error": check.error,
-    }
+    return cast(dict[str, Any], jsonable(check))
 
 
 def print_check(check: FeedCheck) -> None:
@@ -258,21 +249,9 @@ def section_counts(edition: Edition) -> dict[str, int]:
 
 
 def send_dict(report: SendReport) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "date": report.date.isoformat(),
-        "zone": report.zone or "default",
-        "counts": report.counts,
-        "sent_now": report.sent_now,
-        "next_retry": report.next_retry.isoformat() if report.next_retry else None,
-        "failures": report.failures,
-        "uncertain": report.uncertain,
-        "stopped": report.stopped,
-        "paused": report.paused,
-    }
-    if report.dry_run:
-        data.update(
-            dry_run=True, would_send=report.would_send, variants=report.variants, sizes=report.sizes
-        )
+    dry_run_only = ("dry_run", "would_send", "variants", "sizes")
+    data: dict[str, Any] = jsonable(report, omit=() if report.dry_run else dry_run_only)
+    data["zone"] = report.zone or "default"
     return data
 
 
@@ -358,24 +337,13 @@ def send_progress(total: int) -> Any:
 
 
 def deliveries_dict(report: DeliveriesReport) -> dict[str, Any]:
-    return {
-        "date": report.date.isoformat(),
-        "zone": report.zone or "default",
-        "other_zones": [zone or "default" for zone in report.other_zones],
-        "counts": report.counts,
-        "uncertain": report.uncertain,
-        "next_retry": report.next_retry.isoformat() if report.next_retry else None,
-        "recent_failures": [
-            {
-                "email": f.email,
-                "status": f.status,
-                "attempts": f.attempts,
-                "reply": f.reply,
-                "next_attempt_at": f.next_attempt_at.isoformat() if f.next_attempt_at else None,
-            }
-            for f in report.failures
-        ],
-    }
+    data: dict[str, Any] = jsonable(report, omit=("failures",))
+    data.update(
+        zone=report.zone or "default",
+        other_zones=[zone or "default" for zone in report.other_zones],
+        recent_failures=jsonable(report.failures),
+    )
+    return data
 
 
 def print_deliveries(report: DeliveriesReport) -> None:
@@ -401,21 +369,7 @@ def print_deliveries(report: DeliveriesReport) -> None:
 
 
 def subscriber_dict(subscriber: Subscriber) -> dict[str, Any]:
-    return {
-        "email": subscriber.email,
-        "name": subscriber.name,
-        "status": subscriber.status,
-        "timezone": subscriber.timezone,
-        "sections": list(subscriber.sections),
-        "format": subscriber.format,
-        "consent_at": subscriber.consent_at.isoformat() if subscriber.consent_at else None,
-        "consent_source": subscriber.consent_source,
-        "created_at": subscriber.created_at.isoformat(),
-        "paused": subscriber.paused,
-        "suppressed": subscriber.suppressed,
-        "lists": list(subscriber.lists),
-        "attributes": dict(subscriber.attributes),
-    }
+    return cast(dict[str, Any], jsonable(subscriber, omit=("id",)))
 
 
 def print_subscribers(subscribers: Iterable[Subscriber]) -> None:

@@ -121,17 +121,23 @@ def preview(app: App, edition: Edition, folder: Path) -> PreviewFiles:
 
 
 @dataclass
-class SendReport:
+class DeliveryCounts:
+    """An edition's deliveries by status."""
+
     date: date
     zone: str
     counts: dict[str, int]
-    #: Messages handed to the server in this run.
-    sent_now: int = 0
-    #: When the earliest deferred delivery is due again, if any.
-    next_retry: datetime | None = None
-    failures: list[str] = field(default_factory=list)
     #: Deliveries taken over from a sender that died while sending them: maybe sent twice.
     uncertain: int = 0
+    #: When the earliest deferred delivery is due again, if any.
+    next_retry: datetime | None = None
+
+
+@dataclass
+class SendReport(DeliveryCounts):
+    #: Messages handed to the server in this run.
+    sent_now: int = 0
+    failures: list[str] = field(default_factory=list)
     #: The run was asked to stop; claimed rows it had not started were given back.
     stopped: bool = False
     #: Why the run paused after many consecutive failures, or None.
@@ -318,12 +324,7 @@ def _dry_run(
 
 
 @dataclass
-class DeliveriesReport:
-    date: date
-    zone: str
-    counts: dict[str, int]
-    uncertain: int = 0
-    next_retry: datetime | None = None
+class DeliveriesReport(DeliveryCounts):
     #: Latest failed and deferred deliveries with the server's reply, newest first.
     failures: list[FailureRecord] = field(default_factory=list)
     #: The date's other zones (shown when no zone was asked for).

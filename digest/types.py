@@ -407,7 +407,9 @@ class RenderedEmail:
 # --- scheduling -----------------------------------------------------------------------------
 
 
-class RunOutcome:
+class RunOutcome(StrEnum):
+    """How a scheduled run ended (or that it is still running)."""
+
     RUNNING = "running"
     OK = "ok"
     #: Nothing on-topic and the quiet-day policy is "skip": nothing was sent.

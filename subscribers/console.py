@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 from rich.markup import escape as _e
 from rich.table import Table
 
-from subscribers.types import ImportReport, RejectedRow, SubscriberList
+from digest.jsonable import jsonable
+from subscribers.types import ImportReport, SubscriberList
 
 
 def _out() -> Console:
@@ -16,14 +17,7 @@ def _out() -> Console:
 
 
 def list_dict(lst: SubscriberList) -> dict[str, Any]:
-    return {
-        "name": lst.name,
-        "topic": lst.topic,
-        "description": lst.description,
-        "members": sum(lst.counts.values()),
-        "counts": dict(lst.counts),
-        "created_at": lst.created_at.isoformat(),
-    }
+    return {**jsonable(lst, omit=("id",)), "members": sum(lst.counts.values())}
 
 
 def print_lists(lists: list[SubscriberList], configured_topic: str) -> None:
@@ -43,22 +37,8 @@ def print_lists(lists: list[SubscriberList], configured_topic: str) -> None:
     _out().print(table)
 
 
-def _row(row: RejectedRow) -> dict[str, Any]:
-    return {"line": row.line, "email": row.email, "reason": row.reason}
-
-
 def import_dict(report: ImportReport) -> dict[str, Any]:
-    return {
-        "dry_run": report.dry_run,
-        "rows": report.rows,
-        "added": report.added,
-        "updated": report.updated,
-        "duplicates": report.duplicates,
-        "kept_status": report.kept_status,
-        "skipped": [_row(row) for row in report.skipped],
-        "suppressed": [_row(row) for row in report.suppressed],
-        "rejected": [_row(row) for row in report.rejected],
-    }
+    return cast(dict[str, Any], jsonable(report))
 
 
 def print_import(report: ImportReport) -> None:

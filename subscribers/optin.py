@@ -58,7 +58,7 @@ def request_confirmation(
             raise SubscriberError(f"{email} is on the suppression list; it is never mailed again")
         return OptIn(existing or _nobody(email, now), sent=False)
     if existing is None:
-        subscriber, _ = store.subscribe(
+        subscriber = store.add(
             email,
             now=now,
             name=name,
@@ -73,7 +73,7 @@ def request_confirmation(
             return OptIn(existing, sent=False)
         subscriber = existing
         if lists and not set(lists) <= set(existing.lists):
-            subscriber, _ = store.subscribe(email, now=now, lists=lists, consent_source=source)
+            subscriber = store.add(email, now=now, lists=lists, consent_source=source)
         if subscriber.status != SubscriberStatus.PENDING:
             subscriber = store.set_status(subscriber.id, SubscriberStatus.PENDING, now=now)
     send_confirmation(app, subscriber)

@@ -12,6 +12,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
 from digest.errors import SubscriberError
+from digest.jsonable import jsonable
 from digest.store.database import Database
 from digest.store.models import (
     DeliveryRow,
@@ -21,6 +22,7 @@ from digest.store.models import (
     SubscriberRow,
     SuppressionRow,
 )
+from digest.store.rows import value_of
 from subscribers.csvio import ImportRecord
 from subscribers.store_import import DEFAULT_LIST, apply_import
 from subscribers.suppression import AddressHasher
@@ -64,24 +66,9 @@ class SubscriberStore:
     ) -> Subscriber:
         """Add a subscriber to ``lists`` (the default list when none is named).
 
-        An address already on every named list is refused with its status; a suppressed
-        address is refused.
+        An existing subscriber only joins the lists they are not on yet; one already on every
+        named list is refused with its status, and so is a suppressed address.
         """
-        return self.subscribe(
-            email, now=now, name=name, status=status, consent_source=consent_source, lists=lists
-        )[0]
-
-    def subscribe(
-        self,
-        email: str,
-        *,
-        now: datetime,
-        name: str | None = None,
-        status: str = SubscriberStatus.ACTIVE,
-        consent_source: str = "cli",
-        lists: Sequence[str] = (),
-    ) -> tuple[Subscriber, bool]:
-        """Like add; returns (subscriber, created). An existing one only joins new lists."""
         address = normalize_email(email)
         if status not in SubscriberStatus.ALL:
             raise SubscriberError(f"unknown status {status!r}")
@@ -115,7 +102,7 @@ class SubscriberStore:
             for lst in missing:
                 session.add(ListMemberRow(list_id=lst.id, subscriber_id=row.id, created_at=now))
             session.flush()
-            return self._value(session, row), created
+            return self._value(session, row)
 
     def remove(self, email: str, *, list_name: str | None = None) -> Subscriber:
         """Delete a subscriber, or with ``list_name`` only take them off that list."""
@@ -393,22 +380,10 @@ class SubscriberStore:
                 .where(DeliveryRow.subscriber_id == row.id)
                 .order_by(EditionRow.edition_date)
             ).all()
+        data: dict[str, Any] = jsonable(subscriber, omit=("id", "consent_at", "consent_source"))
         return {
-            "email": subscriber.email,
-            "name": subscriber.name,
-            "status": subscriber.status,
-            "paused": subscriber.paused,
-            "suppressed": subscriber.suppressed,
-            "timezone": subscriber.timezone,
-            "sections": list(subscriber.sections),
-            "format": subscriber.format,
-            "lists": list(subscriber.lists),
-            "attributes": dict(subscriber.attributes),
-            "consent": {
-                "at": subscriber.consent_at.isoformat() if subscriber.consent_at else None,
-                "source": subscriber.consent_source,
-            },
-            "created_at": subscriber.created_at.isoformat(),
+            **data,
+            "consent": {"at": jsonable(subscriber.consent_at), "source": subscriber.consent_source},
             "deliveries": [
                 {
                     "edition": day.isoformat(),
@@ -627,17 +602,10 @@ _COLUMNS = tuple(
 
 def _subscriber(row: Any, lists: tuple[str, ...] = (), suppressed: bool = False) -> Subscriber:
     """A Subscriber from an ORM row or a row of _COLUMNS."""
-    return Subscriber(
-        id=row.id,
-        email=row.email,
-        name=row.name,
-        status=row.status,
-        timezone=row.timezone,
+    return value_of(
+        Subscriber,
+        row,
         sections=tuple(row.sections or ()),
-        format=row.format,
-        consent_at=row.consent_at,
-        consent_source=row.consent_source,
-        created_at=row.created_at,
         paused=bool(row.paused),
         lists=lists,
         attributes=dict(row.attributes or {}),
@@ -646,14 +614,7 @@ def _subscriber(row: Any, lists: tuple[str, ...] = (), suppressed: bool = False)
 
 
 def _list_value(row: ListRow, counts: dict[str, int]) -> SubscriberList:
-    return SubscriberList(
-        id=row.id,
-        name=row.name,
-        topic=row.topic,
-        description=row.description,
-        created_at=row.created_at,
-        counts=counts,
-    )
+    return value_of(SubscriberList, row, counts=counts)
 
 
 def _list_name(name: str) -> str:

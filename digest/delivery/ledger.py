@@ -28,6 +28,7 @@ from sqlalchemy import (
 
 from digest.store.database import Database
 from digest.store.models import DeliveryRow, EditionRow
+from digest.store.rows import value_of
 from digest.types import Delivery, DeliveryStatus
 from subscribers.store import SubscriberStore
 from subscribers.types import Subscriber
@@ -443,10 +444,9 @@ class Ledger:
                 .limit(limit)
             ).all()
         return [
-            FailureRecord(
-                email=row.email,
-                status=row.status,
-                attempts=row.attempts,
+            value_of(
+                FailureRecord,
+                row,
                 reply=row.last_reply or "",
                 next_attempt_at=row.next_attempt_at if row.status == "deferred" else None,
             )

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from digest.store.database import Database
 from digest.store.models import DaemonLeaseRow, DeliveryRow, EditionRow, RunRow
+from digest.store.rows import value_of
 from digest.types import DeliveryStatus, Lease, Run, RunOutcome
 
 DAEMON_LEASE = "serve"
@@ -156,26 +157,11 @@ class DaemonLeases:
         row = session.get(DaemonLeaseRow, DAEMON_LEASE)  # type: ignore[attr-defined]
         if row is None:
             return None
-        return Lease(
-            holder=row.holder,
-            acquired_at=row.acquired_at,
-            renewed_at=row.renewed_at,
-            expires_at=row.expires_at,
-        )
+        return value_of(Lease, row)
 
 
 def _run(row: RunRow) -> Run:
-    return Run(
-        id=row.id,
-        job=row.job,
-        zone=row.zone or "",
-        edition_date=row.edition_date,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        outcome=row.outcome,
-        counts=dict(row.counts or {}),
-        error=row.error,
-    )
+    return value_of(Run, row, zone=row.zone or "", counts=dict(row.counts or {}))
 
 
 class OperatorQueries:

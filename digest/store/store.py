@@ -16,6 +16,7 @@ from digest.edition_json import edition_from_dict, edition_to_dict
 from digest.errors import EditionError, UsageError
 from digest.store.database import Database
 from digest.store.models import EditionChangesRow, EditionRow, FeedRow, ItemRow
+from digest.store.rows import value_of
 from digest.types import (
     EDITION_TRANSITIONS,
     Edition,
@@ -395,38 +396,13 @@ def _item_fields(item: ParsedItem) -> dict[str, object]:
 
 
 def _feed(row: FeedRow, item_count: int) -> Feed:
-    return Feed(
-        id=row.id,
-        url=row.url,
-        title=row.title,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        last_fetched_at=row.last_fetched_at,
-        last_status=row.last_status,
-        last_error=row.last_error,
-        consecutive_failures=row.consecutive_failures or 0,
-        last_success_at=row.last_success_at,
-        item_count=item_count,
-        disabled_at=row.disabled_at,
-        disabled_reason=row.disabled_reason,
-        next_attempt_at=row.next_attempt_at,
+    return value_of(
+        Feed, row, consecutive_failures=row.consecutive_failures or 0, item_count=item_count
     )
 
 
 def _item(row: ItemRow, feed_title: str) -> Item:
-    return Item(
-        id=row.id,
-        feed_id=row.feed_id,
-        feed_title=feed_title,
-        guid=row.guid,
-        url=row.url,
-        canonical_url=row.canonical_url,
-        title=row.title,
-        summary_html=row.summary_html,
-        text=row.text,
-        published=row.published,
-        fetched=row.fetched,
-    )
+    return value_of(Item, row, feed_title=feed_title)
 
 
 def _edition(row: EditionRow) -> Edition:

@@ -150,23 +150,22 @@ def test_line_breaks_in_subject_or_name_are_refused(rendered, bad):
         build(rendered, sender=f"{bad} <brief@digest.example.org>")
 
 
-def test_other_header_values_are_checked(rendered):
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"recipient": "zoe@example.com\r\nBcc: x@example.com"},
+        {"unsubscribe_url": "https://x.example/u\r\nBcc: x@example.com"},
+        {"unsubscribe_url": "https://x.example/u>, <https://evil.example"},
+        {"unsubscribe_mailto": "https://not-a-mailto.example"},
+        {"list_id": "list\n<id.example>"},
+        {"message_id": "not-a-message-id"},
+        {"date": datetime(2026, 3, 10, 6, 30)},  # naive
+        {"recipient": "not an address"},
+    ],
+)
+def test_other_header_values_are_checked(rendered, bad):
     with pytest.raises(HeaderError):
-        build(rendered, recipient="zoe@example.com\r\nBcc: x@example.com")
-    with pytest.raises(HeaderError):
-        build(rendered, unsubscribe_url="https://x.example/u\r\nBcc: x@example.com")
-    with pytest.raises(HeaderError):
-        build(rendered, unsubscribe_url="https://x.example/u>, <https://evil.example")
-    with pytest.raises(HeaderError):
-        build(rendered, unsubscribe_mailto="https://not-a-mailto.example")
-    with pytest.raises(HeaderError):
-        build(rendered, list_id="list\n<id.example>")
-    with pytest.raises(HeaderError):
-        build(rendered, message_id="not-a-message-id")
-    with pytest.raises(HeaderError):
-        build(rendered, date=datetime(2026, 3, 10, 6, 30))  # naive
-    with pytest.raises(HeaderError):
-        build(rendered, recipient="not an address")
+        build(rendered, **bad)
 
 
 def test_check_header_value():
