@@ -5,10 +5,14 @@ The samples in tests/fixtures/exports follow each tool's documented export colum
 
 from __future__ import annotations
 
+import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from subscribers import importer
 from tests.conftest import FIXTURES, Workspace
 
 EXPORTS = FIXTURES / "exports"
@@ -137,3 +141,38 @@ def test_the_wrong_preset_for_a_file_is_a_one_line_error(workspace: Workspace, t
     )
     assert "not a Mailchimp export (no 'email address' column)" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_mailchimp_zip_export_is_imported_whole_in_one_go(workspace: Workspace, tmp_path: Path):
+    archive = tmp_path / "audience_export.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name in ("subscribed", "unsubscribed", "cleaned"):
+            zipped.write(EXPORTS / f"mailchimp-{name}.csv", f"{name}_members_export_1a2b3c.csv")
+        zipped.writestr("README.txt", "not a CSV file, left alone")
+    report = workspace.json(
+        "subscribers", "import", str(archive), "--from", "mailchimp", "--consented"
+    )
+    assert (report["rows"], report["added"], report["rejected"]) == (5, 4, [])
+    assert [r["reason"] for r in report["suppressed"]] == [
+        "cleaned in Mailchimp (in cleaned_members_export_1a2b3c.csv)"
+    ]
+    assert Counter(statuses(workspace).values()) == {"active": 3, "unsubscribed": 1}
+    assert suppressed(workspace, "bounced.box@example.com")
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(importer, "MAX_UNZIPPED_BYTES", 2_000_000)  # a smaller bomb will do
+    archive = tmp_path / "huge.zip"
+    row = b"a@example.com,A\n" * 65536
+    with (
+        zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped,
+        zipped.open("members.csv", "w") as member,
+    ):
+        member.write(b"Email Address,First Name\n")
+        for _ in range(3):
+            member.write(row)  # 3 MB of one repeated row compresses to a few KB
+    assert archive.stat().st_size < 100_000
+    result = workspace.invoke("subscribers", "import", str(archive), "--from", "mailchimp", code=2)
+    assert "more than the 2,000,000 an import reads" in result.stderr
