@@ -21,6 +21,7 @@ from digest.delivery.message import (
     parse_sender,
 )
 from digest.errors import HeaderError, SubscriberError
+from digest.i18n import translations
 from digest.render.templates import make_environment
 from subscribers.tokens import CONFIRM
 from subscribers.types import Subscriber, SubscriberStatus
@@ -111,12 +112,13 @@ def build_confirmation(app: App, subscriber: Subscriber) -> tuple[bytes, str]:
         "hours": settings.web.confirm_link_hours,
         "contact_line": settings.web.contact_line,
     }
-    env = make_environment(overrides=settings.digest.templates_path)
+    language = settings.digest.language
+    env = make_environment(overrides=settings.digest.templates_path, language=language)
     text = env.get_template("email/confirm.txt.j2").render(context)
     html = env.get_template("email/confirm.html.j2").render(context)
-    subject = check_header_value(
-        "Subject", f"Confirm your subscription to {' '.join(settings.digest.name.split())}"
-    )
+    name = " ".join(settings.digest.name.split())
+    subject_text = translations(language).gettext("Confirm your subscription to %(name)s")
+    subject = check_header_value("Subject", subject_text % {"name": name})
     message = EmailMessage(policy=POLICY)
     message["From"] = _address(sender_name, sender_addr)
     message["To"] = _address(subscriber.name, subscriber.email)

@@ -78,6 +78,18 @@ def test_a_french_edition_has_french_dates_and_text(workspace, fixture_feeds, sm
     assert "Lire cette édition en ligne" in html
 
 
+def test_the_confirmation_email_is_in_the_language_too(workspace: Workspace, smtp_server):
+    workspace.write_config(language="fr")
+    workspace.invoke("subscribers", "add", "ada@example.com", "--confirm")
+    (message,) = smtp_server.handler.parsed()
+    assert message["Subject"] == "Confirmez votre abonnement à US–China Trade Digest"
+    text = " ".join(message.get_body(("plain",)).get_content().split())  # unwrapped
+    assert "Le lien est valable 72 heures." in text
+    assert "a demandé à recevoir US–China Trade Digest à l’adresse ada@example.com" in text
+    html = message.get_body(("html",)).get_content()
+    assert '<html lang="fr">' in html and "Confirmer mon abonnement" in html
+
+
 def test_every_catalogue_translates_every_string_and_keeps_its_placeholders():
     english = translations("en")
     for language in available_languages()[1:]:
