@@ -13,6 +13,7 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from digest.store.database import _alembic_config, head_revision, open_database
+from tests.conftest import Workspace
 from tests.test_schedule_migration import database_at
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,19 @@ def test_fetch_with_nothing_due_loads_the_database_but_no_fetching_or_migration(
     modules = loaded(isolated, "fetch")
     assert "sqlalchemy" in modules
     assert not modules & set(HEAVY)
+
+
+def test_fetching_well_formed_feeds_loads_http_but_neither_feedparser_nor_other_stacks(
+    workspace: Workspace, fixture_feeds: dict[str, str]
+):
+    workspace.invoke("feeds", "add", fixture_feeds["wire"], fixture_feeds["gazette"])
+    modules = loaded(workspace.folder, "--config", str(workspace.config), "fetch")
+    assert "httpx" in modules  # it did fetch
+    assert [feed["last_status"] for feed in workspace.json("feeds", "list")] == ["ok", "ok"]
+    assert not modules & {"feedparser", "alembic", "flask", "apscheduler", "jinja2"}
+    # a second run: all 304, nothing parsed
+    modules = loaded(workspace.folder, "--config", str(workspace.config), "fetch")
+    assert "lxml" not in modules
 
 
 @pytest.mark.parametrize(
