@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import os
 import pstats
 import statistics
 import subprocess
@@ -33,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import feedparser
+from processes import child_env, measured
 
 from digest import services
 from digest.app import make_app
@@ -121,22 +121,9 @@ allow_private_addresses = true
 
 def _digest(folder: Path, *args: str) -> tuple[float, float]:
     """(wall, CPU) seconds of one whole `digest ARGS` process; it must succeed."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DIGEST_CONFIG": str(folder / "digest.toml")}
-    # An installed package has its .pyc files: without them each start compiles every module.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "digest", *args],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"digest {' '.join(args)} failed")
-    return wall, usage.ru_utime + usage.ru_stime
+    env = child_env(ROOT, DIGEST_CONFIG=str(folder / "digest.toml"))
+    timing = measured(["-m", "digest", *args], cwd=folder, env=env)
+    return timing.wall, timing.cpu
 
 
 def _process_run(feeds_dir: Path, names: list[str]) -> tuple[tuple[float, float], ...]:

@@ -23,13 +23,13 @@ and the ratio of the medians is printed.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from processes import Timing, child_env, measured
 
 ROOT = Path(__file__).resolve().parent.parent
 #: References first (no goal): the interpreter alone, and SQLAlchemy alone, the floor of any
@@ -42,34 +42,10 @@ COMMANDS = {
 }
 
 
-def _env(source: Path, **extra: str) -> dict[str, str]:
-    """The children's environment: ``source`` first on the path, and bytecode written (an
-    installed package has its .pyc files; without them each start compiles every module)."""
-    env = {**os.environ, "PYTHONPATH": str(source), **extra}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
-
-
-def _run(arguments: list[str], source: Path, folder: Path) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of one process run to its end."""
-    env = _env(source, DIGEST_CONFIG=str(folder / "digest.toml"))
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, *arguments],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+def _run(arguments: list[str], source: Path, folder: Path) -> Timing:
+    return measured(
+        arguments, cwd=folder, env=child_env(source, DIGEST_CONFIG=str(folder / "digest.toml"))
     )
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    assert child.stderr is not None
-    errors = child.stderr.read().decode()
-    child.stderr.close()
-    if child.returncode != 0:
-        sys.exit(f"{' '.join(arguments)} failed ({child.returncode}): {errors.strip()}")
-    return usage.ru_utime + usage.ru_stime, wall
 
 
 def _workspace(source: Path, folder: Path) -> None:
@@ -77,7 +53,7 @@ def _workspace(source: Path, folder: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "digest", "init"],
         cwd=folder,
-        env=_env(source),
+        env=child_env(source),
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -93,7 +69,7 @@ def main() -> None:
     sources = {"this": ROOT}
     if args.baseline_source:
         sources["baseline"] = args.baseline_source.resolve()
-    figures: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    figures: dict[tuple[str, str], list[Timing]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folders = {}
         for name, source in sources.items():
@@ -115,15 +91,15 @@ def main() -> None:
     for command in COMMANDS:
         for name in sources:
             runs = figures[(name, command)]
-            cpu = statistics.median(r[0] for r in runs)
-            wall = statistics.median(r[1] for r in runs)
+            cpu = statistics.median(r.cpu for r in runs)
+            wall = statistics.median(r.wall for r in runs)
             reference = command.startswith("python")
             goal = "" if reference else "  (goal <= 0.25 s CPU)"
             label = f"{command} [{name}]" if len(sources) > 1 else command
             print(f"{label:45} cpu {cpu:.3f} s  wall {wall:.3f} s{goal}")
         if len(sources) > 1 and not command.startswith("python"):  # not a reference
-            this = statistics.median(r[0] for r in figures[("this", command)])
-            base = statistics.median(r[0] for r in figures[("baseline", command)])
+            this = statistics.median(r.cpu for r in figures[("this", command)])
+            base = statistics.median(r.cpu for r in figures[("baseline", command)])
             print(f"{'':45} this / baseline CPU: {this / base:.2f}")
 
 
