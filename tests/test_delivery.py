@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from digest import services
 from digest.app import make_app
-from digest.config import load_settings
+from digest.config import SmtpSettings, load_settings
+from digest.delivery.smtp import SmtpMailer
 from digest.editions.service import Editions
 from tests.conftest import Workspace
 from tests.servers import SmtpServer
@@ -327,6 +328,31 @@ def test_killed_mid_send_the_rerun_sends_the_rest_and_repeats_at_most_one_per_co
     assert repeated <= uncertain
     assert report.uncertain == len(uncertain)
     assert workspace.json("deliveries", "--date", DAY)["uncertain"] == report.uncertain
+
+
+def test_the_message_text_waits_for_ready_and_goes_nowhere_if_ready_fails(smtp_server):
+    """What the sender relies on: the server cannot accept a message before ``ready`` returns,
+    and a ``ready`` that fails leaves it undelivered."""
+    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=smtp_server.port, timeout_seconds=5))
+    body = b"Subject: hi\r\n\r\nhello\r\n"
+    accepted_at_ready: list[int] = []
+
+    def ready() -> None:
+        accepted_at_ready.append(len(smtp_server.handler.messages))
+
+    mailer.send("d@news.example", "a@example.com", body, ready=ready)
+    mailer.send("d@news.example", "b@example.com", body, ready=ready)
+    assert accepted_at_ready == [0, 1]  # each was not in before its ready returned
+
+    def ledger_gone() -> None:
+        raise RuntimeError("the ledger is gone")
+
+    with pytest.raises(RuntimeError):
+        mailer.send("d@news.example", "c@example.com", body, ready=ledger_gone)
+    assert not mailer.is_open  # dropped mid-DATA
+    mailer.send("d@news.example", "e@example.com", body)  # the next one reconnects
+    mailer.close()
+    assert smtp_server.handler.recipients() == ["a@example.com", "b@example.com", "e@example.com"]
 
 
 def test_two_senders_at_once_never_send_anyone_two(workspace, fixture_feeds, smtp_server):
