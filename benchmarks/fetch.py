@@ -1,6 +1,7 @@
 """Fetch benchmark: cold and warm `digest fetch` over loopback against bare feedparser.
 
     python benchmarks/fetch.py CORPUS_WINDOW_DIR [--repeat N] [--memory 1,2,4] [--profile]
+                               [--baseline-source DIR]
 
 CORPUS_WINDOW_DIR holds ``feeds/*.xml``. The feeds are served over loopback HTTP by a child
 process (with Last-Modified, so a second fetch is all 304s) and fetched into a fresh SQLite
@@ -14,6 +15,9 @@ median of them for whole processes):
 - warm: everything answered 304, as a share of the cold time, both ways;
 - peak memory (Python allocations, tracemalloc) of a cold fetch of 1x, 2x, 4x... the feed set,
   each copy served under its own URL: it should stay flat as the number of feeds grows.
+
+``--baseline-source DIR`` names another checkout of digest (an older commit, say): its whole
+processes run in the same rounds, alternating with this one's, and are printed beside them.
 """
 
 from __future__ import annotations
@@ -119,20 +123,23 @@ allow_private_addresses = true
 """
 
 
-def _digest(folder: Path, *args: str) -> tuple[float, float]:
+def _digest(source: Path, folder: Path, *args: str) -> tuple[float, float]:
     """(wall, CPU) seconds of one whole `digest ARGS` process; it must succeed."""
-    env = child_env(ROOT, DIGEST_CONFIG=str(folder / "digest.toml"))
+    env = child_env(source, DIGEST_CONFIG=str(folder / "digest.toml"))
     timing = measured(["-m", "digest", *args], cwd=folder, env=env)
     return timing.wall, timing.cpu
 
 
-def _process_run(feeds_dir: Path, names: list[str]) -> tuple[tuple[float, float], ...]:
-    """(wall, CPU) of a cold and then a warm `digest fetch`, each a process of its own."""
+def _process_run(
+    source: Path, feeds_dir: Path, names: list[str]
+) -> tuple[tuple[float, float], ...]:
+    """(wall, CPU) of a cold and then a warm `digest fetch`, each a process of its own, of the
+    digest in ``source``."""
     with tempfile.TemporaryDirectory() as tmp, _served(feeds_dir) as base_url:
         folder = Path(tmp)
         (folder / "digest.toml").write_text(_CONFIG.format(folder=folder), encoding="utf-8")
-        _digest(folder, "feeds", "add", *(f"{base_url}/{name}" for name in names))
-        return _digest(folder, "fetch"), _digest(folder, "fetch")
+        _digest(source, folder, "feeds", "add", *(f"{base_url}/{name}" for name in names))
+        return _digest(source, folder, "fetch"), _digest(source, folder, "fetch")
 
 
 def main() -> None:
@@ -141,7 +148,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timing; best kept")
     parser.add_argument("--memory", default="1,2,4", help="feed-set multiples for peak memory")
     parser.add_argument("--profile", action="store_true", help="cProfile one cold fetch")
+    parser.add_argument(
+        "--baseline-source",
+        type=Path,
+        help="another checkout of digest whose whole processes run in the same rounds",
+    )
     args = parser.parse_args()
+    sources = {"this": ROOT}
+    if args.baseline_source:
+        sources["baseline"] = args.baseline_source.resolve()
     feeds_dir = args.corpus / "feeds"
     files = sorted(feeds_dir.glob("*.xml"))
     if not files:
@@ -154,9 +169,10 @@ def main() -> None:
     inf = float("inf")
     baseline, cold, warm = [inf, inf], [inf, inf], [inf, inf]
     base_runs: list[tuple[float, float]] = []
-    process_runs: list[tuple[tuple[float, float], ...]] = []
+    process_runs: dict[str, list[tuple[tuple[float, float], ...]]] = {name: [] for name in sources}
     entries = items = 0
-    _process_run(feeds_dir, names)  # untimed: writes the bytecode caches a user's install has
+    for source in sources.values():  # untimed: writes the bytecode caches an install has
+        _process_run(source, feeds_dir, names)
     for run in range(args.repeat):
         parsed, seconds = _timed(lambda: [feedparser.parse(body) for body in bodies])
         entries = sum(len(result.entries) for result in parsed)
@@ -168,7 +184,8 @@ def main() -> None:
         )
         cold = [min(cold[k], cold_run[k]) for k in (0, 1)]
         warm = [min(warm[k], warm_run[k] or inf) for k in (0, 1)]
-        process_runs.append(_process_run(feeds_dir, names))
+        for name, source in sorted(sources.items(), reverse=bool(run % 2)):
+            process_runs[name].append(_process_run(source, feeds_dir, names))
 
     print(f"feeds: {len(files)}  entries: {entries}  bytes: {sum(map(len, bodies)):,}")
     for k, clock in enumerate(("wall", "cpu")):
@@ -186,16 +203,18 @@ def main() -> None:
             f"{100 * warm[k] / cold[k]:.1f}% of cold (goal <= 5%)"
         )
     print(f"whole `digest fetch` processes (median of {args.repeat} rounds, with start-up):")
-    for k, clock in enumerate(("wall", "cpu")):
-        base = statistics.median(r[k] for r in base_runs)
-        cold_s = statistics.median(r[0][k] for r in process_runs)
-        warm_s = statistics.median(r[1][k] for r in process_runs)
-        ratio = (items / cold_s) / (entries / base)
-        print(
-            f"[{clock}] baseline {base:.3f} s; cold process {cold_s:.3f} s  "
-            f"{items / cold_s:,.0f} items/s = {ratio:.2f}x baseline (goal >= 2.5x); "
-            f"warm process {warm_s:.3f} s = {100 * warm_s / cold_s:.1f}% of cold (goal <= 25%)"
-        )
+    for name, runs in process_runs.items():
+        for k, clock in enumerate(("wall", "cpu")):
+            base = statistics.median(r[k] for r in base_runs)
+            cold_s = statistics.median(r[0][k] for r in runs)
+            warm_s = statistics.median(r[1][k] for r in runs)
+            ratio = (items / cold_s) / (entries / base)
+            print(
+                f"[{clock}]{f' [{name}]' if len(sources) > 1 else ''} feedparser {base:.3f} s; "
+                f"cold process {cold_s:.3f} s  {items / cold_s:,.0f} items/s = {ratio:.2f}x "
+                f"(goal >= 2.5x); warm process {warm_s:.3f} s = "
+                f"{100 * warm_s / cold_s:.1f}% of cold (goal <= 25%)"
+            )
 
     for copies in (int(part) for part in args.memory.split(",") if part.strip()):
         tracemalloc.start()
