@@ -360,6 +360,12 @@ class DeliveryRun:
             if self._gone:
                 raise _Abandoned
 
+        def failed(item: _Result) -> None:
+            # Wait until the main thread has counted it: failures in a row pause the run
+            # before this connection tries another message. Failures are rare: no cost.
+            self._report(item)
+            recorded.wait()
+
         try:
             while True:
                 delivery = self._jobs.get()
@@ -372,7 +378,7 @@ class DeliveryRun:
                     message = self.compose(delivery)
                     recipient = self.to_address(delivery.email)
                 except (HeaderError, DeliveryError) as exc:
-                    self._report(_Result(delivery, "invalid", str(exc)))
+                    failed(_Result(delivery, "invalid", str(exc), recorded))
                     continue
                 if mailer is None or on_connection >= self.settings.messages_per_connection:
                     if mailer is not None:
@@ -397,11 +403,11 @@ class DeliveryRun:
                     self._report(_Result(delivery, "unavailable", str(exc)))
                     return
                 except RecipientRefusedError as exc:
-                    self._report(_Result(delivery, "bounce", str(exc)))
+                    failed(_Result(delivery, "bounce", str(exc), recorded))
                 except PermanentDeliveryError as exc:
-                    self._report(_Result(delivery, "permanent", str(exc)))
+                    failed(_Result(delivery, "permanent", str(exc), recorded))
                 except DeliveryError as exc:
-                    self._report(_Result(delivery, "temporary", str(exc)))
+                    failed(_Result(delivery, "temporary", str(exc), recorded))
                 else:
                     self._report(_Result(delivery, "sent", reply, recorded))
         finally:
