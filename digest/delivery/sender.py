@@ -2,12 +2,12 @@
 
 The main thread claims rows, hands them to one worker thread per connection and records the
 outcomes in the ledger. Workers compose and talk SMTP; every database write happens on the
-main thread. Exactly-once at full speed: a worker sends the next message's text only once the
-ledger holds the outcome of its previous one (it composes the message and sends MAIL, RCPT and
-DATA meanwhile), so a sender killed at any moment leaves at most one accepted but unrecorded
-message per connection. The main thread commits whatever outcomes have arrived from all
-connections in one transaction: commits are grouped across connections, never held back for
-more messages of the same connection.
+main thread. At most one repeat per connection after a kill: a worker sends the next
+message's text only once the ledger holds the outcome of its previous one (it composes the
+message and sends MAIL, RCPT and DATA meanwhile), so a sender killed at any moment leaves at
+most one accepted but unrecorded message per connection. The main thread commits whatever
+outcomes have arrived from all connections in one transaction: commits are grouped across
+connections, never held back for more messages of the same connection.
 """
 
 from __future__ import annotations
