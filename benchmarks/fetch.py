@@ -1,17 +1,23 @@
 """Fetch benchmark: cold and warm `digest fetch` over loopback against bare feedparser.
 
     python benchmarks/fetch.py CORPUS_WINDOW_DIR [--repeat N] [--memory 1,2,4] [--profile]
+                               [--baseline-source DIR]
 
 CORPUS_WINDOW_DIR holds ``feeds/*.xml``. The feeds are served over loopback HTTP by a child
 process (with Last-Modified, so a second fetch is all 304s) and fetched into a fresh SQLite
-database. Printed,
-all measured in this one process:
+database. Printed, all in one run, the rounds alternating (best of ``--repeat`` in process,
+median of them for whole processes):
 
 - baseline: bare ``feedparser.parse(bytes)`` with its defaults, on the same bytes from memory;
-- cold: everything new (fetch + parse + sanitize + store), items/s and ratio to the baseline;
-- warm: everything answered 304, as a share of the cold time;
+- cold: everything new (fetch + parse + sanitize + store), items/s and ratio to the baseline,
+  measured in this process (the fetch alone) and as a whole `digest fetch` process (start-up,
+  opening the database and printing included; CPU from the kernel's accounting of the child);
+- warm: everything answered 304, as a share of the cold time, both ways;
 - peak memory (Python allocations, tracemalloc) of a cold fetch of 1x, 2x, 4x... the feed set,
   each copy served under its own URL: it should stay flat as the number of feeds grows.
+
+``--baseline-source DIR`` names another checkout of digest (an older commit, say): its whole
+processes run in the same rounds, alternating with this one's, and are printed beside them.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import contextlib
 import cProfile
 import pstats
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import feedparser
+from processes import child_env, measured
 
 from digest import services
 from digest.app import make_app
@@ -106,13 +114,49 @@ def _fetch_run(feeds_dir: Path, names: list[str], copies: int, *, warm: bool, pr
             return sum(r.items_new for r in cold), (cold_s, cold_cpu), (warm_s, warm_cpu)
 
 
+ROOT = Path(__file__).resolve().parent.parent
+_CONFIG = """[digest]
+database = "sqlite:///{folder}/digest.db"
+secret_key = "bench"
+[fetch]
+allow_private_addresses = true
+"""
+
+
+def _digest(source: Path, folder: Path, *args: str) -> tuple[float, float]:
+    """(wall, CPU) seconds of one whole `digest ARGS` process; it must succeed."""
+    env = child_env(source, DIGEST_CONFIG=str(folder / "digest.toml"))
+    timing = measured(["-m", "digest", *args], cwd=folder, env=env)
+    return timing.wall, timing.cpu
+
+
+def _process_run(
+    source: Path, feeds_dir: Path, names: list[str]
+) -> tuple[tuple[float, float], ...]:
+    """(wall, CPU) of a cold and then a warm `digest fetch`, each a process of its own, of the
+    digest in ``source``."""
+    with tempfile.TemporaryDirectory() as tmp, _served(feeds_dir) as base_url:
+        folder = Path(tmp)
+        (folder / "digest.toml").write_text(_CONFIG.format(folder=folder), encoding="utf-8")
+        _digest(source, folder, "feeds", "add", *(f"{base_url}/{name}" for name in names))
+        return _digest(source, folder, "fetch"), _digest(source, folder, "fetch")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path, help="a corpus window folder with feeds/*.xml")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timing; best kept")
     parser.add_argument("--memory", default="1,2,4", help="feed-set multiples for peak memory")
     parser.add_argument("--profile", action="store_true", help="cProfile one cold fetch")
+    parser.add_argument(
+        "--baseline-source",
+        type=Path,
+        help="another checkout of digest whose whole processes run in the same rounds",
+    )
     args = parser.parse_args()
+    sources = {"this": ROOT}
+    if args.baseline_source:
+        sources["baseline"] = args.baseline_source.resolve()
     feeds_dir = args.corpus / "feeds"
     files = sorted(feeds_dir.glob("*.xml"))
     if not files:
@@ -124,17 +168,24 @@ def main() -> None:
     # load comes and goes, both then get the same chances at a quiet moment.
     inf = float("inf")
     baseline, cold, warm = [inf, inf], [inf, inf], [inf, inf]
+    base_runs: list[tuple[float, float]] = []
+    process_runs: dict[str, list[tuple[tuple[float, float], ...]]] = {name: [] for name in sources}
     entries = items = 0
+    for source in sources.values():  # untimed: writes the bytecode caches an install has
+        _process_run(source, feeds_dir, names)
     for run in range(args.repeat):
         parsed, seconds = _timed(lambda: [feedparser.parse(body) for body in bodies])
         entries = sum(len(result.entries) for result in parsed)
         del parsed
+        base_runs.append((seconds, _cpu[0]))
         baseline = [min(baseline[0], seconds), min(baseline[1], _cpu[0])]
         items, cold_run, warm_run = _fetch_run(
             feeds_dir, names, 1, warm=True, profile=args.profile and run == 0
         )
         cold = [min(cold[k], cold_run[k]) for k in (0, 1)]
         warm = [min(warm[k], warm_run[k] or inf) for k in (0, 1)]
+        for name, source in sorted(sources.items(), reverse=bool(run % 2)):
+            process_runs[name].append(_process_run(source, feeds_dir, names))
 
     print(f"feeds: {len(files)}  entries: {entries}  bytes: {sum(map(len, bodies)):,}")
     for k, clock in enumerate(("wall", "cpu")):
@@ -151,6 +202,19 @@ def main() -> None:
             f"[{clock}] warm fetch (all 304): {warm[k]:.3f} s  = "
             f"{100 * warm[k] / cold[k]:.1f}% of cold (goal <= 5%)"
         )
+    print(f"whole `digest fetch` processes (median of {args.repeat} rounds, with start-up):")
+    for name, runs in process_runs.items():
+        for k, clock in enumerate(("wall", "cpu")):
+            base = statistics.median(r[k] for r in base_runs)
+            cold_s = statistics.median(r[0][k] for r in runs)
+            warm_s = statistics.median(r[1][k] for r in runs)
+            ratio = (items / cold_s) / (entries / base)
+            print(
+                f"[{clock}]{f' [{name}]' if len(sources) > 1 else ''} feedparser {base:.3f} s; "
+                f"cold process {cold_s:.3f} s  {items / cold_s:,.0f} items/s = {ratio:.2f}x "
+                f"(goal >= 2.5x); warm process {warm_s:.3f} s = "
+                f"{100 * warm_s / cold_s:.1f}% of cold (goal <= 25%)"
+            )
 
     for copies in (int(part) for part in args.memory.split(",") if part.strip()):
         tracemalloc.start()

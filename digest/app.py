@@ -1,24 +1,28 @@
-"""Wiring: one function builds the application from settings and optional injected parts."""
+"""Wiring: one function builds the application from settings and optional injected parts.
+
+The parts a command may not need (subscribers, ledger, fetcher, mailer, renderer) are built,
+and their modules imported, on first use: every command starts quickly, whatever it uses.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from digest.clock import Clock, system_clock
 from digest.config import Settings
-from digest.delivery.ledger import Ledger
-from digest.delivery.smtp import Mailer, SmtpMailer
-from digest.editorial import load_topic
-from digest.ingest.fetch import HttpFetcher
-from digest.ingest.service import Fetcher
-from digest.render.email import EditionRenderer
 from digest.store.database import Database, open_database
 from digest.store.store import Store
-from digest.types import Topic
-from subscribers.store import SubscriberStore
-from subscribers.suppression import AddressHasher
-from subscribers.tokens import TokenSigner
+
+if TYPE_CHECKING:
+    from digest.delivery.ledger import Ledger
+    from digest.delivery.smtp import Mailer
+    from digest.ingest.service import Fetcher
+    from digest.render.email import EditionRenderer
+    from digest.types import Topic
+    from subscribers.store import SubscriberStore
+    from subscribers.tokens import TokenSigner
 
 
 @dataclass
@@ -28,19 +32,46 @@ class App:
     settings: Settings
     database: Database
     store: Store
-    subscribers: SubscriberStore
-    ledger: Ledger
     clock: Clock
     mailer_factory: Callable[[], Mailer]
     _fetcher_factory: Callable[[], Fetcher] = field(repr=False)
     _topic: Topic | None = field(default=None, repr=False)
     _owned: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    _subscribers: SubscriberStore | None = field(default=None, repr=False)
+    _ledger: Ledger | None = field(default=None, repr=False)
 
     @property
     def topic(self) -> Topic:
         if self._topic is None:
+            from digest.editorial.topic import load_topic
+
             self._topic = load_topic(self.settings.digest.topic)
         return self._topic
+
+    @property
+    def subscribers(self) -> SubscriberStore:
+        if self._subscribers is None:
+            from subscribers.store import SubscriberStore
+            from subscribers.suppression import AddressHasher
+
+            settings = self.settings
+            self._subscribers = SubscriberStore(
+                self.database,
+                hasher=AddressHasher(
+                    settings.suppression_key,
+                    (settings.secret_key, *settings.digest.old_secret_keys),
+                ),
+                topic_key=lambda: self.topic.key,  # the topic file is read on first use
+            )
+        return self._subscribers
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            from digest.delivery.ledger import Ledger
+
+            self._ledger = Ledger(self.database, self.subscribers)
+        return self._ledger
 
     def fetcher(self) -> Fetcher:
         fetcher = self._fetcher_factory()
@@ -50,6 +81,8 @@ class App:
         return fetcher
 
     def renderer(self) -> EditionRenderer:
+        from digest.render.email import EditionRenderer
+
         return EditionRenderer(
             digest_name=self.settings.digest.name,
             base_url=self.settings.web.base_url,
@@ -60,6 +93,8 @@ class App:
         )
 
     def signer(self) -> TokenSigner:
+        from subscribers.tokens import TokenSigner
+
         return TokenSigner(
             self.settings.secret_key, self.settings.digest.old_secret_keys, clock=self.clock
         )
@@ -87,28 +122,23 @@ def make_app(
 ) -> App:
     """Build the application; any part may be injected (tests, the demo)."""
     db = database or open_database(settings.digest.database)
-    topic_keys: list[str] = [topic.key] if topic is not None else []
 
-    def topic_key() -> str:  # loaded on first use, like App.topic
-        if not topic_keys:
-            topic_keys.append(load_topic(settings.digest.topic).key)
-        return topic_keys[0]
+    def smtp_mailer() -> Mailer:
+        from digest.delivery.smtp import SmtpMailer
 
-    subscribers = SubscriberStore(
-        db,
-        hasher=AddressHasher(
-            settings.suppression_key, (settings.secret_key, *settings.digest.old_secret_keys)
-        ),
-        topic_key=topic_key,
-    )
+        return SmtpMailer(settings.smtp)
+
+    def http_fetcher() -> Fetcher:
+        from digest.ingest.fetch import HttpFetcher
+
+        return HttpFetcher(settings.fetch)
+
     return App(
         settings=settings,
         database=db,
         store=Store(db),
-        subscribers=subscribers,
-        ledger=Ledger(db, subscribers),
         clock=clock or system_clock,
-        mailer_factory=mailer or (lambda: SmtpMailer(settings.smtp)),
-        _fetcher_factory=fetcher or (lambda: HttpFetcher(settings.fetch)),
+        mailer_factory=mailer or smtp_mailer,
+        _fetcher_factory=fetcher or http_fetcher,
         _topic=topic,
     )

@@ -1,4 +1,8 @@
-"""The `digest` command line: parse arguments, call a service, print the result."""
+"""The `digest` command line: parse arguments, call a service, print the result.
+
+Each command imports the stacks it drives (the database, fetching, delivery, the web app, the
+scheduler) when it runs: `digest --help` loads none of them.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,19 @@ import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from digest import __version__, console, services
-from digest.app import App, make_app
 from digest.config import Settings, find_config, load_settings
 from digest.config_env import configured_by_environment
 from digest.edition_json import edition_to_dict
 from digest.errors import ConfigError, DeliveryPausedError, DigestError, UsageError
-from digest.ingest.opml import write_opml
 from subscribers.presets import PRESETS
+
+if TYPE_CHECKING:
+    from digest.app import App
 
 INTERNAL_ERROR_EXIT = 70
 
@@ -47,6 +52,8 @@ class Session:
 
     def app(self) -> App:
         if self._app is None:
+            from digest.app import make_app
+
             self._app = make_app(self.settings())
             self._ctx.call_on_close(self._app.close)
         return self._app
@@ -296,6 +303,8 @@ def feeds_import(file: Path) -> None:
 @feeds.command("export")
 def feeds_export() -> None:
     """Print the feed list as OPML."""
+    from digest.ingest.opml import write_opml
+
     app = _session().app()
     click.echo(write_opml(app.store.list_feeds(), title=app.settings.digest.name), nl=False)
 

@@ -1,4 +1,8 @@
-"""What the commands print: rich tables for people, plain dicts for --json."""
+"""What the commands print: rich tables for people, plain dicts for --json.
+
+rich is imported by the printers that use it: the lines a fetch prints (the command that
+runs most often) are plain click output, styled the same way, so it starts without rich.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import click
-from rich.console import Console
-from rich.markup import escape as _e
-from rich.table import Column, Table
 
 from digest.jsonable import jsonable
 from digest.types import DeliveryStatus, Edition, Feed, FeedCheck, FeedFetchReport
 from subscribers.types import Subscriber
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from digest.config_report import CheckResult
     from digest.demo import DemoResult
     from digest.services import DeliveriesReport, SendReport
@@ -25,11 +28,22 @@ if TYPE_CHECKING:
 
 
 def _out() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 
 def _err() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _e(text: str) -> str:
+    """``text`` shown as it is by rich (no markup)."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _when(moment: datetime | None) -> str:
@@ -127,6 +141,8 @@ def print_feeds(feeds: list[Feed]) -> None:
         _out().print("no feeds yet: `digest feeds add URL`")
         return
     # URLs wrap rather than being cut short
+    from rich.table import Column, Table
+
     table = Table(Column("feed", overflow="fold"), "items", "last success", "status", "failures")
     for feed in feeds:
         status = _feed_status(feed)
@@ -142,18 +158,22 @@ def print_feeds(feeds: list[Feed]) -> None:
 
 def fetch_progress(report: FeedFetchReport) -> None:
     if report.note:
-        _err().print(f"[yellow]note[/yellow] {_e(report.url)}: {_e(report.note)}")
+        _line_err(f"{click.style('note', fg='yellow')} {report.url}: {report.note}")
     if report.status == "skipped":
-        _err().print(f"skipped {_e(report.url)}: {_e(report.error or '')}")
+        _line_err(f"skipped {report.url}: {report.error or ''}")
     elif report.status == "error":
-        _err().print(f"[red]failed[/red] {_e(report.url)}: {_e(report.error or '')}")
+        _line_err(f"{click.style('failed', fg='red')} {report.url}: {report.error or ''}")
     elif report.status == "not-modified":
-        _err().print(f"unchanged {_e(report.url)}")
+        _line_err(f"unchanged {report.url}")
     else:
-        _err().print(
-            f"ok {_e(report.url)}: {report.items_seen} items, {report.items_new} new, "
+        _line_err(
+            f"ok {report.url}: {report.items_seen} items, {report.items_new} new, "
             f"{report.items_updated} updated"
         )
+
+
+def _line_err(line: str) -> None:
+    click.echo(line, err=True)  # styles are dropped when stderr is not a terminal
 
 
 def fetch_dict(reports: list[FeedFetchReport]) -> dict[str, Any]:
@@ -185,7 +205,7 @@ def fetch_dict(reports: list[FeedFetchReport]) -> dict[str, Any]:
 
 def print_fetch_summary(reports: list[FeedFetchReport]) -> None:
     totals = fetch_dict(reports)["totals"]
-    _out().print(
+    click.echo(
         f"fetched {totals['feeds']} feeds: {totals['ok']} ok, {totals['not_modified']} unchanged, "
         f"{totals['failed']} failed; {totals['new']} new items, {totals['updated']} updated"
         + (f"; {totals['skipped']} skipped" if totals["skipped"] else "")
@@ -359,6 +379,8 @@ def print_deliveries(report: DeliveriesReport) -> None:
     if report.next_retry:
         console.print(f"deferred deliveries are due again from {_when(report.next_retry)}")
     if report.failures:
+        from rich.table import Column, Table
+
         table = Table("recipient", "status", "attempts", Column("last reply", overflow="fold"))
         for f in report.failures:
             table.add_row(_e(f.email), f.status, str(f.attempts), _e(f.reply))
@@ -377,6 +399,8 @@ def print_subscribers(subscribers: Iterable[Subscriber]) -> None:
     if not rows:
         _out().print("no subscribers")
         return
+    from rich.table import Table
+
     table = Table("email", "name", "status", "lists", "since")
     for s in rows:
         status = (

@@ -50,6 +50,15 @@ class FetchError(FeedError):
     """The feed could not be downloaded (network, HTTP status, size or time limit)."""
 
 
+class HttpStatusError(FetchError):
+    """The server answered with an error status; ``retry_after`` in seconds when it said so."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
 class ParseError(FeedError):
     """The feed's bytes are not a feed."""
 

@@ -1,4 +1,8 @@
-"""What the commands do, as plain functions over an App. The CLI only parses and prints."""
+"""What the commands do, as plain functions over an App. The CLI only parses and prints.
+
+Each function imports the stack it drives (fetching, editions, delivery) when it runs, so a
+command loads only what it uses.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,9 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from digest.app import App
-from digest.delivery.compose import MessageTemplate
-from digest.delivery.ledger import FailureRecord
-from digest.delivery.links import LinkTokens
-from digest.delivery.message import ascii_address, make_message_id, parse_sender
-from digest.delivery.sender import DeliveryRun
-from digest.delivery.signing import make_signer
-from digest.delivery.variants import VariantTemplates
-from digest.editions.service import Editions
-from digest.errors import (
-    UsageError,
-)
-from digest.ingest.check import inspect_feed
-from digest.ingest.opml import read_opml
-from digest.ingest.service import fetch_all
-from digest.render.email import RenderedEdition
+from digest.errors import UsageError
 from digest.types import (
     Delivery,
     DeliveryStatus,
@@ -32,11 +22,18 @@ from digest.types import (
     FeedCheck,
     FeedFetchReport,
 )
-from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
-from subscribers.types import Subscriber
+
+if TYPE_CHECKING:
+    from digest.app import App
+    from digest.delivery.ledger import FailureRecord
+    from digest.delivery.variants import VariantTemplates
+    from digest.render.email import RenderedEdition
+    from subscribers.types import Subscriber
 
 
 def edition_date_or_today(app: App, value: date | None, zone: str = "") -> date:
+    from digest.editions.service import Editions
+
     return value or Editions(app).today(zone)
 
 
@@ -62,6 +59,8 @@ def enable_feed(app: App, url: str) -> None:
 
 def check_feed(app: App, url: str) -> FeedCheck:
     """Fetch and read ``url`` without adding it: what a subscriber would get from it."""
+    from digest.ingest.check import inspect_feed
+
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"feed URL must start with http:// or https://: {url}")
     return inspect_feed(app.fetcher(), url, app.clock)
@@ -69,6 +68,8 @@ def check_feed(app: App, url: str) -> FeedCheck:
 
 def import_opml(app: App, data: bytes) -> tuple[list[str], list[str]]:
     """Add every feed of an OPML file; returns (added, already present)."""
+    from digest.ingest.opml import read_opml
+
     added, present = [], []
     known = {feed.url for feed in app.store.list_feeds()}
     for url, title in read_opml(data):
@@ -87,9 +88,11 @@ def import_opml(app: App, data: bytes) -> tuple[list[str], list[str]]:
 def fetch(
     app: App, on_feed: Callable[[FeedFetchReport], None] | None = None
 ) -> list[FeedFetchReport]:
+    from digest.ingest.service import fetch_all
+
     return fetch_all(
         app.store,
-        app.fetcher(),
+        app.fetcher,  # made only when a feed is due
         app.clock,
         workers=app.settings.fetch.concurrency,
         on_feed=on_feed,
@@ -169,6 +172,12 @@ def send(
     set the run finishes the messages in flight, gives back the rest and returns a report with
     ``stopped`` set.
     """
+    from digest.delivery.links import LinkTokens
+    from digest.delivery.message import ascii_address, make_message_id, parse_sender
+    from digest.delivery.sender import DeliveryRun
+    from digest.editions.service import Editions
+    from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
+
     editions = Editions(app)
     edition_id = edition.id
     assert edition_id is not None
@@ -267,6 +276,10 @@ def _audience(
 
 def _variant_templates(app: App, edition: Edition, envelope_from: str) -> VariantTemplates:
     """Per-preference message templates for the edition, rendered on first use."""
+    from digest.delivery.compose import MessageTemplate
+    from digest.delivery.signing import make_signer
+    from digest.delivery.variants import VariantTemplates
+
     domain = envelope_from.rpartition("@")[2] or "localhost"
     # ASCII on purpose: the topic title has an en dash, which would be RFC 2047-encoded.
     list_id = f"{edition.topic} <{edition.topic}.{domain}>"
@@ -297,6 +310,8 @@ def _dry_run(
     audience: Callable[[], Iterator[Subscriber]],
 ) -> SendReport:
     """What a send would do now, without sending or writing anything."""
+    from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
+
     edition_id = edition.id
     assert edition_id is not None
     report = SendReport(
@@ -336,6 +351,8 @@ def deliveries_report(
 ) -> DeliveriesReport:
     """The ledger of one edition (the digest's own zone unless ``zone`` is given): counts by
     status and the recent failures."""
+    from digest.editions.service import Editions
+
     editions = Editions(app)
     key = editions.key(edition_date, zone or "")
     others = [z for z in editions.zones(edition_date) if z != key.zone] if zone is None else []

@@ -107,6 +107,7 @@ class RecordingHandler:
         #: Every fault answered, as (recipient, fault).
         self.injected: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
         with self._lock:
@@ -158,7 +159,13 @@ class RecordingHandler:
             self.messages.append(
                 (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
             )
+            self._arrived.notify_all()
         return "250 2.0.0 queued"
+
+    def wait_for(self, count: int, timeout: float = 60.0) -> bool:
+        """Wait until ``count`` messages have been accepted; False if ``timeout`` ran out."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self.messages) >= count, timeout)
 
     def parsed(self) -> list[EmailMessage]:
         return [

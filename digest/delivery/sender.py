@@ -1,11 +1,13 @@
 """Sending an edition's claimed ledger rows over several SMTP connections at once.
 
 The main thread claims rows, hands them to one worker thread per connection and records the
-outcomes in the ledger a batch at a time, at most a tenth of a second after the server's 250.
-Workers compose and talk SMTP; every database write happens on the main thread. Workers wake
-the main thread only when it has something to do (claim more, count a failure, record a full
-batch), not once per message: on a fast relay a hand-off per message costs more than the
-message.
+outcomes in the ledger. Workers compose and talk SMTP; every database write happens on the
+main thread. At most one repeat per connection after a kill: a worker sends the next
+message's text only once the ledger holds the outcome of its previous one (it composes the
+message and sends MAIL, RCPT and DATA meanwhile), so a sender killed at any moment leaves at
+most one accepted but unrecorded message per connection. The main thread commits whatever
+outcomes have arrived from all connections in one transaction: commits are grouped across
+connections, never held back for more messages of the same connection.
 """
 
 from __future__ import annotations
@@ -41,11 +43,13 @@ CLAIM_PER_CONNECTION = 32
 CLAIM_MIN_PER_CONNECTION = 4
 CLAIM_AHEAD_SECONDS = 0.5
 
-#: Outcomes are written together, at most this many or this late (seconds) after the 250: a
-#: transaction per message would cost more than the message. A sender killed in between repeats
-#: those messages on the next run, which reports them as uncertain.
+#: Workers wake the main thread when one of them waits for its last outcome to be recorded,
+#: when RECORD_BATCH outcomes are waiting, on a failure or when few rows are left to send;
+#: otherwise it looks every WAKE_EVERY seconds (a stop is noticed by then). Each wake records
+#: every outcome there is in one transaction: on a fast relay a hand-off and a commit per
+#: message would cost more than the message.
 RECORD_BATCH = 64
-RECORD_DELAY = 0.1
+WAKE_EVERY = 0.1
 
 #: Builds one delivery's message bytes (raises HeaderError or MessageTooLargeError).
 Compose = Callable[[Delivery], bytes]
@@ -87,6 +91,13 @@ class _Result:
     #: (taken after the run was halted: given back untouched).
     kind: str
     reply: str
+    #: Set once the outcome is in the ledger (or the run is over); the worker that sent it
+    #: waits for it before it sends its next message.
+    recorded: threading.Event | None = None
+
+
+class _Abandoned(Exception):
+    """The run ended (it failed) while a worker waited to send: the message must not go."""
 
 
 class DeliveryRun:
@@ -131,6 +142,9 @@ class DeliveryRun:
         # Set by the main thread: how few queued rows call for a claim; whether to stop taking.
         self._low_water = 0
         self._halted = False
+        # Set when the main thread has left: a waiting worker drops its message instead.
+        self._gone = False
+        self._recorded: list[threading.Event] = []
 
     # --- main thread -----------------------------------------------------------------------
 
@@ -154,7 +168,7 @@ class DeliveryRun:
         unavailable: str | None = None
         next_take_over = 0.0
         unrecorded: list[tuple[_Result, Outcome]] = []
-        unrecorded_since = first_claim = time.monotonic()
+        first_claim = time.monotonic()
         finished = 0  # messages attempted, for the pace that sizes claims
         try:
             while True:
@@ -212,23 +226,21 @@ class DeliveryRun:
                 unrecorded.extend(
                     zip((r for r in results if r.kind != "unavailable"), outcomes, strict=True)
                 )
-                if unrecorded and (
-                    len(unrecorded) >= RECORD_BATCH
-                    or time.monotonic() - unrecorded_since >= RECORD_DELAY
-                    or outstanding == 0
-                    or halted
-                ):
-                    self._record(unrecorded)
-                    unrecorded_since = time.monotonic()
-                elif not unrecorded:
-                    unrecorded_since = time.monotonic()
                 if consecutive_failures >= self.settings.pause_after_failures and not result.paused:
                     last = result.failures[-1] if result.failures else ""
                     result.paused = f"{consecutive_failures} failures in a row (last: {last})"
+                    self._halted = True  # at once: workers start nothing more while we record
+                # Everything collected goes in at once, whichever connections sent it.
+                self._record(unrecorded)
         finally:
-            self._record(unrecorded)
-            for _ in workers:
-                self._jobs.put(None)
+            try:
+                self._record(unrecorded)
+            finally:
+                self._gone = True
+                for recorded in self._recorded:
+                    recorded.set()
+                for _ in workers:
+                    self._jobs.put(None)
             for worker in workers:
                 worker.join(timeout=60)
         result.stopped = self.stop.is_set()
@@ -237,7 +249,8 @@ class DeliveryRun:
         return result
 
     def _record(self, unrecorded: list[tuple[_Result, Outcome]]) -> None:
-        """Write the outcomes collected so far in one transaction, then report them."""
+        """Write the outcomes collected so far in one transaction, let their workers go on,
+        then report them."""
         if not unrecorded:
             return
         self.ledger.record(
@@ -245,6 +258,9 @@ class DeliveryRun:
             now=self.clock(),
             max_hard_bounces=self.settings.max_hard_bounces,
         )
+        for item, _ in unrecorded:
+            if item.recorded is not None:
+                item.recorded.set()
         if self.on_message is not None:
             for item, outcome in unrecorded:
                 self.on_message(item.delivery, outcome.status)
@@ -271,8 +287,8 @@ class DeliveryRun:
         return queued
 
     def _collect(self) -> list[_Result]:
-        """Wait until a worker calls, or RECORD_DELAY, then take every result there is."""
-        self._wake.wait(RECORD_DELAY)
+        """Wait until a worker calls, or WAKE_EVERY, then take every result there is."""
+        self._wake.wait(WAKE_EVERY)
         self._wake.clear()  # before taking them: a result reported after this wakes us again
         with self._done_lock:
             results, self._done = self._done, []
@@ -320,6 +336,8 @@ class DeliveryRun:
     # --- worker threads --------------------------------------------------------------------
 
     def _report(self, item: _Result) -> None:
+        if item.recorded is not None:
+            item.recorded.clear()
         with self._done_lock:
             self._done.append(item)
             full = len(self._done) >= RECORD_BATCH
@@ -329,6 +347,25 @@ class DeliveryRun:
     def _work(self) -> None:
         mailer: Mailer | None = None
         on_connection = 0
+        # This connection's last accepted message is in the ledger: the next one may go.
+        recorded = threading.Event()
+        recorded.set()
+        with self._done_lock:
+            self._recorded.append(recorded)
+
+        def ready() -> None:
+            if not recorded.is_set():
+                self._wake.set()  # record what there is: this connection waits for it
+                recorded.wait()
+            if self._gone:
+                raise _Abandoned
+
+        def failed(item: _Result) -> None:
+            # Wait until the main thread has counted it: failures in a row pause the run
+            # before this connection tries another message. Failures are rare: no cost.
+            self._report(item)
+            recorded.wait()
+
         try:
             while True:
                 delivery = self._jobs.get()
@@ -341,7 +378,7 @@ class DeliveryRun:
                     message = self.compose(delivery)
                     recipient = self.to_address(delivery.email)
                 except (HeaderError, DeliveryError) as exc:
-                    self._report(_Result(delivery, "invalid", str(exc)))
+                    failed(_Result(delivery, "invalid", str(exc), recorded))
                     continue
                 if mailer is None or on_connection >= self.settings.messages_per_connection:
                     if mailer is not None:
@@ -357,19 +394,22 @@ class DeliveryRun:
                 on_connection += 1
                 self.limiter.wait()
                 try:
-                    reply = mailer.send(self.envelope_from, recipient, message)
+                    reply = mailer.send(self.envelope_from, recipient, message, ready=ready)
+                except _Abandoned:
+                    mailer = None  # dropped mid-DATA: the server did not take the message
+                    return
                 except SmtpUnavailableError as exc:  # reconnecting after a drop failed
                     mailer = None
                     self._report(_Result(delivery, "unavailable", str(exc)))
                     return
                 except RecipientRefusedError as exc:
-                    self._report(_Result(delivery, "bounce", str(exc)))
+                    failed(_Result(delivery, "bounce", str(exc), recorded))
                 except PermanentDeliveryError as exc:
-                    self._report(_Result(delivery, "permanent", str(exc)))
+                    failed(_Result(delivery, "permanent", str(exc), recorded))
                 except DeliveryError as exc:
-                    self._report(_Result(delivery, "temporary", str(exc)))
+                    failed(_Result(delivery, "temporary", str(exc), recorded))
                 else:
-                    self._report(_Result(delivery, "sent", reply))
+                    self._report(_Result(delivery, "sent", reply, recorded))
         finally:
             if mailer is not None:
                 mailer.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from typing import Protocol
 
 from digest.config import SmtpSettings
@@ -25,7 +26,14 @@ class Mailer(Protocol):
     """One connection's worth of sending; reopened after a failure."""
 
     def open(self) -> None: ...
-    def send(self, envelope_from: str, recipient: str, message: bytes) -> str: ...
+    def send(
+        self,
+        envelope_from: str,
+        recipient: str,
+        message: bytes,
+        *,
+        ready: Callable[[], None] | None = None,
+    ) -> str: ...
     def close(self) -> None: ...
 
 
@@ -78,7 +86,17 @@ class SmtpMailer:
     def is_open(self) -> bool:
         return self._smtp is not None
 
-    def send(self, envelope_from: str, recipient: str, message: bytes) -> str:
+    def send(
+        self,
+        envelope_from: str,
+        recipient: str,
+        message: bytes,
+        *,
+        ready: Callable[[], None] | None = None,
+    ) -> str:
+        """Send one message; ``ready`` is called after the server's 354, before the message
+        goes out: the server cannot accept it before ``ready`` returns. If ``ready`` raises,
+        the connection is dropped mid-DATA (nothing is delivered) and the error propagates."""
         if self._smtp is None:
             self.open()
         smtp = self._smtp
@@ -98,6 +116,12 @@ class SmtpMailer:
             code, reply = smtp.docmd("data")
             if code != 354:
                 raise smtplib.SMTPDataError(code, reply)
+            if ready is not None:
+                try:
+                    ready()
+                except BaseException:
+                    self._drop()  # not QUIT: in DATA, the server would take it as text
+                    raise
             safe = isinstance(message, DotSafe) and message.endswith(b"\r\n")
             smtp.send(message + b".\r\n" if safe else dot_stuffed(message))
             code, reply = smtp.getreply()
@@ -126,6 +150,11 @@ class SmtpMailer:
                 self._smtp.rset()
         except (smtplib.SMTPException, OSError):
             self.close()
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None

@@ -6,8 +6,6 @@ import calendar
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from feedparser.datetimes import _parse_date as feedparser_date  # its catalogue of odd formats
-
 
 def parse_date(value: str) -> datetime | None:
     """An aware UTC datetime, or None when the text is not a date anyone could read."""
@@ -26,6 +24,9 @@ def parse_date(value: str) -> datetime | None:
         except (TypeError, ValueError, IndexError):
             moment = None
     if moment is None:
+        # feedparser's catalogue of odd formats, loaded (a tenth of a second) only when needed
+        from feedparser.datetimes import _parse_date as feedparser_date
+
         struct = feedparser_date(value)
         if struct is None:
             return None

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from digest.config import FetchSettings
-from digest.errors import FetchError, one_line
+from digest.errors import FetchError, HttpStatusError, one_line
 from digest.types import FetchedFeed
 
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -27,15 +27,6 @@ ACCEPT = (
 )
 #: Content-Encodings we decode ourselves, so the size cap counts decompressed bytes.
 ENCODINGS = "gzip, deflate"
-
-
-class HttpStatusError(FetchError):
-    """The server answered with an error status; ``retry_after`` in seconds when it said so."""
-
-    def __init__(self, message: str, *, status: int, retry_after: float | None = None):
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
 
 
 class HttpFetcher:

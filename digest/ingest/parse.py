@@ -11,8 +11,6 @@ import html
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import feedparser
-
 from digest.errors import ParseError
 from digest.ingest.formats import NotHandled, RawEntry, RawFeed, read_fast, strip_doctype
 from digest.ingest.sanitize import HtmlSanitizer, plain_title, sanitized_to_text
@@ -61,6 +59,8 @@ def _read_with_feedparser(
     body: bytes, *, url: str, content_type: str | None
 ) -> tuple[RawFeed, tuple[str, ...]]:
     """The forgiving path for everything the fast readers decline: broken XML, odd formats."""
+    import feedparser  # loaded only for the feeds that need it
+
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type

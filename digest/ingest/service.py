@@ -9,9 +9,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from digest.clock import Clock
-from digest.errors import FeedError, one_line
-from digest.ingest.fetch import HttpStatusError
-from digest.ingest.parse import parse_feed
+from digest.errors import FeedError, HttpStatusError, one_line
 from digest.store.store import Store
 from digest.types import Feed, FeedFetchReport, FeedUpdate, FetchedFeed
 
@@ -32,7 +30,7 @@ class Fetcher(Protocol):
 
 def fetch_all(
     store: Store,
-    fetcher: Fetcher,
+    fetcher: Callable[[], Fetcher],
     clock: Clock,
     *,
     workers: int = 8,
@@ -41,7 +39,9 @@ def fetch_all(
     """Fetch every enabled feed that is due; one feed's failure is recorded and others carry on.
 
     Downloads run ``workers`` at a time; parsing and storing stay on the caller's thread, and
-    outcomes are written in batches (one transaction per batch).
+    outcomes are written in batches (one transaction per batch). ``fetcher`` makes the
+    fetcher, and is called only if some feed is due: a run with nothing to do loads no HTTP
+    client or parser.
     """
     start = clock()
     reports: list[FeedFetchReport] = []
@@ -71,7 +71,9 @@ def fetch_all(
         batch.clear()
         batch_items = 0
 
-    for feed, (update, report) in _download(due, fetcher, clock, workers):
+    if not due:
+        return reports
+    for feed, (update, report) in _download(due, fetcher(), clock, workers):
         batch.append((feed, update, report))
         batch_items += len(update.items)
         if len(batch) >= BATCH_FEEDS or batch_items >= BATCH_ITEMS:
@@ -135,6 +137,8 @@ def _outcome(
     if outcome.not_modified:
         update = FeedUpdate(feed_id=feed.id, status="not-modified", new_url=new_url)
         return update, FeedFetchReport(url=feed.url, status="not-modified")
+    from digest.ingest.parse import parse_feed  # only for a feed that changed
+
     try:
         parsed = parse_feed(
             outcome.body, url=outcome.final_url, now=now, content_type=outcome.content_type

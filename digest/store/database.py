@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.errors import StoreError, one_line
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+#: Alembic's own table: the revision the database is at.
+VERSION_TABLE = "alembic_version"
 
 
 class Database:
@@ -30,7 +32,31 @@ class Database:
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
     def upgrade(self) -> None:
-        """Apply pending migrations; a no-op when the schema is current."""
+        """Apply pending migrations; a no-op when the schema is current.
+
+        Every command opens the database, so the check is one read of the version table;
+        Alembic (a tenth of a second to import) loads only when there is something to do.
+        """
+        try:
+            if self.revision() == head_revision():
+                return
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot prepare database {self.url}: {one_line(exc)}") from exc
+        self._migrate()
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at; None for a new database."""
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table(VERSION_TABLE):
+                return None
+            found = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
+        return str(found[0][0]) if len(found) == 1 else None
+
+    def _migrate(self) -> None:
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         cfg = _alembic_config()
         head = ScriptDirectory.from_config(cfg).get_current_head()
         sqlite = self.engine.dialect.name == "sqlite"
@@ -82,7 +108,25 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     return database
 
 
+def head_revision() -> str:
+    """The newest migration's revision, read off the file names: each migration is
+    ``versions/NNNN_what.py`` with ``revision = "NNNN"``, one after the other (a test checks
+    this agrees with Alembic's own reading of the scripts)."""
+    # A path, not importlib.resources: that module costs more to import than this whole check
+    # (Alembic, which runs the scripts, needs them as files anyway).
+    versions = Path(__file__).parent / "migrations" / "versions"
+    return max(
+        entry.name.partition("_")[0]
+        for entry in versions.iterdir()
+        if entry.name.endswith(".py") and entry.name[:1].isdigit()
+    )
+
+
 def _alembic_config() -> AlembicConfig:
+    from importlib import resources
+
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     location = resources.files("digest.store") / "migrations"
     cfg.set_main_option("script_location", str(location))

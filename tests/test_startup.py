@@ -1,0 +1,103 @@
+"""Start-up: each command imports only the stacks it uses, and a current database is opened
+without Alembic. Checked in fresh interpreters, since the test process has loaded everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+
+from digest.store.database import _alembic_config, head_revision, open_database
+from tests.conftest import Workspace
+from tests.test_schedule_migration import database_at
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Stacks no command that only reads the database and prints should load.
+HEAVY = ("alembic", "flask", "werkzeug", "apscheduler", "httpx", "feedparser", "jinja2", "rich")
+
+# Runs a command in-process, then reports which top-level packages it imported.
+_PROBE = """
+import json, sys
+from digest.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="digest")
+except SystemExit as exit:
+    code = exit.code
+print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}),
+      file=sys.stderr)
+"""
+
+
+def loaded(folder: Path, *args: str) -> set[str]:
+    """Top-level packages a fresh `digest ARGS` imported; it must exit 0."""
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report["code"] in (0, None), result.stderr
+    return set(report["modules"])
+
+
+def test_help_loads_neither_the_database_nor_any_other_stack(isolated: Path):
+    modules = loaded(isolated, "--help")
+    assert "click" in modules  # the probe works: it sees what was imported
+    assert not modules & {"sqlalchemy", *HEAVY}
+
+
+def test_fetch_with_nothing_due_loads_the_database_but_no_fetching_or_migration(isolated: Path):
+    assert loaded(isolated, "init")  # a config and a current database
+    modules = loaded(isolated, "fetch")
+    assert "sqlalchemy" in modules
+    assert not modules & set(HEAVY)
+
+
+def test_fetching_well_formed_feeds_loads_http_but_neither_feedparser_nor_other_stacks(
+    workspace: Workspace, fixture_feeds: dict[str, str]
+):
+    workspace.invoke("feeds", "add", fixture_feeds["wire"], fixture_feeds["gazette"])
+    modules = loaded(workspace.folder, "--config", str(workspace.config), "fetch")
+    assert "httpx" in modules  # it did fetch
+    assert [feed["last_status"] for feed in workspace.json("feeds", "list")] == ["ok", "ok"]
+    assert not modules & {"feedparser", "alembic", "flask", "apscheduler", "jinja2"}
+    # a second run: all 304, nothing parsed
+    modules = loaded(workspace.folder, "--config", str(workspace.config), "fetch")
+    assert "lxml" not in modules
+
+
+@pytest.mark.parametrize(
+    ("args", "stack"),
+    [(("feeds", "list"), "rich"), (("subscribers", "list"), "rich"), (("status",), "rich")],
+)
+def test_a_command_loads_what_it_prints_with(isolated: Path, args: tuple[str, ...], stack: str):
+    loaded(isolated, "init")
+    modules = loaded(isolated, *args)
+    assert stack in modules
+    assert not modules & {"alembic", "flask", "httpx", "feedparser"}
+
+
+def test_head_revision_is_alembics_head():
+    assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def test_an_old_database_is_still_upgraded_and_a_current_one_left_alone(tmp_path: Path):
+    url = database_at(tmp_path, "0005")
+    with open_database(url, migrate=False) as database:
+        assert database.revision() == "0005"
+    with open_database(url) as database:
+        assert database.revision() == head_revision()
+    new = f"sqlite:///{tmp_path / 'new.db'}"
+    with open_database(new, migrate=False) as database:
+        assert database.revision() is None
+    with open_database(new) as database:
+        assert database.revision() == head_revision()
