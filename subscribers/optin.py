@@ -82,7 +82,10 @@ def request_confirmation(
 
 
 def confirm_url(app: App, subscriber: Subscriber) -> str:
-    token = app.signer().make(CONFIRM, subscriber.id, email=subscriber.email)
+    nonce = app.subscribers.confirmation_nonce(subscriber.id)
+    if nonce is None:
+        raise SubscriberError(f"{subscriber.email} is not waiting for a confirmation")
+    token = app.signer().make(CONFIRM, subscriber.id, email=subscriber.email, nonce=nonce)
     return f"{app.settings.web.base_url.rstrip('/')}/confirm/{token}"
 
 

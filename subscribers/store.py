@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import secrets
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -34,6 +35,10 @@ from subscribers.types import (
     SubscriberStatus,
 )
 from subscribers.validation import clean_name, normalize_email, normalize_timezone
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(12)
 
 
 class _DryRun(Exception):
@@ -89,6 +94,7 @@ class SubscriberStore:
                     created_at=now,
                     updated_at=now,
                     paused=False,
+                    confirm_nonce=new_nonce() if status == SubscriberStatus.PENDING else None,
                 )
                 session.add(row)
                 session.flush()
@@ -296,17 +302,83 @@ class SubscriberStore:
             row = session.get(SubscriberRow, subscriber_id)
             if row is None:
                 raise SubscriberError(f"no subscriber with id {subscriber_id}")
+            if status != row.status:
+                # a new pending period gets a new nonce: links sent before it stop working
+                row.confirm_nonce = new_nonce() if status == SubscriberStatus.PENDING else None
             row.status = status
             row.updated_at = now
             return self._value(session, row)
 
+    def confirmation_nonce(self, subscriber_id: int) -> str | None:
+        """The nonce a confirmation link for this subscriber carries (made on first need);
+        None unless the subscriber is pending."""
+        with self._sessions.begin() as session:
+            row = session.get(SubscriberRow, subscriber_id)
+            if row is None or row.status != SubscriberStatus.PENDING:
+                return None
+            if row.confirm_nonce is None:
+                row.confirm_nonce = new_nonce()
+            return row.confirm_nonce
+
+    def confirm_pending(
+        self, subscriber_id: int, nonce: str | None, *, now: datetime, source: str
+    ) -> Subscriber | None:
+        """Make a pending subscriber active if ``nonce`` is the one their link was sent with.
+
+        None, with nothing changed, for anyone else: already confirmed (the link was used),
+        unsubscribed, bounced, suppressed, or pending again since (a newer link). A link from
+        before nonces existed (``nonce`` None) confirms only a pending row that has none yet.
+        """
+        with self._sessions.begin() as session:
+            row = session.get(SubscriberRow, subscriber_id)
+            if row is None or not self._confirmable(session, row, nonce):
+                return None
+            # the same conditions again in the UPDATE: of two racing clicks, one wins
+            done = session.execute(
+                sa_update(SubscriberRow)
+                .where(
+                    SubscriberRow.id == subscriber_id,
+                    SubscriberRow.status == SubscriberStatus.PENDING,
+                    SubscriberRow.confirm_nonce.is_(None)
+                    if nonce is None
+                    else SubscriberRow.confirm_nonce == nonce,
+                )
+                .values(
+                    status=SubscriberStatus.ACTIVE,
+                    consent_at=now,
+                    consent_source=source,
+                    updated_at=now,
+                    confirm_nonce=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if not done.rowcount:  # type: ignore[attr-defined]
+                return None
+            session.expire(row)
+            return self._value(session, row)
+
+    def can_confirm(self, subscriber_id: int, nonce: str | None) -> bool:
+        """Whether a link with ``nonce`` would confirm this subscriber now (changes nothing)."""
+        with self._sessions() as session:
+            row = session.get(SubscriberRow, subscriber_id)
+            return row is not None and self._confirmable(session, row, nonce)
+
+    def _confirmable(self, session: Session, row: SubscriberRow, nonce: str | None) -> bool:
+        return (
+            row.status == SubscriberStatus.PENDING
+            and row.confirm_nonce == nonce
+            and not self._is_suppressed(session, row.email)
+        )
+
     def confirm(self, subscriber_id: int, *, now: datetime, source: str) -> Subscriber:
-        """A pending subscriber proved they own the address: active, consent recorded."""
+        """A subscriber asked to be subscribed again (preferences page): active, consent
+        recorded."""
         with self._sessions.begin() as session:
             row = session.get(SubscriberRow, subscriber_id)
             if row is None:
                 raise SubscriberError("this subscription no longer exists")
             if row.status != SubscriberStatus.ACTIVE:
+                row.confirm_nonce = None
                 row.status = SubscriberStatus.ACTIVE
                 row.consent_at = now
                 row.consent_source = source

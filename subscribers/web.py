@@ -123,22 +123,52 @@ def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: 
             ),
         )
 
+    def confirmable(token: str) -> tuple[Subscriber, str | None] | None:
+        """The pending subscriber this link was sent to, with its nonce; None when the link
+        no longer applies (used, or the subscriber is no longer pending), whatever the reason,
+        so the page tells nobody an address's state."""
+        subscriber_id, tag, nonce = signer.read_confirmation(
+            CONFIRM, token, max_age=confirm_max_age(app)
+        )
+        subscriber = app.subscribers.get(subscriber_id)
+        if subscriber is None or (tag is not None and tag != address_tag(subscriber.email)):
+            raise TokenError("this link belongs to an address that is no longer on the list")
+        if not app.subscribers.can_confirm(subscriber.id, nonce):
+            return None
+        return subscriber, nonce
+
+    def nothing_to_confirm() -> tuple[str, int]:
+        return page(
+            "message.html.j2",
+            heading="Nothing to confirm",
+            message=(
+                "This confirmation link has been used already or no longer applies. "
+                "To receive the digest, subscribe again."
+            ),
+        )
+
     @web.get("/confirm/<token>")
     def confirm_page(token: str) -> tuple[str, int]:
-        subscriber = subscriber_for(CONFIRM, token)
-        return page("confirm.html.j2", subscriber=subscriber, done=False)
+        found = confirmable(token)
+        if found is None:
+            return nothing_to_confirm()
+        return page("confirm.html.j2", subscriber=found[0], done=False)
 
     @web.post("/confirm/<token>")
     def confirm(token: str) -> tuple[str, int]:
-        subscriber = subscriber_for(CONFIRM, token)
-        if app.subscribers.is_suppressed(subscriber.email):
-            raise TokenError("this address can no longer be subscribed")
-        subscriber = app.subscribers.confirm(
-            subscriber.id, now=app.clock(), source="confirmed by email link"
+        found = confirmable(token)
+        confirmed = (
+            None
+            if found is None
+            else app.subscribers.confirm_pending(
+                found[0].id, found[1], now=app.clock(), source="confirmed by email link"
+            )
         )
+        if confirmed is None:
+            return nothing_to_confirm()
         return page(
             "confirm.html.j2",
-            subscriber=subscriber,
+            subscriber=confirmed,
             done=True,
-            preferences_token=signer.make(PREFERENCES, subscriber.id, email=subscriber.email),
+            preferences_token=signer.make(PREFERENCES, confirmed.id, email=confirmed.email),
         )

@@ -148,6 +148,9 @@ class SubscriberRow(Base):
 
     #: Permanent (5xx) refusals so far; at [delivery] max_hard_bounces the status is "bounced".
     hard_bounces: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: While pending: the secret a confirmation link must carry; cleared on confirming, so a
+    #: link works once and only for the pending period it was sent in.
+    confirm_nonce: Mapped[str | None] = mapped_column(String(32))
 
 
 class ListRow(Base):
