@@ -20,7 +20,13 @@ from digest import __version__, console, services
 from digest.config import Settings, find_config, load_settings
 from digest.config_env import configured_by_environment
 from digest.edition_json import edition_to_dict
-from digest.errors import ConfigError, DeliveryPausedError, DigestError, UsageError
+from digest.errors import (
+    ConfigError,
+    DeliveryPausedError,
+    DigestError,
+    SmtpUnavailableError,
+    UsageError,
+)
 from subscribers.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -563,6 +569,28 @@ def web(host: str | None, port: int | None) -> None:
         raise UsageError(f"cannot listen on {where[0]}:{where[1]}: {exc.strerror or exc}") from exc
 
 
+# --- confirmations -------------------------------------------------------------------------
+
+
+@cli.group()
+def confirmations() -> None:
+    """The outbox of subscription confirmation emails."""
+
+
+@confirmations.command("send")
+def confirmations_send() -> None:
+    """Send the confirmation emails that are due (`digest serve` does it every minute)."""
+    from subscribers.optin import send_queued
+
+    run = send_queued(_session().app())
+    click.echo(
+        f"confirmations: {run.sent} sent, {run.deferred} deferred, {run.skipped} skipped "
+        f"(no longer pending), {run.failed} failed"
+    )
+    if run.relay_error is not None:
+        raise SmtpUnavailableError(f"{run.relay_error}; they are retried on the next run")
+
+
 # --- subscribers ---------------------------------------------------------------------------
 
 
@@ -590,9 +618,16 @@ def subscribers_add(email: str, name: str | None, lists: tuple[str, ...], confir
     """Add a subscriber (active, or pending until confirmed with --confirm)."""
     app = _session().app()
     if confirm:
-        from subscribers.optin import request_confirmation
+        from subscribers.optin import request_confirmation, send_queued
 
         optin = request_confirmation(app, email, name=name, lists=lists, source="cli --confirm")
+        run = send_queued(app)
+        if run.relay_error is not None:
+            raise SmtpUnavailableError(
+                f"added {optin.subscriber.email} as pending; the confirmation email waits in the "
+                f"outbox ({run.relay_error}); `digest confirmations send` or `digest serve` "
+                "sends it"
+            )
         click.echo(f"added {optin.subscriber.email} as pending; confirmation email sent")
         return
     subscriber = app.subscribers.add(email, name=name, now=app.clock(), lists=lists)

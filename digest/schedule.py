@@ -41,6 +41,9 @@ FETCH_JOB_ID = "fetch"
 CATCH_UP_JOB_ID = "catch-up"
 KEEPER_JOB_ID = "lease-keeper"
 APPROVALS_JOB_ID = "late-approvals"
+CONFIRMATIONS_JOB_ID = "confirmations"
+#: How often the daemon sends the confirmation emails the subscribe form queued.
+CONFIRMATIONS_EVERY_SECONDS = 30
 #: How often a daemon with require_approval looks for editions approved after their send time.
 APPROVALS_EVERY_SECONDS = 60
 log = logging.getLogger("digest.schedule")
@@ -137,6 +140,25 @@ def approvals_job(config_path: str) -> None:
                 jobs.send_late_approvals(app, stop=stop_event())
 
     _guarded(APPROVALS_JOB_ID, act)
+
+
+def confirmations_job(config_path: str) -> None:
+    def act() -> None:
+        from subscribers.optin import send_queued
+
+        with _job_app(config_path) as app:
+            run = send_queued(app)
+            if run.sent or run.deferred or run.failed:
+                log.info(
+                    "job=%s sent=%d deferred=%d skipped=%d failed=%d",
+                    CONFIRMATIONS_JOB_ID,
+                    run.sent,
+                    run.deferred,
+                    run.skipped,
+                    run.failed,
+                )
+
+    _guarded(CONFIRMATIONS_JOB_ID, act)
 
 
 def daily_job(config_path: str) -> None:
@@ -300,6 +322,15 @@ def _run_schedule(
         scheduler.add_job(keep, IntervalTrigger(seconds=every), id=KEEPER_JOB_ID, jobstore="local")
         scheduler.add_job(
             catch_up_job, args=[str(settings.path)], id=CATCH_UP_JOB_ID, jobstore="local"
+        )
+        scheduler.add_job(
+            confirmations_job,
+            IntervalTrigger(seconds=CONFIRMATIONS_EVERY_SECONDS),
+            args=[str(settings.path)],
+            id=CONFIRMATIONS_JOB_ID,
+            jobstore="local",
+            coalesce=True,
+            max_instances=1,
         )
         if settings.digest.require_approval:
             scheduler.add_job(

@@ -1,11 +1,14 @@
 """Double opt-in: a pending subscriber gets an email with a signed, expiring confirmation link.
 
 Only a confirmed (active) subscriber receives the digest. The same path serves the admin's
-``digest subscribers add --confirm`` and the public ``/subscribe`` form.
+``digest subscribers add --confirm`` and the public ``/subscribe`` form. Asking only queues the
+email (subscribers/outbox.py); :func:`send_queued` sends it, from `digest serve`,
+`digest confirmations send` or the admin's command.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -20,21 +23,45 @@ from digest.delivery.message import (
     make_message_id,
     parse_sender,
 )
-from digest.errors import HeaderError, SubscriberError
+from digest.errors import (
+    DeliveryError,
+    HeaderError,
+    SmtpUnavailableError,
+    SubscriberError,
+    TemporaryDeliveryError,
+)
 from digest.i18n import translations
 from digest.render.templates import make_environment
+from subscribers.outbox import FAILED, SENT, SKIPPED, ConfirmationOutbox, QueuedConfirmation
 from subscribers.tokens import CONFIRM
 from subscribers.types import Subscriber, SubscriberStatus
 
 if TYPE_CHECKING:
     from digest.app import App
+    from digest.delivery.smtp import Mailer
 
 
 @dataclass(frozen=True)
 class OptIn:
     subscriber: Subscriber
-    #: False when nothing was sent (already active, or a suppressed address on the web form).
-    sent: bool
+    #: False when nothing was queued (already active, a suppressed address on the web form,
+    #: or a confirmation for this address already waiting or sent within the resend window).
+    queued: bool
+
+
+@dataclass(frozen=True)
+class OutboxRun:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    #: No longer pending (confirmed, left, erased, suppressed): nothing sent.
+    skipped: int = 0
+    #: Given back to the outbox for a later try (relay down, a temporary refusal).
+    deferred: int = 0
+    #: Refused for good, or given up when its link would have expired.
+    failed: int = 0
+    #: Why the relay could not be used at all, if so.
+    relay_error: str | None = None
 
 
 def request_confirmation(
@@ -45,11 +72,13 @@ def request_confirmation(
     lists: tuple[str, ...] = (),
     source: str,
     strict: bool = True,
+    resend_after: timedelta | None = None,
 ) -> OptIn:
-    """Make ``email`` pending (unless active) and send it a confirmation link.
+    """Make ``email`` pending (unless active) and queue a confirmation email for it.
 
     ``strict`` (the CLI) refuses an address already active or suppressed; the web form passes
-    False so it answers the same whatever the address, and tells a stranger nothing.
+    False so it answers the same whatever the address, and tells a stranger nothing. Nothing
+    is queued while one is waiting, nor (with ``resend_after``) within that long of the last.
     """
     now = app.clock()
     store = app.subscribers
@@ -57,7 +86,7 @@ def request_confirmation(
     if store.is_suppressed(email):
         if strict:
             raise SubscriberError(f"{email} is on the suppression list; it is never mailed again")
-        return OptIn(existing or _nobody(email, now), sent=False)
+        return OptIn(existing or _nobody(email, now), queued=False)
     if existing is None:
         subscriber = store.add(
             email,
@@ -71,14 +100,15 @@ def request_confirmation(
         if existing.status == SubscriberStatus.ACTIVE:
             if strict:
                 raise SubscriberError(f"{existing.email} is already an active subscriber")
-            return OptIn(existing, sent=False)
+            return OptIn(existing, queued=False)
         subscriber = existing
         if lists and not set(lists) <= set(existing.lists):
             subscriber = store.add(email, now=now, lists=lists, consent_source=source)
         if subscriber.status != SubscriberStatus.PENDING:
             subscriber = store.set_status(subscriber.id, SubscriberStatus.PENDING, now=now)
-    send_confirmation(app, subscriber)
-    return OptIn(subscriber, sent=True)
+    outbox = ConfirmationOutbox(app.database)
+    queued = outbox.queue(subscriber.id, now=now, resend_after=resend_after)
+    return OptIn(subscriber, queued=queued)
 
 
 def confirm_url(app: App, subscriber: Subscriber) -> str:
@@ -93,15 +123,79 @@ def confirm_max_age(app: App) -> timedelta:
     return timedelta(hours=app.settings.web.confirm_link_hours)
 
 
-def send_confirmation(app: App, subscriber: Subscriber) -> str:
-    """Build and send the confirmation email; returns the server's reply."""
-    message, envelope_from = build_confirmation(app, subscriber)
-    mailer = app.mailer_factory()
-    mailer.open()
+#: The longest wait between two tries of a confirmation the relay deferred.
+MAX_RETRY_DELAY = timedelta(hours=1)
+
+
+def send_queued(app: App, *, batch_size: int = 200) -> OutboxRun:
+    """Send the confirmation emails that are due, over one connection.
+
+    Each goes to a subscriber still pending and not suppressed, with the link of their current
+    pending period. The relay down gives every claimed row back for a later try; a row whose
+    link would have expired before it went out is given up.
+    """
+    now = app.clock()
+    outbox = ConfirmationOutbox(app.database)
+    counts = {SENT: 0, SKIPPED: 0, FAILED: 0, "deferred": 0}
+    relay_error: str | None = None
+    initial = timedelta(seconds=max(1, app.settings.delivery.retry_initial_seconds))
+    mailer: Mailer | None = None
+
+    def defer(row: QueuedConfirmation, error: str) -> None:
+        delay = min(initial * 2 ** (row.attempts - 1), MAX_RETRY_DELAY)
+        outbox.retry(row.id, at=now + delay, error=error)
+        counts["deferred"] += 1
+
+    def batches() -> Iterator[list[QueuedConfirmation]]:
+        # a row handled is no longer due (sent, skipped, failed, or retried later): this ends
+        while batch := outbox.claim_due(now=now, limit=batch_size):
+            yield batch
+
     try:
-        return mailer.send(envelope_from, ascii_address(subscriber.email), message)
+        for row in (row for batch in batches() for row in batch):
+            if relay_error is not None:
+                defer(row, relay_error)
+                continue
+            subscriber = app.subscribers.get(row.subscriber_id)
+            if (
+                subscriber is None
+                or subscriber.status != SubscriberStatus.PENDING
+                or subscriber.suppressed
+            ):
+                outbox.finish(row.id, SKIPPED, now=now)
+                counts[SKIPPED] += 1
+                continue
+            if now - row.queued_at >= confirm_max_age(app):
+                outbox.finish(row.id, FAILED, now=now, error="not sent before its link expired")
+                counts[FAILED] += 1
+                continue
+            try:
+                message, envelope_from = build_confirmation(app, subscriber)
+                if mailer is None:
+                    mailer = app.mailer_factory()
+                    mailer.open()
+                mailer.send(envelope_from, ascii_address(subscriber.email), message)
+            except SmtpUnavailableError as exc:
+                relay_error = str(exc)
+                defer(row, relay_error)
+            except TemporaryDeliveryError as exc:
+                defer(row, str(exc))
+            except (DeliveryError, HeaderError) as exc:
+                outbox.finish(row.id, FAILED, now=now, error=str(exc))
+                counts[FAILED] += 1
+            else:
+                outbox.finish(row.id, SENT, now=now)
+                counts[SENT] += 1
     finally:
-        mailer.close()
+        if mailer is not None:
+            mailer.close()
+    return OutboxRun(
+        sent=counts[SENT],
+        skipped=counts[SKIPPED],
+        deferred=counts["deferred"],
+        failed=counts[FAILED],
+        relay_error=relay_error,
+    )
 
 
 def build_confirmation(app: App, subscriber: Subscriber) -> tuple[bytes, str]:

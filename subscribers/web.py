@@ -12,7 +12,7 @@ from zoneinfo import available_timezones
 
 from flask import Flask, request
 
-from digest.errors import DeliveryError, SmtpUnavailableError, SubscriberError, TokenError
+from digest.errors import SubscriberError, TokenError
 from subscribers.optin import confirm_max_age, request_confirmation
 from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenSigner, address_tag
 from subscribers.types import FORMATS, Subscriber, SubscriberStatus
@@ -106,14 +106,8 @@ def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: 
             )
         except SubscriberError as exc:
             return page("subscribe.html.j2", 400, error=str(exc), email=email, list_name=list_name)
-        except (DeliveryError, SmtpUnavailableError):
-            return page(
-                "message.html.j2",
-                503,
-                heading="Please try again later",
-                message="We could not send the confirmation email just now.",
-            )
-        # The same answer whoever asks, so the form tells nobody who is subscribed.
+        # The same answer whoever asks, in the same time (the email is only queued, whatever
+        # the relay's state), so the form tells nobody who is subscribed.
         return page(
             "message.html.j2",
             heading="Check your inbox",

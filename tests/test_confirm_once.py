@@ -9,7 +9,7 @@ import pytest
 
 from digest.app import make_app
 from digest.config import load_settings
-from subscribers.optin import confirm_url
+from subscribers.optin import confirm_url, send_queued
 from subscribers.tokens import CONFIRM, UNSUBSCRIBE
 from tests.conftest import Workspace
 
@@ -50,6 +50,7 @@ def status(app, email: str) -> str:
 def test_a_link_replayed_after_confirm_and_unsubscribe_changes_nothing(site, smtp_server):
     app, client, clock = site
     client.post("/subscribe", data={"email": "bob@example.com"})
+    send_queued(app)
     (message,) = smtp_server.handler.parsed()
     body = message.get_body(("plain",)).get_content()
     path = re.search(r"https://news\.example(/confirm/\S+)", body).group(1)

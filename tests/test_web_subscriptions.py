@@ -9,6 +9,7 @@ import pytest
 
 from digest.app import make_app
 from digest.config import load_settings
+from subscribers.optin import send_queued
 from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenSigner
 from tests.conftest import Workspace
 
@@ -109,6 +110,8 @@ def test_subscribe_form_confirm_by_email_link(site, smtp_server):
     bob = app.subscribers.find("bob@example.com")
     assert bob.status == "pending" and bob.consent_source.startswith("web form")
     assert [s.email for s in app.subscribers.iter_active()] == ["ada@example.com"]
+    assert smtp_server.handler.messages == []  # queued, not sent within the request
+    assert send_queued(app).sent == 1
     (message,) = smtp_server.handler.parsed()
     link = re.search(
         r"https://news\.example(/confirm/\S+)", message.get_body(("plain",)).get_content()
@@ -142,7 +145,7 @@ def test_the_form_says_the_same_for_active_and_suppressed_addresses(site, smtp_s
     for email in ("ada@example.com", "spam@example.com"):
         response = client.post("/subscribe", data={"email": email})
         assert response.status_code == 200 and "Check your inbox" in response.get_data(True)
-    assert smtp_server.handler.messages == []
+    assert send_queued(app).sent == 0 and smtp_server.handler.messages == []
     assert app.subscribers.find("spam@example.com") is None
     bad = client.post("/subscribe", data={"email": "not an address"})
     assert bad.status_code == 400 and "invalid address" in bad.get_data(True)
@@ -150,17 +153,27 @@ def test_the_form_says_the_same_for_active_and_suppressed_addresses(site, smtp_s
     assert nolist.status_code == 400
 
 
-def test_an_smtp_outage_on_subscribe_is_a_503_page(workspace: Workspace):
+def test_an_smtp_outage_on_subscribe_changes_no_answer_and_loses_nothing(
+    workspace: Workspace, smtp_server
+):
     from digest.web.app import create_web_app
 
-    workspace.config.write_text(
-        workspace.config.read_text().replace(f"port = {workspace.smtp_port}", "port = 9"),
-    )
-    with make_app(load_settings(workspace.config)) as app:
+    config = workspace.config.read_text()
+    workspace.config.write_text(config.replace(f"port = {workspace.smtp_port}", "port = 9"))
+    with make_app(load_settings(workspace.config), clock=lambda: T0) as app:
         client = create_web_app(app).test_client()
         response = client.post("/subscribe", data={"email": "bob@example.com"})
-        assert response.status_code == 503
+        assert response.status_code == 200 and "Check your inbox" in response.get_data(True)
         assert app.subscribers.find("bob@example.com").status == "pending"
+        run = send_queued(app)
+        assert (run.sent, run.deferred) == (0, 1) and "cannot connect" in run.relay_error
+    # the relay back, the retry is due later: the command sends it then, once
+    workspace.config.write_text(config)
+    later = T0 + timedelta(hours=1)
+    with make_app(load_settings(workspace.config), clock=lambda: later) as app:
+        assert send_queued(app).sent == 1
+        assert send_queued(app).sent == 0
+    assert smtp_server.handler.recipients() == ["bob@example.com"]
 
 
 def test_rotated_secret_key_keeps_old_links_working(workspace: Workspace):

@@ -188,6 +188,29 @@ class SuppressionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ConfirmationRow(Base):
+    """A confirmation email waiting to go out (the outbox): queued by the subscribe form or a
+    command, sent by `digest serve` or `digest confirmations send`, never inside a request."""
+
+    __tablename__ = "confirmation_outbox"
+    __table_args__ = (
+        Index("ix_confirmation_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_confirmation_outbox_subscriber", "subscriber_id", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: No foreign key: a subscriber erased meanwhile leaves a row that is skipped.
+    subscriber_id: Mapped[int] = mapped_column(Integer)
+    #: queued, sending (claimed by a sender), sent, skipped (no longer pending), failed.
+    status: Mapped[str] = mapped_column(String(16))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class DeliveryRow(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
