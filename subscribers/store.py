@@ -377,6 +377,8 @@ class SubscriberStore:
             row = session.get(SubscriberRow, subscriber_id)
             if row is None:
                 raise SubscriberError("this subscription no longer exists")
+            if self._is_suppressed(session, row.email):
+                raise SubscriberError(f"{row.email} is on the suppression list")
             if row.status != SubscriberStatus.ACTIVE:
                 row.confirm_nonce = None
                 row.status = SubscriberStatus.ACTIVE

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from digest.app import App
 
 Page = Callable[..., tuple[str, int]]
+NOT_FROM_HERE = (
+    "This address cannot be subscribed again from this page. "
+    "If you want the digest back, write to us."
+)
 
 
 def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: Page) -> None:
@@ -59,6 +63,9 @@ def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: 
         subscriber = subscriber_for(PREFERENCES, token)
         now = app.clock()
         if request.form.get("action") == "resubscribe":
+            if subscriber.suppressed:
+                # never active while suppressed: the status must agree with the list
+                return preferences_page(subscriber, token, saved=NOT_FROM_HERE)
             if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
                 subscriber = app.subscribers.confirm(
                     subscriber.id, now=now, source="preferences page"

@@ -9,6 +9,7 @@ import pytest
 
 from digest.app import make_app
 from digest.config import load_settings
+from digest.errors import SubscriberError
 from subscribers.optin import confirm_url, send_queued
 from subscribers.tokens import CONFIRM, UNSUBSCRIBE
 from tests.conftest import Workspace
@@ -120,3 +121,34 @@ def test_a_link_without_a_nonce_confirms_only_a_pending_row_without_one(site):
     old_style = app.signer().make(CONFIRM, gus.id, email=gus.email)
     assert NEUTRAL in client.post(f"/confirm/{old_style}").get_data(True)
     assert status(app, "gus@example.com") == "pending"
+
+
+def test_resubscribe_on_the_preferences_page_never_activates_a_suppressed_address(site):
+    from subscribers.tokens import PREFERENCES
+
+    app, client, _ = site
+    store = app.subscribers
+    hal = store.add("hal@example.com", now=T0)
+    token = app.signer().make(PREFERENCES, hal.id, email=hal.email)
+    store.set_status(hal.id, "unsubscribed", now=T0)
+    store.suppress("hal@example.com", now=T0)
+    page = client.get(f"/preferences/{token}").get_data(as_text=True)
+    assert "Subscribe again" not in page
+    answer = client.post(f"/preferences/{token}", data={"action": "resubscribe"})
+    assert answer.status_code == 200
+    assert "cannot be subscribed again from this page" in answer.get_data(True)
+    after = store.find("hal@example.com")
+    assert (after.status, after.suppressed) == ("unsubscribed", True)
+    assert list(store.iter_active()) == []
+
+
+def test_no_way_into_active_while_suppressed(site):
+    # a status may only move to active when the suppression list allows it
+    app, _, _ = site
+    store = app.subscribers
+    ivy = store.add("ivy@example.com", now=T0)
+    store.set_status(ivy.id, "unsubscribed", now=T0)
+    store.suppress("ivy@example.com", now=T0)
+    with pytest.raises(SubscriberError, match="suppression list"):
+        store.confirm(ivy.id, now=T0, source="test")
+    assert store.find("ivy@example.com").status == "unsubscribed"
