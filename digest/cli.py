@@ -558,15 +558,17 @@ def runs(limit: int, job: str | None, as_json: bool) -> None:
 @click.option("--port", type=int, help="Port (default: [web] port).")
 def web(host: str | None, port: int | None) -> None:
     """Serve the unsubscribe and preferences pages (Flask)."""
+    from digest.web.serve import listen, serve_forever
+
+    if port is not None and not 1 <= port <= 65535:
+        raise UsageError(f"--port must be between 1 and 65535, not {port}")
+    app = _session().app()
+    where = (host or app.settings.web.host, port or app.settings.web.port)
+    listener = listen(*where)  # before building the site: a busy port is one line, at once
     from digest.web.app import create_web_app
 
-    app = _session().app()
-    flask_app = create_web_app(app)
-    where = (host or app.settings.web.host, port or app.settings.web.port)
-    try:
-        flask_app.run(host=where[0], port=where[1])
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {where[0]}:{where[1]}: {exc.strerror or exc}") from exc
+    click.echo(f"digest web: serving on http://{where[0]}:{where[1]}; stop with Ctrl-C", err=True)
+    serve_forever(create_web_app(app), listener)
 
 
 # --- confirmations -------------------------------------------------------------------------

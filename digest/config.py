@@ -312,6 +312,8 @@ def _validate(settings: Settings) -> None:
         )
     if not 0 < settings.smtp.port < 65536:
         raise ConfigError(f"[smtp] port out of range: {settings.smtp.port}")
+    if not 0 < settings.web.port < 65536:
+        raise ConfigError(f"[web] port out of range: {settings.web.port}")
     sender = settings.smtp.sender
     _name, address = parseaddr(sender)
     if any(ch in sender for ch in "\r\n") or not _ADDRESS.fullmatch(address):

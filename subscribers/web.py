@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from digest.app import App
 
 Page = Callable[..., tuple[str, int]]
+NO_SUCH_LIST = "There is no list of that name here, so nothing was done."
 NOT_FROM_HERE = (
     "This address cannot be subscribed again from this page. "
     "If you want the digest back, write to us."
@@ -91,17 +92,27 @@ def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: 
         )
         return preferences_page(subscriber, token, saved="Your preferences are saved.")
 
+    def known_list(name: str) -> bool:
+        return name in {lst.name for lst in app.subscribers.lists()}
+
+    def no_such_list() -> tuple[str, int]:
+        return page("message.html.j2", 404, heading="No such list", message=NO_SUCH_LIST)
+
     @web.get("/subscribe")
     def subscribe_form() -> tuple[str, int]:
-        return page("subscribe.html.j2", list_name=request.args.get("list", ""))
+        list_name = request.args.get("list", "")
+        if list_name and not known_list(list_name):
+            return no_such_list()
+        return page("subscribe.html.j2", list_name=list_name)
 
     @web.post("/subscribe")
     def subscribe() -> tuple[str, int]:
         email = request.form.get("email", "")
         name = request.form.get("name") or None
-        list_name = request.form.get("list", "")
-        if list_name and list_name not in {lst.name for lst in app.subscribers.lists()}:
-            return page("subscribe.html.j2", 400, error="No such list.", list_name="")
+        # the list named in the form, else in the address (a form posted to /subscribe?list=X)
+        list_name = request.form.get("list") or request.args.get("list", "")
+        if list_name and not known_list(list_name):
+            return no_such_list()
         try:
             request_confirmation(
                 app,

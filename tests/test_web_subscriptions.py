@@ -150,7 +150,7 @@ def test_the_form_says_the_same_for_active_and_suppressed_addresses(site, smtp_s
     bad = client.post("/subscribe", data={"email": "not an address"})
     assert bad.status_code == 400 and "invalid address" in bad.get_data(True)
     nolist = client.post("/subscribe", data={"email": "x@example.com", "list": "secret"})
-    assert nolist.status_code == 400
+    assert nolist.status_code == 404
 
 
 def test_an_smtp_outage_on_subscribe_changes_no_answer_and_loses_nothing(
