@@ -38,7 +38,7 @@ from subscribers.types import Subscriber, SubscriberStatus
 
 if TYPE_CHECKING:
     from digest.app import App
-    from digest.delivery.smtp import Mailer
+    from digest.delivery.smtp import SmtpMailer
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def send_queued(app: App, *, batch_size: int = 200) -> OutboxRun:
     counts = {SENT: 0, SKIPPED: 0, FAILED: 0, "deferred": 0}
     relay_error: str | None = None
     initial = timedelta(seconds=max(1, app.settings.delivery.retry_initial_seconds))
-    mailer: Mailer | None = None
+    mailer: SmtpMailer | None = None
 
     def defer(row: QueuedConfirmation, error: str) -> None:
         delay = min(initial * 2 ** (row.attempts - 1), MAX_RETRY_DELAY)
