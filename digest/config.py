@@ -113,6 +113,15 @@ class WebSettings:
     contact_line: str = ""
     #: How long the link in a subscription confirmation email stays valid.
     confirm_link_hours: int = 72
+    #: At most one confirmation email per pending address in this many hours (form sign-ups).
+    confirm_resend_hours: int = 6
+    #: Sign-ups (POST /subscribe) accepted per hour from one client address (IPv6: per /64)
+    #: and for one email address; 0 means no limit.
+    subscribes_per_ip_per_hour: int = 20
+    subscribes_per_address_per_hour: int = 5
+    #: Reverse proxies in front of `digest web` whose X-Forwarded-For is trusted for the
+    #: client's address (0: the connection's own address).
+    trusted_proxies: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +337,14 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"[web] unsubscribe_mailto must be a plain address, not {mailto!r}")
     if settings.web.confirm_link_hours < 1:
         raise ConfigError("[web] confirm_link_hours must be at least 1")
+    for key in (
+        "confirm_resend_hours",
+        "subscribes_per_ip_per_hour",
+        "subscribes_per_address_per_hour",
+        "trusted_proxies",
+    ):
+        if getattr(settings.web, key) < 0:
+            raise ConfigError(f"[web] {key} must not be negative, not {getattr(settings.web, key)}")
     if not settings.web.base_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"[web] base_url must start with http:// or https://, not {settings.web.base_url!r}"
@@ -470,6 +487,13 @@ unsubscribe_mailto = ""
 contact_line = ""
 # How long the link in a subscription confirmation email stays valid.
 confirm_link_hours = 72
+# The sign-up form: at most one confirmation email per address in this many hours, and
+# sign-ups per hour from one client address and for one email address (0: no limit).
+confirm_resend_hours = 6
+subscribes_per_ip_per_hour = 20
+subscribes_per_address_per_hour = 5
+# Reverse proxies in front of `digest web` (their X-Forwarded-For gives the client's address).
+trusted_proxies = 0
 
 [delivery]
 # A claim by a sender that died blocks its messages this long, then another run takes them.

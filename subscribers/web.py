@@ -7,6 +7,7 @@ changes anything. The token in the URL is the credential (signed, one purpose pe
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import available_timezones
 
@@ -14,6 +15,7 @@ from flask import Flask, request
 
 from digest.errors import SubscriberError, TokenError
 from subscribers.optin import confirm_max_age, request_confirmation
+from subscribers.signup_limits import signup_limits
 from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenSigner, address_tag
 from subscribers.types import FORMATS, Subscriber, SubscriberStatus
 from subscribers.validation import normalize_timezone
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
     from digest.app import App
 
 Page = Callable[..., tuple[str, int]]
+#: A form field hidden from people (see subscribe.html.j2): whoever fills it is a robot.
+HONEYPOT = "website"
+TOO_MANY = "Too many sign-up requests from here or for this address. Please try again later."
 NO_SUCH_LIST = "There is no list of that name here, so nothing was done."
 NOT_FROM_HERE = (
     "This address cannot be subscribed again from this page. "
@@ -105,8 +110,26 @@ def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: 
             return no_such_list()
         return page("subscribe.html.j2", list_name=list_name)
 
+    @web.errorhandler(429)
+    def too_many(_error: Exception) -> tuple[str, int]:
+        return page("message.html.j2", 429, heading="Too many requests", message=TOO_MANY)
+
+    def check_your_inbox() -> tuple[str, int]:
+        return page(
+            "message.html.j2",
+            heading="Check your inbox",
+            message=(
+                "If this address can receive the digest, a confirmation email is on its way. "
+                "Open the link in it to start receiving it."
+            ),
+        )
+
     @web.post("/subscribe")
+    @signup_limits(web, app)
     def subscribe() -> tuple[str, int]:
+        if request.form.get(HONEYPOT):
+            # only a robot fills the field people never see: the usual answer, nothing done
+            return check_your_inbox()
         email = request.form.get("email", "")
         name = request.form.get("name") or None
         # the list named in the form, else in the address (a form posted to /subscribe?list=X)
@@ -121,19 +144,13 @@ def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: 
                 lists=(list_name,) if list_name else (),
                 source=f"web form ({request.remote_addr or 'unknown address'})",
                 strict=False,
+                resend_after=timedelta(hours=app.settings.web.confirm_resend_hours),
             )
         except SubscriberError as exc:
             return page("subscribe.html.j2", 400, error=str(exc), email=email, list_name=list_name)
         # The same answer whoever asks, in the same time (the email is only queued, whatever
         # the relay's state), so the form tells nobody who is subscribed.
-        return page(
-            "message.html.j2",
-            heading="Check your inbox",
-            message=(
-                "If this address can receive the digest, a confirmation email is on its way. "
-                "Open the link in it to start receiving it."
-            ),
-        )
+        return check_your_inbox()
 
     def confirmable(token: str) -> tuple[Subscriber, str | None] | None:
         """The pending subscriber this link was sent to, with its nonce; None when the link

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -209,6 +210,18 @@ class ConfirmationRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class RateLimitRow(Base):
+    """One fixed window of a rate limit (the sign-up form's), shared by every web worker."""
+
+    __tablename__ = "rate_limits"
+
+    #: The limit's key: its scope and who it counts (a client network, a hashed address).
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    #: When the window ends, in seconds since the epoch (what the limiter library counts in).
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class DeliveryRow(Base):

@@ -20,6 +20,12 @@ from subscribers.web import add_subscription_routes
 
 def create_web_app(app: App) -> Flask:
     web = Flask(__name__)
+    if app.settings.web.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # the client's address (for the sign-up limits) from the proxies' X-Forwarded-For
+        proxies = app.settings.web.trusted_proxies
+        web.wsgi_app = ProxyFix(web.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
     web.jinja_loader = web_loader(app.settings.digest.templates_path)
     web.jinja_env.autoescape = True  # our templates end in .j2, which Flask would not escape
     signer = app.signer()
