@@ -732,6 +732,11 @@ def subscribers_export_data(email: str) -> None:
     type=click.Choice(list(PRESETS)),
     help="The file is this tool's subscriber export.",
 )
+@click.option(
+    "--send-confirmations",
+    is_flag=True,
+    help="Email a confirmation link to those who wait as pending (not with --consented).",
+)
 @click.option("--dry-run", is_flag=True, help="Report what would happen; change nothing.")
 @_json_option
 def subscribers_import(
@@ -739,6 +744,7 @@ def subscribers_import(
     lists: tuple[str, ...],
     consented: bool,
     preset: str | None,
+    send_confirmations: bool,
     dry_run: bool,
     as_json: bool,
 ) -> None:
@@ -746,14 +752,48 @@ def subscribers_import(
     from subscribers import console as subscriber_console
     from subscribers.admin import import_file
 
+    if send_confirmations and consented:
+        raise UsageError(
+            "--send-confirmations asks people to confirm; with --consented they are active "
+            "already: give one or the other"
+        )
+    app = _session().app()
     report = import_file(
-        _session().app(), file, lists=lists, consented=consented, dry_run=dry_run, preset=preset
+        app, file, lists=lists, consented=consented, dry_run=dry_run, preset=preset
     )
     _report(
         as_json,
         lambda: subscriber_console.import_dict(report),
         lambda: subscriber_console.print_import(report),
     )
+    if not report.pending or dry_run:
+        return
+    if not send_confirmations:
+        click.echo(
+            f"{report.pending} of them wait as pending: they get no digest until they confirm. "
+            f"To email them a confirmation link, run this import again with "
+            f"--send-confirmations (nothing else changes); if they already agreed to receive "
+            f"it, with --consented instead",
+            err=as_json,
+        )
+        return
+    from datetime import timedelta
+
+    from subscribers.optin import queue_confirmations, send_queued
+
+    window = timedelta(hours=app.settings.web.confirm_resend_hours)
+    queued, recent = queue_confirmations(app, report.pending_ids, resend_after=window)
+    run = send_queued(app)
+    again = f" ({recent} already had one in the last {window.total_seconds() / 3600:g} h)"
+    click.echo(
+        f"confirmations: {queued} queued{again if recent else ''}, {run.sent} sent",
+        err=as_json,
+    )
+    if run.relay_error is not None:
+        raise SmtpUnavailableError(
+            f"{run.relay_error}; the confirmation emails wait in the outbox: "
+            "`digest confirmations send` or `digest serve` sends them"
+        )
 
 
 @subscribers.command("export")

@@ -123,6 +123,17 @@ def confirm_max_age(app: App) -> timedelta:
     return timedelta(hours=app.settings.web.confirm_link_hours)
 
 
+def queue_confirmations(
+    app: App, subscriber_ids: list[int], *, resend_after: timedelta | None
+) -> tuple[int, int]:
+    """Queue a confirmation email for each of these (pending) subscribers: (queued, left out
+    because one is waiting or went out within ``resend_after``)."""
+    outbox = ConfirmationOutbox(app.database)
+    now = app.clock()
+    queued = sum(outbox.queue(i, now=now, resend_after=resend_after) for i in subscriber_ids)
+    return queued, len(subscriber_ids) - queued
+
+
 #: The longest wait between two tries of a confirmation the relay deferred.
 MAX_RETRY_DELAY = timedelta(hours=1)
 
@@ -138,7 +149,7 @@ def send_queued(app: App, *, batch_size: int = 200) -> OutboxRun:
     outbox = ConfirmationOutbox(app.database)
     counts = {SENT: 0, SKIPPED: 0, FAILED: 0, "deferred": 0}
     relay_error: str | None = None
-    initial = timedelta(seconds=max(1, app.settings.delivery.retry_initial_seconds))
+    initial = timedelta(seconds=app.settings.delivery.retry_initial_seconds)
     mailer: SmtpMailer | None = None
 
     def defer(row: QueuedConfirmation, error: str) -> None:
@@ -147,8 +158,10 @@ def send_queued(app: App, *, batch_size: int = 200) -> OutboxRun:
         counts["deferred"] += 1
 
     def batches() -> Iterator[list[QueuedConfirmation]]:
-        # a row handled is no longer due (sent, skipped, failed, or retried later): this ends
-        while batch := outbox.claim_due(now=now, limit=batch_size):
+        # one pass in id order: a row given back for a retry is not taken again by this pass
+        last = 0
+        while batch := outbox.claim_due(now=now, limit=batch_size, after_id=last):
+            last = batch[-1].id
             yield batch
 
     try:

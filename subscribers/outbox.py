@@ -70,8 +70,11 @@ class ConfirmationOutbox:
             )
             return True
 
-    def claim_due(self, *, now: datetime, limit: int = 200) -> list[QueuedConfirmation]:
-        """Take up to ``limit`` rows that are due (or whose sender died), oldest first."""
+    def claim_due(
+        self, *, now: datetime, limit: int = 200, after_id: int = 0
+    ) -> list[QueuedConfirmation]:
+        """Take up to ``limit`` rows that are due (or whose sender died), oldest first, from
+        those after ``after_id`` (so one pass never takes a row it gave back)."""
         due = or_(
             and_(ConfirmationRow.status == QUEUED, ConfirmationRow.next_attempt_at <= now),
             and_(ConfirmationRow.status == SENDING, ConfirmationRow.claimed_at < now - CLAIM_LEASE),
@@ -87,7 +90,7 @@ class ConfirmationOutbox:
                     ConfirmationRow.status,
                     ConfirmationRow.claimed_at,
                 )
-                .where(due)
+                .where(due, ConfirmationRow.id > after_id)
                 .order_by(ConfirmationRow.id)
                 .limit(limit)
             ).all()

@@ -126,6 +126,17 @@ def apply_import(
             [{"row_id": g["id"], **{f"new_{key}": g[key] for key in keys}} for g in group],
         )
     _add_memberships(session, wanted, existing, now)
+    imported = [email for email, _ in wanted]
+    for start in range(0, len(imported), _CHUNK):
+        report.pending_ids.extend(
+            session.scalars(
+                select(SubscriberRow.id).where(
+                    SubscriberRow.email.in_(imported[start : start + _CHUNK]),
+                    SubscriberRow.status == SubscriberStatus.PENDING,
+                )
+            )
+        )
+    report.pending = len(report.pending_ids)
 
 
 def _new_status(given: str | None, consented: bool) -> str:
