@@ -581,13 +581,14 @@ def confirmations() -> None:
 
 @confirmations.command("send")
 def confirmations_send() -> None:
-    """Send the confirmation emails that are due (`digest serve` does it every minute)."""
+    """Apply the form's sign-ups and send the confirmation emails that are due (`digest serve`
+    does it every 30 seconds)."""
     from subscribers.optin import send_queued
 
     run = send_queued(_session().app())
     click.echo(
         f"confirmations: {run.sent} sent, {run.deferred} deferred, {run.skipped} skipped "
-        f"(no longer pending), {run.failed} failed"
+        f"(no longer pending), {run.failed} failed; {run.signups} sign-ups from the form applied"
     )
     if run.relay_error is not None:
         raise SmtpUnavailableError(f"{run.relay_error}; they are retried on the next run")

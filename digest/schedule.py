@@ -148,10 +148,11 @@ def confirmations_job(config_path: str) -> None:
 
         with _job_app(config_path) as app:
             run = send_queued(app)
-            if run.sent or run.deferred or run.failed:
+            if run.signups or run.sent or run.deferred or run.failed:
                 log.info(
-                    "job=%s sent=%d deferred=%d skipped=%d failed=%d",
+                    "job=%s signups=%d sent=%d deferred=%d skipped=%d failed=%d",
                     CONFIRMATIONS_JOB_ID,
+                    run.signups,
                     run.sent,
                     run.deferred,
                     run.skipped,

@@ -9,6 +9,7 @@ email (subscribers/outbox.py); :func:`send_queued` sends it, from `digest serve`
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -33,6 +34,7 @@ from digest.errors import (
 from digest.i18n import translations
 from digest.render.templates import make_environment
 from subscribers.outbox import FAILED, SENT, SKIPPED, ConfirmationOutbox, QueuedConfirmation
+from subscribers.signups import SignupQueue
 from subscribers.tokens import CONFIRM
 from subscribers.types import Subscriber, SubscriberStatus
 
@@ -54,6 +56,8 @@ class OutboxRun:
     """What one pass over the outbox did."""
 
     sent: int = 0
+    #: Sign-ups from the form applied first (each made pending and queued, or left alone).
+    signups: int = 0
     #: No longer pending (confirmed, left, erased, suppressed): nothing sent.
     skipped: int = 0
     #: Given back to the outbox for a later try (relay down, a temporary refusal).
@@ -138,13 +142,40 @@ def queue_confirmations(
 MAX_RETRY_DELAY = timedelta(hours=1)
 
 
+def apply_signups(app: App, *, batch_size: int = 200) -> int:
+    """Apply the form's queued sign-ups, oldest first: each address becomes pending (unless
+    active or suppressed) and gets a confirmation queued, at most one per resend window."""
+    queue = SignupQueue(app.database)
+    window = timedelta(hours=app.settings.web.confirm_resend_hours)
+    applied = last = 0
+    while batch := queue.claim(now=app.clock(), limit=batch_size, after_id=last):
+        last = batch[-1].id
+        for signup in batch:
+            # a SubscriberError: e.g. its list was removed since, nothing to subscribe to
+            with suppress(SubscriberError):
+                request_confirmation(
+                    app,
+                    signup.email,
+                    name=signup.name,
+                    lists=(signup.list_name,) if signup.list_name else (),
+                    source=signup.source,
+                    strict=False,
+                    resend_after=window,
+                )
+            queue.done(signup.id)
+            applied += 1
+    return applied
+
+
 def send_queued(app: App, *, batch_size: int = 200) -> OutboxRun:
-    """Send the confirmation emails that are due, over one connection.
+    """Apply the form's sign-ups, then send the confirmation emails that are due, over one
+    connection.
 
     Each goes to a subscriber still pending and not suppressed, with the link of their current
     pending period. The relay down gives every claimed row back for a later try; a row whose
     link would have expired before it went out is given up.
     """
+    signups = apply_signups(app, batch_size=batch_size)
     now = app.clock()
     outbox = ConfirmationOutbox(app.database)
     counts = {SENT: 0, SKIPPED: 0, FAILED: 0, "deferred": 0}
@@ -204,6 +235,7 @@ def send_queued(app: App, *, batch_size: int = 200) -> OutboxRun:
             mailer.close()
     return OutboxRun(
         sent=counts[SENT],
+        signups=signups,
         skipped=counts[SKIPPED],
         deferred=counts["deferred"],
         failed=counts[FAILED],

@@ -7,18 +7,18 @@ changes anything. The token in the URL is the credential (signed, one purpose pe
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import available_timezones
 
 from flask import Flask, request
 
 from digest.errors import SubscriberError, TokenError
-from subscribers.optin import confirm_max_age, request_confirmation
+from subscribers.optin import confirm_max_age
 from subscribers.signup_limits import signup_limits
+from subscribers.signups import SignupQueue
 from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenSigner, address_tag
 from subscribers.types import FORMATS, Subscriber, SubscriberStatus
-from subscribers.validation import normalize_timezone
+from subscribers.validation import clean_name, normalize_email, normalize_timezone
 
 if TYPE_CHECKING:
     from digest.app import App
@@ -36,6 +36,7 @@ NOT_FROM_HERE = (
 
 def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: Page) -> None:
     zones = sorted(available_timezones())
+    signups = SignupQueue(app.database)
 
     def subscriber_for(purpose: str, token: str) -> Subscriber:
         max_age = confirm_max_age(app) if purpose == CONFIRM else None
@@ -137,19 +138,19 @@ def add_subscription_routes(web: Flask, app: App, *, signer: TokenSigner, page: 
         if list_name and not known_list(list_name):
             return no_such_list()
         try:
-            request_confirmation(
-                app,
-                email,
-                name=name,
-                lists=(list_name,) if list_name else (),
-                source=f"web form ({request.remote_addr or 'unknown address'})",
-                strict=False,
-                resend_after=timedelta(hours=app.settings.web.confirm_resend_hours),
-            )
+            address = normalize_email(email)
         except SubscriberError as exc:
             return page("subscribe.html.j2", 400, error=str(exc), email=email, list_name=list_name)
-        # The same answer whoever asks, in the same time (the email is only queued, whatever
-        # the relay's state), so the form tells nobody who is subscribed.
+        # Only queued, to be applied and mailed later: the same work and the same answer
+        # whoever the address belongs to and whatever the relay's state, so the form tells
+        # nobody who is subscribed.
+        signups.add(
+            address,
+            name=clean_name(name),
+            list_name=list_name or None,
+            source=f"web form ({request.remote_addr or 'unknown address'})",
+            now=app.clock(),
+        )
         return check_your_inbox()
 
     def confirmable(token: str) -> tuple[Subscriber, str | None] | None:

@@ -66,3 +66,23 @@ def test_rows_for_someone_no_longer_pending_are_skipped_and_stale_ones_given_up(
         clock.now = T0 + timedelta(hours=app.settings.web.confirm_link_hours)
         assert send_queued(app).failed == 1
         assert ConfirmationOutbox(app.database).counts() == {"sent": 1, "skipped": 2, "failed": 1}
+
+
+def test_a_queued_sign_up_is_applied_once_whoever_applies_it(workspace: Workspace, smtp_server):
+    from subscribers.signups import SignupQueue
+
+    clock = Clock()
+    apps = [make_app(load_settings(workspace.config), clock=clock) for _ in range(2)]
+    try:
+        queue = SignupQueue(apps[0].database)
+        queue.add("gus@example.com", name="Gus", list_name=None, source="web form", now=T0)
+        (held,) = queue.claim(now=T0)
+        assert SignupQueue(apps[1].database).claim(now=T0) == []  # held by the first
+        queue.done(held.id)
+        queue.add("hal@example.com", name=None, list_name=None, source="web form", now=T0)
+        runs = [send_queued(app) for app in apps]
+        assert [run.signups for run in runs] == [1, 0] and queue.waiting() == 0
+        assert smtp_server.handler.recipients() == ["hal@example.com"]
+    finally:
+        for app in apps:
+            app.close()

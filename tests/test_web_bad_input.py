@@ -9,6 +9,7 @@ import pytest
 
 from digest.app import make_app
 from digest.config import load_settings
+from subscribers.optin import send_queued
 from tests.conftest import Workspace
 
 T0 = datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
@@ -56,6 +57,7 @@ def test_an_unknown_list_is_refused_not_the_default_one(workspace: Workspace):
         assert client.get("/subscribe?list=members").status_code == 200
         ok = client.post("/subscribe?list=members", data={"email": "kim@example.com"})
         assert ok.status_code == 200
+        assert send_queued(app).signups == 1
         assert app.subscribers.find("kim@example.com").lists == ("members",)
 
 

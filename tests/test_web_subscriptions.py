@@ -107,11 +107,15 @@ def test_subscribe_form_confirm_by_email_link(site, smtp_server):
     assert 'type="email"' in client.get("/subscribe").get_data(as_text=True)
     response = client.post("/subscribe", data={"email": "Bob@Example.com", "name": "Bob"})
     assert response.status_code == 200 and "Check your inbox" in response.get_data(True)
+    # only queued within the request: applied and mailed by the outbox's sender
+    assert app.subscribers.find("bob@example.com") is None
+    assert smtp_server.handler.messages == []
+    run = send_queued(app)
+    assert (run.signups, run.sent) == (1, 1)
     bob = app.subscribers.find("bob@example.com")
     assert bob.status == "pending" and bob.consent_source.startswith("web form")
+    assert bob.name == "Bob"
     assert [s.email for s in app.subscribers.iter_active()] == ["ada@example.com"]
-    assert smtp_server.handler.messages == []  # queued, not sent within the request
-    assert send_queued(app).sent == 1
     (message,) = smtp_server.handler.parsed()
     link = re.search(
         r"https://news\.example(/confirm/\S+)", message.get_body(("plain",)).get_content()
@@ -132,6 +136,7 @@ def test_subscribe_form_confirm_by_email_link(site, smtp_server):
 def test_confirmation_links_expire(site, smtp_server):
     app, client, clock = site
     client.post("/subscribe", data={"email": "bob@example.com"})
+    send_queued(app)
     token = app.signer().make(CONFIRM, app.subscribers.find("bob@example.com").id)
     clock.now = T0 + timedelta(hours=73)
     response = client.post(f"/confirm/{token}")
@@ -164,9 +169,9 @@ def test_an_smtp_outage_on_subscribe_changes_no_answer_and_loses_nothing(
         client = create_web_app(app).test_client()
         response = client.post("/subscribe", data={"email": "bob@example.com"})
         assert response.status_code == 200 and "Check your inbox" in response.get_data(True)
-        assert app.subscribers.find("bob@example.com").status == "pending"
         run = send_queued(app)
         assert (run.sent, run.deferred) == (0, 1) and "cannot connect" in run.relay_error
+        assert app.subscribers.find("bob@example.com").status == "pending"
     # the relay back, the retry is due later: the command sends it then, once
     workspace.config.write_text(config)
     later = T0 + timedelta(hours=1)

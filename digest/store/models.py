@@ -212,6 +212,23 @@ class ConfirmationRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class SignupRow(Base):
+    """A sign-up from the public form, waiting to be applied (the subscriber made pending, a
+    confirmation queued) by `digest serve` or `digest confirmations send`. The form only adds
+    this row, the same work whoever the address belongs to; applied rows are deleted."""
+
+    __tablename__ = "signup_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(256))
+    list_name: Mapped[str | None] = mapped_column(String(128))
+    #: Consent source for the subscriber: the form and the client's address.
+    source: Mapped[str] = mapped_column(String(256))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class RateLimitRow(Base):
     """One fixed window of a rate limit (the sign-up form's), shared by every web worker."""
 
