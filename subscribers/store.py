@@ -16,10 +16,12 @@ from digest.errors import SubscriberError
 from digest.jsonable import jsonable
 from digest.store.database import Database
 from digest.store.models import (
+    ConfirmationRow,
     DeliveryRow,
     EditionRow,
     ListMemberRow,
     ListRow,
+    SignupRow,
     SubscriberRow,
     SuppressionRow,
 )
@@ -428,9 +430,14 @@ class SubscriberStore:
         digest_hash = self.hasher.current(address)
         with self._sessions.begin() as session:
             row = session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
+            # a sign-up from the form not yet applied holds the address too
+            session.execute(delete(SignupRow).where(SignupRow.email == address))
             if row is not None:
                 # deliveries keep a copy of the address: they go too
                 session.execute(delete(DeliveryRow).where(DeliveryRow.subscriber_id == row.id))
+                session.execute(
+                    delete(ConfirmationRow).where(ConfirmationRow.subscriber_id == row.id)
+                )
                 session.execute(delete(ListMemberRow).where(ListMemberRow.subscriber_id == row.id))
                 session.delete(row)
             session.execute(delete(DeliveryRow).where(DeliveryRow.email == address))

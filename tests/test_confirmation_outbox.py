@@ -86,3 +86,17 @@ def test_a_queued_sign_up_is_applied_once_whoever_applies_it(workspace: Workspac
     finally:
         for app in apps:
             app.close()
+
+
+def test_erasure_also_forgets_a_waiting_sign_up_and_confirmation(workspace: Workspace):
+    from subscribers.signups import SignupQueue
+
+    with make_app(load_settings(workspace.config), clock=Clock()) as app:
+        request_confirmation(app, "ivy@example.com", source="test", strict=False)
+        queue = SignupQueue(app.database)
+        queue.add("ivy@example.com", name="Ivy", list_name=None, source="web form", now=T0)
+        app.subscribers.erase("ivy@example.com", now=T0)
+        assert queue.waiting() == 0
+        assert ConfirmationOutbox(app.database).counts() == {}
+        assert send_queued(app).sent == 0
+        assert app.subscribers.find("ivy@example.com") is None
