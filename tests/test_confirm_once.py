@@ -121,6 +121,15 @@ def test_a_link_without_a_nonce_confirms_only_a_pending_row_without_one(site):
     old_style = app.signer().make(CONFIRM, gus.id, email=gus.email)
     assert NEUTRAL in client.post(f"/confirm/{old_style}").get_data(True)
     assert status(app, "gus@example.com") == "pending"
+    # a row pending from before the upgrade has no nonce: its old link still confirms it, once
+    from sqlalchemy import text
+
+    with app.database.sessions.begin() as session:
+        session.execute(
+            text("UPDATE subscribers SET confirm_nonce = NULL WHERE id = :i"), {"i": gus.id}
+        )
+    assert "You are subscribed" in client.post(f"/confirm/{old_style}").get_data(True)
+    assert NEUTRAL in client.post(f"/confirm/{old_style}").get_data(True)
 
 
 def test_resubscribe_on_the_preferences_page_never_activates_a_suppressed_address(site):
