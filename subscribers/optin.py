@@ -82,7 +82,9 @@ def request_confirmation(
 
     ``strict`` (the CLI) refuses an address already active or suppressed; the web form passes
     False so it answers the same whatever the address, and tells a stranger nothing. Nothing
-    is queued while one is waiting, nor (with ``resend_after``) within that long of the last.
+    is queued while one is waiting, nor (with ``resend_after``) within that long of the last
+    one of the same pending period: someone who left and signs up again gets a new link at
+    once (the old one no longer works), and only their own leaving starts another period.
     """
     now = app.clock()
     store = app.subscribers
@@ -110,6 +112,7 @@ def request_confirmation(
             subscriber = store.add(email, now=now, lists=lists, consent_source=source)
         if subscriber.status != SubscriberStatus.PENDING:
             subscriber = store.set_status(subscriber.id, SubscriberStatus.PENDING, now=now)
+            resend_after = None  # a new pending period: its link is not the last one's
     outbox = ConfirmationOutbox(app.database)
     queued = outbox.queue(subscriber.id, now=now, resend_after=resend_after)
     return OptIn(subscriber, queued=queued)

@@ -134,3 +134,21 @@ def test_the_database_counter_loses_no_hit_under_concurrent_workers(workspace: W
     finally:
         for app in apps:
             app.close()
+
+
+def test_leaving_and_signing_up_again_gets_a_new_link_within_the_window(workers, smtp_server):
+    apps, clients, clock = workers
+    app = apps[0]
+    assert post(clients[0], "kay@example.com", "192.0.2.1").status_code == 200
+    assert send_queued(app).sent == 1
+    kay = app.subscribers.find("kay@example.com")
+    app.subscribers.confirm_pending(
+        kay.id, app.subscribers.confirmation_nonce(kay.id), now=T0, source="test"
+    )
+    app.subscribers.set_status(kay.id, "unsubscribed", now=T0)  # their own choice
+    clock.now += timedelta(minutes=10)
+    for ip in ("192.0.2.2", "192.0.2.3"):
+        assert post(clients[1], "kay@example.com", ip).status_code == 200
+    # the new pending period's link goes out at once, and only once
+    assert send_queued(app).sent == 1
+    assert smtp_server.handler.recipients() == ["kay@example.com", "kay@example.com"]
