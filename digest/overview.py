@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,8 @@ from digest.jobs import DailyRun, SendResult
 from digest.sendtimes import next_send
 from digest.store.runs import DaemonLeases, OperatorQueries, RunLog
 from digest.types import DeliveryStatus, Edition, Feed, Lease, Run, RunOutcome
+from subscribers.outbox import ConfirmationOutbox
+from subscribers.signups import SignupQueue
 
 FAILED_LOOKBACK = timedelta(days=7)
 
@@ -38,6 +40,9 @@ class Status:
     open_deliveries: dict[str, int]
     failed_deliveries: int
     last_runs: list[Run]
+    #: The sign-up form's queue: sign-ups not applied yet, confirmation emails by status.
+    signups_waiting: int = 0
+    confirmations: dict[str, int] = field(default_factory=dict)
 
 
 def status(app: App) -> Status:
@@ -71,6 +76,8 @@ def status(app: App) -> Status:
         open_deliveries=queries.open_deliveries(),
         failed_deliveries=queries.failed_since((now - FAILED_LOOKBACK).date()),
         last_runs=_last_of_each_job(RunLog(app.database).recent(limit=50)),
+        signups_waiting=SignupQueue(app.database).waiting(),
+        confirmations=ConfirmationOutbox(app.database).counts(),
     )
 
 
@@ -133,6 +140,7 @@ def status_dict(s: Status) -> dict[str, Any]:
             for f in s.failing_feeds
         ],
         "deliveries": {"open": s.open_deliveries, "failed_last_7_days": s.failed_deliveries},
+        "confirmations": {"signups_waiting": s.signups_waiting, **s.confirmations},
         "last_runs": [run_dict(run) for run in s.last_runs],
     }
 
@@ -167,6 +175,11 @@ def print_status(s: Status) -> None:
     out.print(
         f"deliveries: {open_total} pending or deferred, "
         f"{s.failed_deliveries} failed in the last 7 days"
+    )
+    waiting = s.confirmations.get("queued", 0) + s.confirmations.get("sending", 0)
+    out.print(
+        f"confirmations: {s.signups_waiting} sign-ups and {waiting} emails waiting, "
+        f"{s.confirmations.get('failed', 0)} failed"
     )
     if s.failing_feeds:
         out.print(f"[red]failing feeds: {len(s.failing_feeds)}[/red]")

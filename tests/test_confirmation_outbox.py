@@ -100,3 +100,17 @@ def test_erasure_also_forgets_a_waiting_sign_up_and_confirmation(workspace: Work
         assert ConfirmationOutbox(app.database).counts() == {}
         assert send_queued(app).sent == 0
         assert app.subscribers.find("ivy@example.com") is None
+
+
+def test_status_shows_what_waits_in_the_sign_up_queue_and_the_outbox(workspace: Workspace):
+    from subscribers.signups import SignupQueue
+
+    with make_app(load_settings(workspace.config), clock=Clock()) as app:
+        request_confirmation(app, "jo@example.com", source="test", strict=False)
+        SignupQueue(app.database).add(
+            "kit@example.com", name=None, list_name=None, source="web form", now=T0
+        )
+    status = workspace.json("status")
+    assert status["confirmations"] == {"signups_waiting": 1, "queued": 1}
+    text = workspace.invoke("status").stdout
+    assert "confirmations: 1 sign-ups and 1 emails waiting, 0 failed" in text
