@@ -152,3 +152,58 @@ def test_leaving_and_signing_up_again_gets_a_new_link_within_the_window(workers,
     # the new pending period's link goes out at once, and only once
     assert send_queued(app).sent == 1
     assert smtp_server.handler.recipients() == ["kay@example.com", "kay@example.com"]
+
+
+def test_two_web_processes_share_the_limits(workspace: Workspace):
+    """Two real `digest web` processes on one database, as gunicorn workers would be."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    from pathlib import Path
+
+    workspace.config.write_text(
+        workspace.config.read_text().replace("[web]", "[web]\nsubscribes_per_ip_per_hour = 3", 1)
+    )
+    workspace.invoke("status")  # the database made once, before two processes open it
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "digest", "--config", str(workspace.config), "web"]
+            + ["--host", "127.0.0.1", "--port", str(port)],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for port in ports
+    ]
+    try:
+        for process in processes:
+            assert process.stderr is not None
+            assert "serving on" in process.stderr.readline()  # listening from here on
+
+        def post(port: int, email: str) -> int:
+            body = urllib.parse.urlencode({"email": email}).encode()
+            url = f"http://127.0.0.1:{port}/subscribe"
+            try:
+                with urllib.request.urlopen(url, data=body, timeout=30) as answer:
+                    return int(answer.status)
+            except urllib.error.HTTPError as refused:
+                return refused.code
+
+        codes = [post(ports[i % 2], f"w{i}@example.com") for i in range(6)]
+        assert codes == [200, 200, 200, 429, 429, 429]
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=60)
+            if process.stderr is not None:
+                process.stderr.close()
