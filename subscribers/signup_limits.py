@@ -3,8 +3,8 @@
 Flask-Limiter counts POSTs to /subscribe per client network and per email address in fixed
 one-hour windows. Its counters live in the project's own database (:class:`DatabaseStorage`, a
 ``limits`` storage), so several web worker processes (gunicorn) share them without a Redis or
-Memcached server to run, and they follow the app's clock. A client over a limit gets a 429
-page; which address it asked for never changes that answer.
+Memcached server to run, and they follow the app's clock. Over a limit, the answer is a 429
+page, whether the address is known or not.
 """
 
 from __future__ import annotations
