@@ -82,3 +82,14 @@ def test_with_the_relay_down_the_confirmations_wait_in_the_outbox(
     assert "confirmations: 2 sent, 0 deferred" in sent.stdout
     assert "0 sent" in workspace.invoke("confirmations", "send").stdout
     assert sorted(smtp_server.handler.recipients()) == ["ada@example.com", "bob@example.com"]
+
+
+def test_add_confirm_with_the_relay_down_says_the_email_waits(workspace: Workspace, smtp_server):
+    config = workspace.config.read_text() + "\n[delivery]\nretry_initial_seconds = 0\n"
+    workspace.config.write_text(config.replace(f"port = {workspace.smtp_port}", "port = 9"))
+    result = workspace.invoke("subscribers", "add", "cy@example.com", "--confirm", code=1)
+    (line,) = result.stderr.strip().splitlines()
+    assert "added cy@example.com as pending" in line and "waits in the outbox" in line
+    workspace.config.write_text(config)
+    assert "1 sent" in workspace.invoke("confirmations", "send").stdout
+    assert smtp_server.handler.recipients() == ["cy@example.com"]
