@@ -1,0 +1,122 @@
+"""Where the fetcher connects: to the very address it resolved and checked (no second lookup
+for DNS rebinding to change), with the name kept for the Host header and TLS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+
+import httpx
+import pytest
+
+from digest.config import FetchSettings
+from digest.errors import FetchError
+from digest.ingest.fetch import HttpFetcher
+from tests.misbehaving import MisbehavingServer, respond
+
+FEED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Pinned</title>'
+    b"<item><title>Tariffs</title><link>https://pinned.example/1</link></item></channel></rss>"
+)
+
+
+@pytest.fixture
+def server() -> Iterator[MisbehavingServer]:
+    srv = MisbehavingServer()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def port_of(server: MisbehavingServer) -> int:
+    return int(server.url("/").rsplit(":", 1)[1].split("/")[0])
+
+
+class RebindingResolver:
+    """Answers a public address the first time, loopback every time after: DNS rebinding."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.calls.append((host, port))
+        return ["93.184.216.34"] if len(self.calls) == 1 else ["127.0.0.1"]
+
+
+class LoopbackOnly(httpx.BaseTransport):
+    """The real transport for loopback; the public internet is out of reach in tests, so a
+    connection to any other address fails as an unreachable host would (this is the one fake)."""
+
+    def __init__(self) -> None:
+        self.connects: list[tuple[str, str, object]] = []
+        self._real = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        self.connects.append((host, request.headers["host"], request.extensions["sni_hostname"]))
+        if host != "127.0.0.1":
+            raise httpx.ConnectError(f"no route to {host}", request=request)
+        return self._real.handle_request(request)
+
+    def close(self) -> None:
+        self._real.close()
+
+
+def test_a_rebinding_name_is_never_fetched_from_loopback(server):
+    server.routes["/feed.xml"] = respond(FEED)
+    resolver = RebindingResolver()
+    transport = LoopbackOnly()
+    url = f"http://rebind.test:{port_of(server)}/feed.xml"
+    settings = FetchSettings(allow_private_addresses=False, timeout_seconds=5)
+    fetcher = HttpFetcher(settings, transport=transport, resolver=resolver)
+    with fetcher, pytest.raises(FetchError, match="network error"):
+        fetcher.fetch(url)
+    assert server.count("/feed.xml") == 0  # loopback never asked
+    assert resolver.calls == [("rebind.test", port_of(server))]  # resolved once: checked = used
+    assert transport.connects == [
+        ("93.184.216.34", f"rebind.test:{port_of(server)}", "rebind.test")
+    ]
+
+
+def test_the_checked_address_is_refused_before_any_connection(server):
+    server.routes["/feed.xml"] = respond(FEED)
+    transport = LoopbackOnly()
+    settings = FetchSettings(allow_private_addresses=False)
+    fetcher = HttpFetcher(settings, transport=transport, resolver=lambda h, p: ["127.0.0.1"])
+    with fetcher, pytest.raises(FetchError, match=r"non-public address \(127\.0\.0\.1\)"):
+        fetcher.fetch(f"http://looks-public.test:{port_of(server)}/feed.xml")
+    assert transport.connects == [] and server.count("/feed.xml") == 0
+
+
+def test_a_name_connects_to_its_resolved_address_and_keeps_its_host_header(server):
+    seen: list[str] = []
+
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        seen.append(request.headers["Host"])
+        respond(FEED)(request)
+
+    server.routes["/feed.xml"] = handler
+    port = port_of(server)
+    resolver = {"feeds.pinned.test": ["127.0.0.1"]}
+    settings = FetchSettings(allow_private_addresses=True)
+    with HttpFetcher(settings, resolver=lambda host, _port: resolver[host]) as fetcher:
+        fetched = fetcher.fetch(f"http://feeds.pinned.test:{port}/feed.xml")
+    assert fetched.status == 200 and fetched.body == FEED
+    assert fetched.final_url == f"http://feeds.pinned.test:{port}/feed.xml"
+    assert seen == [f"feeds.pinned.test:{port}"]
+
+
+def test_the_next_address_is_tried_when_one_refuses(server):
+    server.routes["/feed.xml"] = respond(FEED)
+    closed = MisbehavingServer()  # started and stopped: its port now refuses connections
+    closed.start()
+    dead = port_of(closed)
+    closed.stop()
+    port = port_of(server)
+    # The server listens on 127.0.0.1 only; 127.0.0.2 (also loopback) refuses.
+    settings = FetchSettings(allow_private_addresses=True)
+    with HttpFetcher(settings, resolver=lambda h, p: ["127.0.0.2", "127.0.0.1"]) as fetcher:
+        assert fetcher.fetch(f"http://two.test:{port}/feed.xml").body == FEED
+    fetcher = HttpFetcher(settings, resolver=lambda h, p: ["127.0.0.1"])
+    with fetcher, pytest.raises(FetchError, match="network error"):
+        fetcher.fetch(f"http://two.test:{dead}/feed.xml")
