@@ -11,6 +11,7 @@ import pytest
 
 from digest.config import FetchSettings
 from digest.errors import FetchError
+from digest.ingest.addresses import non_public_reason
 from digest.ingest.fetch import HttpFetcher
 from tests.misbehaving import MisbehavingServer, respond
 
@@ -120,3 +121,51 @@ def test_the_next_address_is_tried_when_one_refuses(server):
     fetcher = HttpFetcher(settings, resolver=lambda h, p: ["127.0.0.1"])
     with fetcher, pytest.raises(FetchError, match="network error"):
         fetcher.fetch(f"http://two.test:{dead}/feed.xml")
+
+
+HIDDEN_LOOPBACK = [
+    "::7f00:1",  # IPv4-compatible
+    "::ffff:127.0.0.1",  # IPv4-mapped
+    "::ffff:0:7f00:1",  # IPv4-translated (SIIT)
+    "64:ff9b::7f00:1",  # NAT64
+    "64:ff9b:1::a00:1",  # local-use NAT64
+    "2002:7f00:1::",  # 6to4
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+    "2002:a00:1::",  # 6to4 of 10.0.0.1
+    "::ffff:169.254.169.254",
+]
+SPECIAL_V4 = ["192.0.0.8", "192.0.0.170", "198.18.0.1", "100.64.0.1", "224.0.0.1", "240.0.0.1"]
+
+
+@pytest.mark.parametrize("address", HIDDEN_LOOPBACK + SPECIAL_V4)
+def test_addresses_hiding_a_private_ipv4_or_special_are_refused(server, address):
+    """As a literal in the URL and as what a name resolves to: refused before connecting."""
+    transport = LoopbackOnly()
+    settings = FetchSettings(allow_private_addresses=False)
+    host = f"[{address}]" if ":" in address else address
+    port = port_of(server)
+    fetcher = HttpFetcher(settings, transport=transport)
+    with fetcher, pytest.raises(FetchError, match="non-public address"):
+        fetcher.fetch(f"http://{host}:{port}/feed.xml")
+    fetcher = HttpFetcher(settings, transport=transport, resolver=lambda h, p: [address])
+    with fetcher, pytest.raises(FetchError, match="resolves to a non-public address"):
+        fetcher.fetch(f"http://hidden.test:{port}/feed.xml")
+    assert transport.connects == []
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["93.184.216.34", "2606:4700::1111", "::ffff:93.184.216.34", "64:ff9b::5db8:d822"],
+)
+def test_public_addresses_and_their_ipv6_forms_pass_the_check(address):
+    assert non_public_reason(address) is None
+
+
+def test_one_private_address_among_public_ones_refuses_the_name():
+    settings = FetchSettings(allow_private_addresses=False)
+    transport = LoopbackOnly()
+    both = ["93.184.216.34", "::ffff:10.0.0.1"]
+    fetcher = HttpFetcher(settings, transport=transport, resolver=lambda h, p: both)
+    with fetcher, pytest.raises(FetchError, match=r"that is 10\.0\.0\.1"):
+        fetcher.fetch("http://mixed.test/feed.xml")
+    assert transport.connects == []

@@ -9,7 +9,6 @@ against the name). Resolving again to connect would let a DNS answer change in b
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 import time
@@ -25,6 +24,7 @@ import httpx
 
 from digest.config import FetchSettings
 from digest.errors import FetchError, HttpStatusError, one_line
+from digest.ingest.addresses import non_public_reason
 from digest.types import FetchedFeed
 
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -312,17 +312,16 @@ def resolve_host(host: str, port: int) -> list[str]:
 
 
 def refuse_private_host(host: str, port: int, resolver: Resolver = resolve_host) -> list[str]:
-    """The addresses of ``host``; FetchError when any is private, loopback, link-local or
-    reserved (a name with one such address is refused whole: any of them may be the one used).
+    """The addresses of ``host``; FetchError when any is not public (private, loopback,
+    link-local, reserved, or an IPv6 form of such an IPv4 address): a name with one such
+    address is refused whole, since any of them may be the one used.
     """
     addresses = list(resolver(host, port))
     for text in addresses:
-        address = ipaddress.ip_address(text.split("%", 1)[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-        if not address.is_global:
+        reason = non_public_reason(text)
+        if reason is not None:
             raise FetchError(
-                f"{host} resolves to a non-public address ({address}); "
+                f"{host} resolves to a {reason}; "
                 "set [fetch] allow_private_addresses = true to allow it"
             )
     return addresses
