@@ -14,7 +14,7 @@ from typing import Any
 from digest.errors import ParseError
 from digest.ingest.formats import NotHandled, RawEntry, RawFeed, read_fast, strip_doctype
 from digest.ingest.sanitize import HtmlSanitizer, plain_title, sanitized_to_text
-from digest.ingest.urls import canonical_url
+from digest.ingest.urls import canonical_url, http_link, script_like
 from digest.types import ParsedFeed, ParsedItem
 
 #: A date this far past the fetch time is a feed's mistake; it is clamped to the fetch time.
@@ -95,7 +95,7 @@ def _raw_entry(entry: Any, feed_url: str) -> RawEntry:
 def _item(
     entry: RawEntry, *, feed_url: str, now: datetime, sanitizer: HtmlSanitizer
 ) -> ParsedItem | None:
-    link = entry.link
+    link = http_link(entry.link)  # an item without an http(s) link points to its feed
     title = plain_title(entry.title) if entry.title_is_html else " ".join(entry.title.split())
     body_html = entry.content_html.strip()
     if not title and not body_html and not link:
@@ -104,7 +104,7 @@ def _item(
     text = sanitized_to_text(summary_html)
     if not title:
         title = " ".join(text.split()[:12]) or link
-    guid = entry.guid or link or _content_id(title, text)
+    guid = (entry.guid if not script_like(entry.guid) else "") or link or _content_id(title, text)
     published = entry.published or now
     return ParsedItem(
         guid=guid[:2048],

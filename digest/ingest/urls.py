@@ -33,6 +33,28 @@ _TRACKING_NAMES = {
 _PLAIN = re.compile(r"(https?)://([A-Za-z0-9.-]+)(/[^?#\s]*)?", re.IGNORECASE)
 
 
+#: Schemes that run or embed content instead of pointing to a page: never an item's id.
+_SCRIPT_SCHEMES = ("javascript:", "data:", "vbscript:")
+
+
+def http_link(link: str) -> str:
+    """``link`` when it is an http(s) address with a host, else "" (an item keeps no other
+    kind of link: a ``javascript:`` or ``data:`` "link" is dropped as if absent)."""
+    link = link.strip()
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return ""
+    return link if parts.scheme.lower() in ("http", "https") and parts.hostname else ""
+
+
+def script_like(value: str) -> bool:
+    """Whether ``value`` is a ``javascript:``, ``data:`` or ``vbscript:`` URL (any case or
+    spacing a browser would forgive)."""
+    squeezed = "".join(value.split()).lower()
+    return squeezed.startswith(_SCRIPT_SCHEMES)
+
+
 def canonical_url(url: str) -> str:
     """``url`` without fragment, tracking parameters, default port or case differences in host."""
     plain = _PLAIN.fullmatch(url)
