@@ -19,6 +19,7 @@ import click
 from digest import __version__, console, services
 from digest.config import Settings, find_config, load_settings
 from digest.config_env import configured_by_environment
+from digest.controls import show_controls
 from digest.edition_json import edition_to_dict
 from digest.errors import ConfigError, DeliveryPausedError, DigestError, UsageError
 from subscribers.presets import PRESETS
@@ -47,7 +48,7 @@ class Session:
         settings = load_settings(path)
         for warning in () if quiet else settings.warnings:
             where = path.name if path is not None else "environment"
-            click.echo(f"digest: warning: {where}: {warning}", err=True)
+            click.echo(f"digest: warning: {where}: {show_controls(warning)}", err=True)
         return settings
 
     def app(self) -> App:
@@ -68,7 +69,7 @@ class DigestGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except DigestError as exc:
-            click.echo(f"digest: error: {exc}", err=True)
+            click.echo(f"digest: error: {show_controls(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("digest: interrupted", err=True)
@@ -77,7 +78,7 @@ class DigestGroup(click.Group):
             if os.environ.get("DIGEST_DEBUG"):
                 raise
             click.echo(
-                f"digest: internal error: {type(exc).__name__}: {exc} "
+                f"digest: internal error: {type(exc).__name__}: {show_controls(str(exc))} "
                 "(please report it with the command you ran)",
                 err=True,
             )

@@ -11,6 +11,7 @@ import html
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from digest.controls import strip_controls
 from digest.errors import ParseError
 from digest.ingest.formats import NotHandled, RawEntry, RawFeed, read_fast, strip_doctype
 from digest.ingest.sanitize import HtmlSanitizer, plain_title, sanitized_to_text
@@ -49,7 +50,7 @@ def _parse(body: bytes, *, url: str, now: datetime, content_type: str | None) ->
         item = _item(entry, feed_url=url, now=now, sanitizer=sanitizer)
         if item is not None and item.guid not in items:  # a feed may repeat an entry
             items[item.guid] = item
-    title = plain_title(raw.title) or None
+    title = strip_controls(plain_title(raw.title)) or None
     return ParsedFeed(
         title=title, items=tuple(items.values()), format=raw.format, problems=problems
     )
@@ -95,16 +96,22 @@ def _raw_entry(entry: Any, feed_url: str) -> RawEntry:
 def _item(
     entry: RawEntry, *, feed_url: str, now: datetime, sanitizer: HtmlSanitizer
 ) -> ParsedItem | None:
-    link = http_link(entry.link)  # an item without an http(s) link points to its feed
-    title = plain_title(entry.title) if entry.title_is_html else " ".join(entry.title.split())
-    body_html = entry.content_html.strip()
+    # Control characters go before anything else reads the text (and again after the HTML
+    # is cleaned, which may turn an entity such as &#x1b; back into one).
+    link = http_link(strip_controls(entry.link))  # without an http(s) link: points to its feed
+    raw_title = strip_controls(entry.title)
+    title = plain_title(raw_title) if entry.title_is_html else " ".join(raw_title.split())
+    title = strip_controls(title)
+    body_html = strip_controls(entry.content_html).strip()
     if not title and not body_html and not link:
         return None
     summary_html = sanitizer.clean(body_html, base_url=entry.content_base or link or feed_url)
-    text = sanitized_to_text(summary_html)
+    summary_html = strip_controls(summary_html)
+    text = strip_controls(sanitized_to_text(summary_html))
     if not title:
         title = " ".join(text.split()[:12]) or link
-    guid = (entry.guid if not script_like(entry.guid) else "") or link or _content_id(title, text)
+    given = strip_controls(entry.guid)
+    guid = (given if not script_like(given) else "") or link or _content_id(title, text)
     published = entry.published or now
     return ParsedItem(
         guid=guid[:2048],
