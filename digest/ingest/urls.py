@@ -5,28 +5,28 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-_TRACKING_PREFIXES = ("utm_", "ns_", "mc_", "pk_", "_hs", "hsa_", "itm_")
-_TRACKING_NAMES = {
-    "fbclid",
-    "gclid",
-    "dclid",
-    "msclkid",
-    "yclid",
-    "igshid",
-    "ito",
-    "cmpid",
-    "ocid",
-    "smid",
-    "cid",
-    "ref",
-    "ref_src",
-    "rss",
-    "src",
-    "mbid",
-    "guccounter",
-    "taid",
-    "spm",
-}
+#: Query parameters that only track a click and never pick the page: removed, and only these.
+#: The list is short on purpose: a name such as ``cid``, ``src``, ``ref`` or ``rss`` selects
+#: the article on some sites (``?cid=123`` and ``?cid=456`` are two stories), so it stays.
+TRACKING_PREFIXES = ("utm_",)
+TRACKING_NAMES = frozenset(
+    {
+        "fbclid",  # Facebook
+        "gclid",  # Google Ads
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",  # Microsoft Ads
+        "yclid",  # Yandex
+        "twclid",  # X/Twitter
+        "igshid",  # Instagram
+        "mc_cid",  # Mailchimp
+        "mc_eid",
+        "_hsenc",  # HubSpot
+        "_hsmi",
+        "mkt_tok",  # Marketo
+    }
+)
 
 
 # Most links have no query, port or user part: those need only their case fixed.
@@ -76,7 +76,7 @@ def canonical_url(url: str) -> str:
     query = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not (key.lower().startswith(_TRACKING_PREFIXES) or key.lower() in _TRACKING_NAMES)
+        if not (key.lower().startswith(TRACKING_PREFIXES) or key.lower() in TRACKING_NAMES)
     ]
     path = parts.path or "/"
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
