@@ -248,9 +248,7 @@ def feeds() -> None:
 @click.argument("urls", nargs=-1, required=True)
 def feeds_add(urls: tuple[str, ...]) -> None:
     """Add one or more feeds by URL."""
-    app = _session().app()
-    for url in urls:
-        verb = services.add_feed(app, url)
+    for verb, url in services.add_feeds(_session().app(), urls):
         click.echo(f"{verb} {url}")
 
 
@@ -297,8 +295,10 @@ def feeds_remove(url: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def feeds_import(file: Path) -> None:
     """Add every feed listed in an OPML file."""
-    added, present = services.import_opml(_session().app(), file.read_bytes())
-    click.echo(f"added {len(added)} feeds, {len(present)} already present or skipped")
+    result = services.import_opml(_session().app(), file.read_bytes())
+    console.print_opml_import(result)
+    if result.refused:
+        raise click.exceptions.Exit(1)
 
 
 @feeds.command("export")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from digest.config_report import CheckResult
     from digest.demo import DemoResult
-    from digest.services import DeliveriesReport, SendReport
+    from digest.services import DeliveriesReport, OpmlImport, SendReport
     from digest.workspace import InitResult
 
 
@@ -155,6 +155,15 @@ def print_feeds(feeds: list[Feed]) -> None:
             str(feed.consecutive_failures),
         )
     _out().print(table)
+
+
+def print_opml_import(result: OpmlImport) -> None:
+    click.echo(
+        f"added {len(result.added)} feeds, {len(result.present)} already present"
+        + (f", {len(result.refused)} refused" if result.refused else "")
+    )
+    for url, problem in result.refused:
+        click.echo(f"digest: refused {show_controls(url)}: {problem}", err=True)
 
 
 def fetch_progress(report: FeedFetchReport) -> None:

@@ -15,6 +15,7 @@ from digest.controls import strip_controls
 from digest.errors import ParseError
 from digest.ingest.formats import NotHandled, RawEntry, RawFeed, read_fast, strip_doctype
 from digest.ingest.sanitize import HtmlSanitizer, plain_title, sanitized_to_text
+from digest.ingest.sniff import non_feed_description
 from digest.ingest.urls import canonical_url, http_link, script_like
 from digest.types import ParsedFeed, ParsedItem
 
@@ -72,7 +73,8 @@ def _read_with_feedparser(
     reason = parsed.get("bozo_exception")
     detail = str(reason).splitlines()[0] if reason else ""
     if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
-        raise ParseError(f"not a feed: {detail or 'no feed found in the document'}")
+        found = non_feed_description(body, content_type)
+        raise ParseError(f"not a feed: {found or detail or 'no feed found in the document'}")
     entries = [_raw_entry(entry, url) for entry in parsed.entries]
     problems = (f"not well-formed, read leniently: {detail}",) if parsed.get("bozo") else ()
     title = parsed.feed.get("title", "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -31,6 +32,41 @@ TRACKING_NAMES = frozenset(
 
 # Most links have no query, port or user part: those need only their case fixed.
 _PLAIN = re.compile(r"(https?)://([A-Za-z0-9.-]+)(/[^?#\s]*)?", re.IGNORECASE)
+
+
+# A host name label once IDNA-encoded (underscores are wrong but common, so allowed).
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+
+
+def feed_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a feed's address (one line), or None when it can be fetched."""
+    if not url[:8].lower().startswith(("http://", "https://")):
+        return "feed URL must start with http:// or https://"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "feed URL contains a space or a control character"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    host = parts.hostname
+    if not host:
+        return "feed URL has no host"
+    if port == 0:
+        return "port 0 is not a port"
+    if "[" in parts.netloc:
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return f"{host} is not an IPv6 address"
+        return None
+    try:
+        labels = host.rstrip(".").encode("idna").decode("ascii").split(".")
+    except UnicodeError:
+        return f"{host} is not a valid host name"
+    if not all(_LABEL.fullmatch(label) for label in labels):
+        return f"{host} is not a valid host name"
+    return None
 
 
 #: Schemes that run or embed content instead of pointing to a page: never an item's id.
