@@ -20,11 +20,12 @@ from email.utils import format_datetime, formataddr
 from digest.delivery.bodies import Body, Hole, html_body, text_body
 from digest.delivery.message import (
     POLICY,
-    _address,
     _check_addr_spec,
     ascii_address,
     check_header_value,
     check_unsubscribe,
+    display_name,
+    folded_address,
     parse_sender,
 )
 from digest.delivery.smtp import DotSafe
@@ -70,7 +71,7 @@ class MessageTemplate:
         self._sign = sign
         # The fixed headers, encoded and folded once by the email package.
         fixed = EmailMessage(policy=POLICY)
-        fixed["From"] = _address("From", sender_name, sender_addr)
+        fixed.set_raw("From", folded_address("From", sender_name, sender_addr).decode("ascii"))
         fixed["Subject"] = " ".join(rendered.subject.split())
         fixed["List-Id"] = list_id.strip()
         head = fixed.as_bytes(policy=POLICY)
@@ -181,16 +182,16 @@ def _date_header(date: datetime) -> bytes:
 
 
 def _to_header(recipient: str, name: str | None) -> bytes:
-    """The To value: ``addr`` or ``Name <addr>``, a non-ASCII name RFC 2047-encoded."""
+    """The To value: ``addr`` or ``Name <addr>``; a non-ASCII or long name is left to the
+    email package, which folds it into encoded-words of at most 75 characters."""
     recipient = check_header_value("To", recipient).strip()
     _check_addr_spec("To", recipient)
     addr = ascii_address(recipient, "To")
-    display = " ".join(check_header_value("To", name or "").split())
+    display = display_name(check_header_value("To", name or ""))
     if not display:
         return addr.encode("ascii")
-    value = formataddr((display, addr), charset="utf-8")
-    # Header.encode folds long encoded names with a bare LF; SMTP needs CRLF.
-    value = value.replace("\r\n", "\n").replace("\n", "\r\n")
-    if any(len(line) > 990 for line in value.split("\r\n")):
-        raise HeaderError("To header is too long")
-    return value.encode("ascii")
+    if display.isascii():
+        value = formataddr((display, addr))
+        if len(value) <= 70:  # fits on the line: the common case, without the email package
+            return value.encode("ascii")
+    return folded_address("To", display, addr)
