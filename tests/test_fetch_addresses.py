@@ -3,11 +3,14 @@ for DNS rebinding to change), with the name kept for the Host header and TLS."""
 
 from __future__ import annotations
 
+import ssl
+import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+import trustme
 
 from digest.config import FetchSettings
 from digest.errors import FetchError
@@ -169,3 +172,56 @@ def test_one_private_address_among_public_ones_refuses_the_name():
     with fetcher, pytest.raises(FetchError, match=r"that is 10\.0\.0\.1"):
         fetcher.fetch("http://mixed.test/feed.xml")
     assert transport.connects == []
+
+
+@pytest.fixture
+def tls_feed_server() -> Iterator[tuple[trustme.CA, int, list[str], list[str]]]:
+    """An https feed server on loopback whose certificate names feeds.tls.test; it records
+    the TLS server name (SNI) and Host header of each request."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("feeds.tls.test").configure_cert(context)
+    names: list[str] = []
+    hosts: list[str] = []
+
+    def record_name(sock: ssl.SSLObject, name: str | None, ctx: ssl.SSLContext) -> None:
+        names.append(name or "")
+
+    context.sni_callback = record_name
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            hosts.append(self.headers["Host"])
+            respond(FEED)(self)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield ca, httpd.server_address[1], names, hosts
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_to_the_pinned_address_still_checks_the_certificate_against_the_name(
+    tls_feed_server,
+):
+    ca, port, names, hosts = tls_feed_server
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    settings = FetchSettings(allow_private_addresses=True)
+    to_loopback = {"feeds.tls.test": ["127.0.0.1"], "impostor.test": ["127.0.0.1"]}
+    fetcher = HttpFetcher(
+        settings, resolver=lambda host, _port: to_loopback[host], tls_context=client_context
+    )
+    with fetcher:
+        fetched = fetcher.fetch(f"https://feeds.tls.test:{port}/feed.xml")
+        assert fetched.body == FEED
+        assert names == ["feeds.tls.test"] and hosts == [f"feeds.tls.test:{port}"]
+        # Same address, another name: the certificate does not match it, so no fetch.
+        with pytest.raises(FetchError, match="certificate|hostname"):
+            fetcher.fetch(f"https://impostor.test:{port}/feed.xml")
+    assert hosts == [f"feeds.tls.test:{port}"]

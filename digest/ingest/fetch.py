@@ -10,6 +10,7 @@ against the name). Resolving again to connect would let a DNS answer change in b
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -53,10 +54,12 @@ class HttpFetcher:
         *,
         transport: httpx.BaseTransport | None = None,
         resolver: Resolver | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ):
         self._settings = settings
         self._transport = transport
         self._resolver = resolver or resolve_host
+        self._tls_context = tls_context  # None: the system's CAs
         self._clients: dict[str, httpx.Client] = {}
         self._lock = threading.Lock()
 
@@ -78,7 +81,7 @@ class HttpFetcher:
                     },
                     transport=self._transport,
                     # Plain http never does TLS: no need to load the CA store for it.
-                    verify=scheme == "https",
+                    verify=(self._tls_context or True) if scheme == "https" else False,
                     limits=httpx.Limits(max_connections=max(10, self._settings.concurrency * 2)),
                 )
                 self._clients[scheme] = client
