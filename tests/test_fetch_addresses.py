@@ -190,6 +190,8 @@ def tls_feed_server() -> Iterator[tuple[trustme.CA, int, list[str], list[str]]]:
     context.sni_callback = record_name
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: a pooled connection may be offered again
+
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass
 
@@ -198,6 +200,7 @@ def tls_feed_server() -> Iterator[tuple[trustme.CA, int, list[str], list[str]]]:
             respond(FEED)(self)
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -221,7 +224,8 @@ def test_https_to_the_pinned_address_still_checks_the_certificate_against_the_na
         fetched = fetcher.fetch(f"https://feeds.tls.test:{port}/feed.xml")
         assert fetched.body == FEED
         assert names == ["feeds.tls.test"] and hosts == [f"feeds.tls.test:{port}"]
-        # Same address, another name: the certificate does not match it, so no fetch.
+        # Same address, another name: the certificate does not match it, so no fetch (and the
+        # kept-alive connection verified for the first name is not reused for it).
         with pytest.raises(FetchError, match="certificate|hostname"):
             fetcher.fetch(f"https://impostor.test:{port}/feed.xml")
     assert hosts == [f"feeds.tls.test:{port}"]

@@ -79,13 +79,18 @@ class HttpFetcher:
                         "Accept": ACCEPT,
                         "Accept-Encoding": ENCODINGS,
                     },
-                    transport=self._transport,
-                    # Plain http never does TLS: no need to load the CA store for it.
-                    verify=(self._tls_context or True) if scheme == "https" else False,
-                    limits=httpx.Limits(max_connections=max(10, self._settings.concurrency * 2)),
+                    transport=self._transport or self._own_transport(scheme),
                 )
                 self._clients[scheme] = client
             return client
+
+    def _own_transport(self, scheme: str) -> httpx.BaseTransport:
+        limits = httpx.Limits(max_connections=max(10, self._settings.concurrency * 2))
+        if scheme != "https":
+            # Plain http never does TLS: no need to load the CA store for it.
+            return httpx.HTTPTransport(verify=False, limits=limits)
+        context = httpx.create_ssl_context(verify=self._tls_context or True)
+        return _PoolPerName(lambda: httpx.HTTPTransport(verify=context, limits=limits))
 
     def close(self) -> None:
         with self._lock:
@@ -249,6 +254,31 @@ class HttpFetcher:
             )
         if not parts.hostname:
             raise FetchError("URL has no host")
+
+
+class _PoolPerName(httpx.BaseTransport):
+    """A connection pool per TLS server name. Requests go to IP addresses (see the module's
+    docstring), and one pool keyed by address alone would hand a kept-alive connection whose
+    certificate was checked for one name to a request for another name on the same address."""
+
+    def __init__(self, make: Callable[[], httpx.BaseTransport]) -> None:
+        self._make = make
+        self._pools: dict[str, httpx.BaseTransport] = {}
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        name = str(request.extensions.get("sni_hostname") or request.url.host)
+        with self._lock:
+            pool = self._pools.get(name)
+            if pool is None:
+                pool = self._pools[name] = self._make()
+        return pool.handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            for pool in self._pools.values():
+                pool.close()
+            self._pools.clear()
 
 
 class _Decoder:
