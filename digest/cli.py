@@ -19,6 +19,7 @@ import click
 from digest import __version__, console, services
 from digest.config import Settings, find_config, load_settings
 from digest.config_env import configured_by_environment
+from digest.controls import show_controls
 from digest.edition_json import edition_to_dict
 from digest.errors import (
     ConfigError,
@@ -53,7 +54,7 @@ class Session:
         settings = load_settings(path)
         for warning in () if quiet else settings.warnings:
             where = path.name if path is not None else "environment"
-            click.echo(f"digest: warning: {where}: {warning}", err=True)
+            click.echo(f"digest: warning: {where}: {show_controls(warning)}", err=True)
         return settings
 
     def app(self) -> App:
@@ -74,7 +75,7 @@ class DigestGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except DigestError as exc:
-            click.echo(f"digest: error: {exc}", err=True)
+            click.echo(f"digest: error: {show_controls(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("digest: interrupted", err=True)
@@ -83,7 +84,7 @@ class DigestGroup(click.Group):
             if os.environ.get("DIGEST_DEBUG"):
                 raise
             click.echo(
-                f"digest: internal error: {type(exc).__name__}: {exc} "
+                f"digest: internal error: {type(exc).__name__}: {show_controls(str(exc))} "
                 "(please report it with the command you ran)",
                 err=True,
             )
@@ -253,9 +254,7 @@ def feeds() -> None:
 @click.argument("urls", nargs=-1, required=True)
 def feeds_add(urls: tuple[str, ...]) -> None:
     """Add one or more feeds by URL."""
-    app = _session().app()
-    for url in urls:
-        verb = services.add_feed(app, url)
+    for verb, url in services.add_feeds(_session().app(), urls):
         click.echo(f"{verb} {url}")
 
 
@@ -302,8 +301,10 @@ def feeds_remove(url: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def feeds_import(file: Path) -> None:
     """Add every feed listed in an OPML file."""
-    added, present = services.import_opml(_session().app(), file.read_bytes())
-    click.echo(f"added {len(added)} feeds, {len(present)} already present or skipped")
+    result = services.import_opml(_session().app(), file.read_bytes())
+    console.print_opml_import(result)
+    if result.refused:
+        raise click.exceptions.Exit(1)
 
 
 @feeds.command("export")

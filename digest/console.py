@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from digest.controls import show_controls
 from digest.jsonable import jsonable
 from digest.types import DeliveryStatus, Edition, Feed, FeedCheck, FeedFetchReport
 from subscribers.types import Subscriber
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
     from digest.config_report import CheckResult
     from digest.demo import DemoResult
-    from digest.services import DeliveriesReport, SendReport
+    from digest.services import DeliveriesReport, OpmlImport, SendReport
     from digest.workspace import InitResult
 
 
@@ -40,10 +41,10 @@ def _err() -> Console:
 
 
 def _e(text: str) -> str:
-    """``text`` shown as it is by rich (no markup)."""
+    """``text`` shown as it is by rich: no markup, control characters written out."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(show_controls(text))
 
 
 def _when(moment: datetime | None) -> str:
@@ -156,18 +157,28 @@ def print_feeds(feeds: list[Feed]) -> None:
     _out().print(table)
 
 
+def print_opml_import(result: OpmlImport) -> None:
+    click.echo(
+        f"added {len(result.added)} feeds, {len(result.present)} already present"
+        + (f", {len(result.refused)} refused" if result.refused else "")
+    )
+    for url, problem in result.refused:
+        click.echo(f"digest: refused {show_controls(url)}: {problem}", err=True)
+
+
 def fetch_progress(report: FeedFetchReport) -> None:
+    url, note, error = (show_controls(t or "") for t in (report.url, report.note, report.error))
     if report.note:
-        _line_err(f"{click.style('note', fg='yellow')} {report.url}: {report.note}")
+        _line_err(f"{click.style('note', fg='yellow')} {url}: {note}")
     if report.status == "skipped":
-        _line_err(f"skipped {report.url}: {report.error or ''}")
+        _line_err(f"skipped {url}: {error}")
     elif report.status == "error":
-        _line_err(f"{click.style('failed', fg='red')} {report.url}: {report.error or ''}")
+        _line_err(f"{click.style('failed', fg='red')} {url}: {error}")
     elif report.status == "not-modified":
-        _line_err(f"unchanged {report.url}")
+        _line_err(f"unchanged {url}")
     else:
         _line_err(
-            f"ok {report.url}: {report.items_seen} items, {report.items_new} new, "
+            f"ok {url}: {report.items_seen} items, {report.items_new} new, "
             f"{report.items_updated} updated"
         )
 

@@ -7,10 +7,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape as _e
+from rich.markup import escape
 
 from digest import console
 from digest.app import App
+from digest.controls import show_controls
 from digest.editions.service import Editions, groups
 from digest.jobs import DailyRun, SendResult
 from digest.sendtimes import next_send
@@ -20,6 +21,11 @@ from subscribers.outbox import ConfirmationOutbox
 from subscribers.signups import SignupQueue
 
 FAILED_LOOKBACK = timedelta(days=7)
+
+
+def _e(text: str) -> str:
+    """``text`` shown as it is by rich: no markup, control characters written out."""
+    return escape(show_controls(text))
 
 
 @dataclass(frozen=True)

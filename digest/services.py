@@ -40,10 +40,26 @@ def edition_date_or_today(app: App, value: date | None, zone: str = "") -> date:
 # --- feeds ---------------------------------------------------------------------------------
 
 
+def valid_feed_url(url: str) -> str:
+    """``url`` when it can be a feed's address; UsageError saying why not otherwise."""
+    from digest.ingest.urls import feed_url_problem
+
+    problem = feed_url_problem(url)
+    if problem is not None:
+        raise UsageError(f"{problem}: {url}")
+    return url
+
+
+def add_feeds(app: App, urls: Collection[str]) -> list[tuple[str, str]]:
+    """Add feeds, each URL checked before any is added; (verb, url) per URL (see add_feed)."""
+    for url in urls:
+        valid_feed_url(url)
+    return [(add_feed(app, url), url) for url in urls]
+
+
 def add_feed(app: App, url: str) -> str:
     """Add a feed; adding a disabled feed again enables it. Returns "added" or "enabled"."""
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"feed URL must start with http:// or https://: {url}")
+    valid_feed_url(url)
     known = app.store.get_feed(url)
     if known is not None and (known.disabled_at or known.next_attempt_at):
         app.store.set_feed_enabled(url, now=app.clock())
@@ -61,28 +77,36 @@ def check_feed(app: App, url: str) -> FeedCheck:
     """Fetch and read ``url`` without adding it: what a subscriber would get from it."""
     from digest.ingest.check import inspect_feed
 
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"feed URL must start with http:// or https://: {url}")
-    return inspect_feed(app.fetcher(), url, app.clock)
+    return inspect_feed(app.fetcher(), valid_feed_url(url), app.clock)
 
 
-def import_opml(app: App, data: bytes) -> tuple[list[str], list[str]]:
-    """Add every feed of an OPML file; returns (added, already present)."""
+@dataclass(frozen=True)
+class OpmlImport:
+    """What `feeds import` did: feeds added, already in the list, and refused with why."""
+
+    added: list[str]
+    present: list[str]
+    refused: list[tuple[str, str]]
+
+
+def import_opml(app: App, data: bytes) -> OpmlImport:
+    """Add every feed of an OPML file whose address can be a feed's."""
     from digest.ingest.opml import read_opml
+    from digest.ingest.urls import feed_url_problem
 
-    added, present = [], []
+    result = OpmlImport([], [], [])
     known = {feed.url for feed in app.store.list_feeds()}
     for url, title in read_opml(data):
-        if url in known:
-            present.append(url)
-            continue
-        if not url.startswith(("http://", "https://")):
-            present.append(url)
-            continue
-        app.store.add_feed(url, title=title, now=app.clock())
-        known.add(url)
-        added.append(url)
-    return added, present
+        problem = feed_url_problem(url)
+        if problem is not None:
+            result.refused.append((url, problem))
+        elif url in known:
+            result.present.append(url)
+        else:
+            app.store.add_feed(url, title=title, now=app.clock())
+            known.add(url)
+            result.added.append(url)
+    return result
 
 
 def fetch(

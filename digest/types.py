@@ -78,9 +78,11 @@ class ParsedItem:
 
     #: The feed's id for the entry (or a stable id derived from link/content when it has none).
     guid: str
-    #: The link as the feed gave it (resolved against the feed URL).
+    #: The link as the feed gave it (resolved against the feed URL); always http(s): an entry
+    #: without such a link (none, or ``javascript:``/``data:``) gets the feed's URL.
     url: str
-    #: The link with tracking parameters and fragments removed, used to match across feeds.
+    #: The link with tracking parameters and fragments removed, used to match across feeds;
+    #: for an entry without an http(s) link, the feed's URL with ``#guid``.
     canonical_url: str
     #: Plain-text title (markup removed, entities decoded).
     title: str

@@ -172,6 +172,7 @@ class _Semicolon(csv.excel):
 
 def _columns(first: list[str]) -> tuple[list[str], bool]:
     """Field names by position, and whether the first row is a header."""
+    first = [unneutralise(cell) for cell in first]  # export neutralises header cells too
     names = [_header_name(cell) for cell in first]
     fields = [_ALIASES.get(name, "") for name in names]
     if "email" in fields:
@@ -193,7 +194,7 @@ def _columns(first: list[str]) -> tuple[list[str], bool]:
 def _preset_columns(first: list[str], preset: Preset) -> tuple[list[str], bool]:
     if any(_UNDECODABLE.search(raw) for raw in first):
         raise SubscriberError("line 1: the header is not UTF-8; save the file as UTF-8")
-    columns = [f"raw:{cell.strip().lower()}" for cell in first]
+    columns = [f"raw:{unneutralise(cell).strip().lower()}" for cell in first]
     preset.email_column(frozenset(column[4:] for column in columns))
     return columns, True
 
@@ -304,7 +305,7 @@ def write_csv(subscribers: Iterable[Subscriber]) -> Iterator[str]:
     iterator = iter(subscribers)
     head = [s for _, s in zip(range(1000), iterator, strict=False)]
     extra = list(dict.fromkeys(key for s in head for key in s.attributes))
-    writer.writerow([*EXPORT_COLUMNS, *extra])
+    writer.writerow([neutralise(cell) for cell in (*EXPORT_COLUMNS, *extra)])  # names too
 
     def rows(chunk: Iterable[Subscriber]) -> None:
         for s in chunk:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,14 @@ def test_unfetchable_urls_fail_alone(workspace: Workspace, feed_http):
     )
     ok = feed_http.url("/ok.xml")
     odd = ["http://exa mple.com/feed", "http://[::1/feed", "http://no-such-host.invalid/rss"]
-    workspace.invoke("feeds", "add", ok, *odd)
+    workspace.invoke("feeds", "add", ok, odd[2])
+    # `feeds add` refuses the first two now; a list stored by an older version may hold them.
+    from digest.app import make_app
+    from digest.config import load_settings
+
+    with make_app(load_settings(workspace.config)) as app:
+        for url in odd[:2]:
+            app.store.add_feed(url, title=None, now=datetime(2025, 6, 1, tzinfo=UTC))
     report = {f["url"]: f for f in workspace.json("fetch")["feeds"]}
     assert report[ok]["new"] == 1
     for url in odd:
