@@ -240,6 +240,7 @@ def send(
         stop=stop,
         on_message=on_message,
         deliverable=app.subscribers.still_deliverable,
+        envelope_for=_verp(app),
     )
     result = run.run()
     report = SendReport(
@@ -262,6 +263,16 @@ def send(
     ):
         editions.finish(edition)
     return report
+
+
+def _verp(app: App) -> Callable[[Delivery], str] | None:
+    """Each delivery's own envelope sender when [delivery] bounce_address is set."""
+    if not app.settings.delivery.bounce_address:
+        return None
+    from digest.bounces.verp import VerpAddresses
+
+    verp = VerpAddresses(app.settings.delivery.bounce_address, app.verp_keys())
+    return lambda row: verp.address(row.id)
 
 
 def _audience(
@@ -288,6 +299,12 @@ def _variant_templates(app: App, edition: Edition, envelope_from: str) -> Varian
     base = app.settings.path.parent if app.settings.path else None
     sign = make_signer(app.settings.delivery, base)
     renderer = app.renderer()
+    # campaign:list:edition:sender, the fields mailbox providers' feedback loops group by.
+    feedback_id = (
+        f"{edition.date.isoformat()}:{edition.topic}:{edition.id}:{domain}"
+        if app.settings.delivery.bounce_address
+        else None
+    )
 
     def make_template(rendered: RenderedEdition, text_only: bool) -> MessageTemplate:
         return MessageTemplate(
@@ -297,6 +314,7 @@ def _variant_templates(app: App, edition: Edition, envelope_from: str) -> Varian
             unsubscribe_mailto=unsubscribe_mailto,
             text_only=text_only,
             sign=sign,
+            feedback_id=feedback_id,
         )
 
     return VariantTemplates(edition, renderer.render, make_template)
