@@ -356,12 +356,18 @@ def _dry_run(
     return report
 
 
+#: The kinds of bounce report (digest.bounces.types.ReportKind), without importing it.
+REPORT_KINDS = ("hard", "soft", "complaint")
+
+
 @dataclass
 class DeliveriesReport(DeliveryCounts):
     #: Latest failed and deferred deliveries with the server's reply, newest first.
     failures: list[FailureRecord] = field(default_factory=list)
     #: The date's other zones (shown when no zone was asked for).
     other_zones: list[str] = field(default_factory=list)
+    #: Bounce and complaint reports received about its messages: {"hard", "soft", "complaint"}.
+    reports: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REPORT_KINDS, 0))
 
 
 def deliveries_report(
@@ -369,6 +375,7 @@ def deliveries_report(
 ) -> DeliveriesReport:
     """The ledger of one edition (the digest's own zone unless ``zone`` is given): counts by
     status and the recent failures."""
+    from digest.bounces.record import edition_report_counts
     from digest.editions.service import Editions
 
     editions = Editions(app)
@@ -390,4 +397,5 @@ def deliveries_report(
         next_retry=app.ledger.next_due(edition.id),
         failures=app.ledger.recent_failures(edition.id, failures),
         other_zones=others,
+        reports=edition_report_counts(app, edition.id),
     )
