@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from digest.loopback import free_port
 from tests.bounces.dovecot import DOVECOT, PASSWORD, USER, DovecotServer
 from tests.bounces.helpers import (
     BOUNCE_CONFIG,
@@ -135,3 +136,14 @@ def test_a_wrong_password_is_one_line_and_changes_nothing(
     assert "IMAP login" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert _count(dovecot, "INBOX") == 1
     assert report_rows(workspace) == []
+
+
+def test_fetch_without_a_mailbox_or_with_the_server_down_is_one_line(workspace: Workspace):
+    result = workspace.invoke("bounces", "fetch", code=2)
+    assert "imap_host" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    workspace.write_config(
+        f'\n[bounces]\nimap_host = "127.0.0.1"\nimap_port = {free_port()}\nimap_user = "u"\n'
+    )
+    down = workspace.invoke("bounces", "fetch", code=1)
+    assert "cannot connect to IMAP server" in down.stderr
+    assert len(down.stderr.strip().splitlines()) == 1
