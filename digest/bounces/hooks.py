@@ -22,8 +22,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, request
 
 from digest.app import App
+from digest.bounces.keys import sendgrid_key
 from digest.bounces.record import record_reports
 from digest.bounces.types import BounceReport, ReportKind
+from digest.errors import ConfigError
 
 __all__ = ["hooks_blueprint", "sns_host_allowed"]
 
@@ -259,18 +261,13 @@ def _verify_sns(message: dict[str, Any], public_key_of: Callable[[str], Any]) ->
 
 def _verify_sendgrid(public_key: str, signature: str, timestamp: str, body: bytes) -> None:
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
     try:
-        if public_key.lstrip().startswith("-----"):
-            key = serialization.load_pem_public_key(public_key.encode())
-        else:
-            key = serialization.load_der_public_key(base64.b64decode(public_key))
-    except ValueError:
-        raise _Refused(500, "[bounces] sendgrid_public_key cannot be read") from None
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise _Refused(500, "[bounces] sendgrid_public_key is not an ECDSA key")
+        key = sendgrid_key(public_key)
+    except ConfigError as exc:
+        raise _Refused(500, str(exc)) from None
     try:
         key.verify(
             base64.b64decode(signature, validate=True),

@@ -371,3 +371,14 @@ def test_a_hook_whose_key_is_not_set_is_not_there(workspace: Workspace):
             assert client.post(path, data="{}").status_code == 404, path
     finally:
         app.close()
+
+
+def test_config_check_names_bounce_settings_that_would_fail(workspace: Workspace):
+    workspace.write_config(
+        '\n[bounces]\nimap_host = "imap.news.example"\nimap_user = "bounces"\n'
+        'imap_ca_file = "missing-ca.pem"\nsendgrid_public_key = "bm90IGEga2V5"\n'
+    )
+    result = workspace.invoke("config", "check", code=1)
+    assert "imap_ca_file" in result.stdout + result.stderr
+    assert "DIGEST_IMAP_PASSWORD" in result.stdout + result.stderr
+    assert "sendgrid_public_key cannot be read" in result.stdout + result.stderr
