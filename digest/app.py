@@ -99,6 +99,10 @@ class App:
             self.settings.secret_key, self.settings.digest.old_secret_keys, clock=self.clock
         )
 
+    def verp_keys(self) -> tuple[str, ...]:
+        """Keys of VERP tokens: the secret key, then former ones (tokens already sent)."""
+        return (self.settings.secret_key, *self.settings.digest.old_secret_keys)
+
     def close(self) -> None:
         while self._owned:
             self._owned.pop()()

@@ -876,6 +876,42 @@ def lists_remove(name: str) -> None:
     click.echo(f"removed list {name} ({members} memberships)")
 
 
+@cli.group("bounces")
+def bounces_group() -> None:
+    """Act on bounce and complaint reports (DSN, ARF) from a file, a mailbox or IMAP."""
+
+
+@bounces_group.command("process")
+@click.argument("source", metavar="FILE|-")
+@_json_option
+def bounces_process(source: str, as_json: bool) -> None:
+    """Read one message, an mbox or a Maildir (- for stdin) and act on its reports."""
+    from digest.bounces import console as bounce_console
+    from digest.bounces.process import iter_messages, process_messages
+
+    result = process_messages(_session().app(), iter_messages(source))
+    _report(
+        as_json,
+        lambda: bounce_console.result_dict(result),
+        lambda: bounce_console.print_result(result),
+    )
+
+
+@bounces_group.command("fetch")
+@_json_option
+def bounces_fetch(as_json: bool) -> None:
+    """Read the [bounces] IMAP folder, act on its reports, then delete or move them."""
+    from digest.bounces import console as bounce_console
+    from digest.bounces.imap import fetch_reports
+
+    result = fetch_reports(_session().app())
+    _report(
+        as_json,
+        lambda: bounce_console.result_dict(result),
+        lambda: bounce_console.print_result(result),
+    )
+
+
 def main() -> None:
     cli(prog_name="digest")
 

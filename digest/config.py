@@ -146,6 +146,39 @@ class DeliverySettings:
     dkim_selector: str = ""
     dkim_domain: str = ""
     dkim_private_key_file: str = ""
+    #: Where bounces go: when set, each message's envelope sender is its per-recipient
+    #: signed VERP form (local+TOKEN@domain) and messages carry Feedback-ID ("" for neither).
+    bounce_address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BouncesSettings:
+    """`digest bounces` and the ESP webhooks: where reports come from, what to do with them."""
+
+    #: IMAP mailbox that receives bounces and complaints (`digest bounces fetch`).
+    imap_host: str = ""
+    imap_port: int = 993
+    #: "ssl" (IMAPS, the default), "starttls" or "none".
+    imap_security: str = "ssl"
+    imap_user: str = ""
+    #: From DIGEST_IMAP_PASSWORD, never from the file.
+    imap_password: str = field(default="", repr=False)
+    #: Extra CA certificates (PEM) to trust for the IMAP server; "" trusts the system's.
+    imap_ca_file: str = ""
+    folder: str = "INBOX"
+    #: What happens to a processed message on the server: "delete" or "move" (to move_to).
+    after: str = "delete"
+    move_to: str = ""
+    #: Messages that are not reports are kept here; relative to the config file's folder.
+    unparsed_folder: str = "bounces-unparsed"
+    #: Webhooks (`digest web`), each off until its key is set: SNS topics whose SES
+    #: notifications are accepted, Postmark's basic-auth user and password (or URL secret),
+    #: Mailgun's HTTP webhook signing key, SendGrid's verification key (base64, as shown).
+    ses_topic_arns: tuple[str, ...] = ()
+    postmark_user: str = ""
+    postmark_secret: str = field(default="", repr=False)
+    mailgun_signing_key: str = field(default="", repr=False)
+    sendgrid_public_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +210,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    bounces: BouncesSettings = field(default_factory=BouncesSettings)
     #: The file these settings came from (None for embedded defaults).
     path: Path | None = None
     #: Unknown keys and similar non-fatal remarks, for the CLI to show.
@@ -201,8 +235,9 @@ _TABLES: dict[str, type] = {
     "web": WebSettings,
     "delivery": DeliverySettings,
     "schedule": ScheduleSettings,
+    "bounces": BouncesSettings,
 }
-_NOT_IN_FILE = {("smtp", "password")}
+_NOT_IN_FILE = {("smtp", "password"), ("bounces", "imap_password")}
 
 
 def find_config(explicit: str | Path | None, environ: dict[str, str] | None = None) -> Path | None:
@@ -282,6 +317,10 @@ def settings_from_dict(
                 database=resolve_database_url(settings.digest.database, path.parent),
                 templates=resolve_path(settings.digest.templates, path.parent),
             ),
+            bounces=replace(
+                settings.bounces,
+                unparsed_folder=resolve_path(settings.bounces.unparsed_folder, path.parent),
+            ),
         )
     return settings
 
@@ -350,6 +389,21 @@ def _validate(settings: Settings) -> None:
             f"[web] base_url must start with http:// or https://, not {settings.web.base_url!r}"
         )
     _validate_delivery(settings.delivery)
+    _validate_bounces(settings.bounces)
+
+
+def _validate_bounces(b: BouncesSettings) -> None:
+    if b.imap_security not in SECURITY_MODES:
+        raise ConfigError(
+            f"[bounces] imap_security must be one of {', '.join(SECURITY_MODES)}, "
+            f"not {b.imap_security!r}"
+        )
+    if not 0 < b.imap_port < 65536:
+        raise ConfigError(f"[bounces] imap_port out of range: {b.imap_port}")
+    if b.after not in ("delete", "move"):
+        raise ConfigError(f'[bounces] after must be "delete" or "move", not {b.after!r}')
+    if b.after == "move" and not b.move_to:
+        raise ConfigError('[bounces] after = "move" needs move_to (the folder to move to)')
 
 
 def _validate_delivery(d: DeliverySettings) -> None:
@@ -365,6 +419,13 @@ def _validate_delivery(d: DeliverySettings) -> None:
     if any(dkim) and not all(dkim):
         raise ConfigError(
             "[delivery] DKIM needs all of dkim_selector, dkim_domain and dkim_private_key_file"
+        )
+    if d.bounce_address and (
+        not _ADDRESS.fullmatch(d.bounce_address) or "+" in d.bounce_address.partition("@")[0]
+    ):
+        raise ConfigError(
+            "[delivery] bounce_address must be a plain address without '+' (digest adds "
+            f"+TOKEN to it), not {d.bounce_address!r}"
         )
 
 
@@ -514,6 +575,9 @@ pause_after_failures = 50
 dkim_selector = ""
 dkim_domain = ""
 dkim_private_key_file = ""
+# Bounces come back to this address, as bounces+TOKEN@domain (TOKEN names the message), and
+# each message carries Feedback-ID. Empty: the envelope sender is [smtp] sender's address.
+bounce_address = ""
 
 [schedule]
 # `digest serve`: fetch this often, build this long before the send time.
@@ -525,4 +589,24 @@ quiet_day = "note"
 catch_up_hours = 12
 # Only one `digest serve` per database: its lease lasts this long unless renewed.
 lease_seconds = 60
+
+[bounces]
+# `digest bounces fetch` reads reports from this IMAP mailbox (password: DIGEST_IMAP_PASSWORD).
+imap_host = ""
+imap_port = 993
+# "ssl" (IMAPS), "starttls" or "none"
+imap_security = "ssl"
+imap_user = ""
+folder = "INBOX"
+# After processing, "delete" the message or "move" it to move_to.
+after = "delete"
+move_to = ""
+# Messages that are not bounce or complaint reports are kept in this folder.
+unparsed_folder = "bounces-unparsed"
+# Webhooks of `digest web` (see the README): each is off until its key is set.
+ses_topic_arns = []
+postmark_user = ""
+postmark_secret = ""
+mailgun_signing_key = ""
+sendgrid_public_key = ""
 """

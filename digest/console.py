@@ -377,6 +377,14 @@ def deliveries_dict(report: DeliveriesReport) -> dict[str, Any]:
     return data
 
 
+def report_counts_line(reports: dict[str, int]) -> str:
+    """Bounce and complaint reports received, in words."""
+    return (
+        f"reported later: {reports.get('hard', 0)} hard bounces, "
+        f"{reports.get('soft', 0)} soft bounces, {reports.get('complaint', 0)} complaints"
+    )
+
+
 def print_deliveries(report: DeliveriesReport) -> None:
     console = _out()
     if report.zone:
@@ -387,6 +395,8 @@ def print_deliveries(report: DeliveriesReport) -> None:
         console.print(f"other zones of {report.date}: {_e(others)} (see --zone)")
     if report.uncertain:
         console.print(f"{report.uncertain} uncertain (a sender died while sending them)")
+    if any(report.reports.values()):
+        console.print(report_counts_line(report.reports))
     if report.next_retry:
         console.print(f"deferred deliveries are due again from {_when(report.next_retry)}")
     if report.failures:

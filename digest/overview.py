@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from digest import console
 from digest.app import App
+from digest.bounces.record import edition_report_counts
 from digest.controls import show_controls
 from digest.editions.service import Editions, groups
 from digest.jobs import DailyRun, SendResult
@@ -32,6 +33,8 @@ def _e(text: str) -> str:
 class EditionSummary:
     edition: Edition
     counts: dict[str, int]
+    #: Bounce and complaint reports about its messages: {"hard", "soft", "complaint"}.
+    reports: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,13 @@ def status(app: App) -> Status:
     for day, zone in queries.latest_edition_keys(app.topic.key):
         edition = service.get(service.key(day, zone))
         if edition is not None and edition.id is not None:
-            editions.append(EditionSummary(edition, app.ledger.counts(edition.id)))
+            editions.append(
+                EditionSummary(
+                    edition,
+                    app.ledger.counts(edition.id),
+                    edition_report_counts(app, edition.id),
+                )
+            )
     lease = DaemonLeases(app.database).current()
     return Status(
         now=now,
@@ -134,6 +143,7 @@ def status_dict(s: Status) -> dict[str, Any]:
                 "status": e.edition.status,
                 "stories": len(e.edition.stories),
                 "deliveries": e.counts,
+                "reports": e.reports,
             }
             for e in s.last_editions
         ],
@@ -177,6 +187,8 @@ def print_status(s: Status) -> None:
             f"last edition: {e.date} ({_e(e.zone or 'default zone')}) {e.status}, "
             f"{len(e.stories)} stories; deliveries: {counts or 'none'}"
         )
+        if any(summary.reports.values()):
+            out.print(f"  {console.report_counts_line(summary.reports)}")
     open_total = sum(s.open_deliveries.values())
     out.print(
         f"deliveries: {open_total} pending or deferred, "

@@ -264,6 +264,7 @@ def send(
         stop=stop,
         on_message=on_message,
         deliverable=app.subscribers.still_deliverable,
+        envelope_for=_verp(app),
     )
     result = run.run()
     report = SendReport(
@@ -286,6 +287,16 @@ def send(
     ):
         editions.finish(edition)
     return report
+
+
+def _verp(app: App) -> Callable[[Delivery], str] | None:
+    """Each delivery's own envelope sender when [delivery] bounce_address is set."""
+    if not app.settings.delivery.bounce_address:
+        return None
+    from digest.bounces.verp import VerpAddresses
+
+    verp = VerpAddresses(app.settings.delivery.bounce_address, app.verp_keys())
+    return lambda row: verp.address(row.id)
 
 
 def _audience(
@@ -312,6 +323,12 @@ def _variant_templates(app: App, edition: Edition, envelope_from: str) -> Varian
     base = app.settings.path.parent if app.settings.path else None
     sign = make_signer(app.settings.delivery, base)
     renderer = app.renderer()
+    # campaign:list:edition:sender, the fields mailbox providers' feedback loops group by.
+    feedback_id = (
+        f"{edition.date.isoformat()}:{edition.topic}:{edition.id}:{domain}"
+        if app.settings.delivery.bounce_address
+        else None
+    )
 
     def make_template(rendered: RenderedEdition, text_only: bool) -> MessageTemplate:
         return MessageTemplate(
@@ -321,6 +338,7 @@ def _variant_templates(app: App, edition: Edition, envelope_from: str) -> Varian
             unsubscribe_mailto=unsubscribe_mailto,
             text_only=text_only,
             sign=sign,
+            feedback_id=feedback_id,
         )
 
     return VariantTemplates(edition, renderer.render, make_template)
@@ -362,12 +380,18 @@ def _dry_run(
     return report
 
 
+#: The kinds of bounce report (digest.bounces.types.ReportKind), without importing it.
+REPORT_KINDS = ("hard", "soft", "complaint")
+
+
 @dataclass
 class DeliveriesReport(DeliveryCounts):
     #: Latest failed and deferred deliveries with the server's reply, newest first.
     failures: list[FailureRecord] = field(default_factory=list)
     #: The date's other zones (shown when no zone was asked for).
     other_zones: list[str] = field(default_factory=list)
+    #: Bounce and complaint reports received about its messages: {"hard", "soft", "complaint"}.
+    reports: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REPORT_KINDS, 0))
 
 
 def deliveries_report(
@@ -375,6 +399,7 @@ def deliveries_report(
 ) -> DeliveriesReport:
     """The ledger of one edition (the digest's own zone unless ``zone`` is given): counts by
     status and the recent failures."""
+    from digest.bounces.record import edition_report_counts
     from digest.editions.service import Editions
 
     editions = Editions(app)
@@ -396,4 +421,5 @@ def deliveries_report(
         next_retry=app.ledger.next_due(edition.id),
         failures=app.ledger.recent_failures(edition.id, failures),
         other_zones=others,
+        reports=edition_report_counts(app, edition.id),
     )

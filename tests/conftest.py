@@ -25,7 +25,13 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    for name in ("DIGEST_CONFIG", "DIGEST_SECRET_KEY", "DIGEST_SMTP_PASSWORD", "DIGEST_DEBUG"):
+    for name in (
+        "DIGEST_CONFIG",
+        "DIGEST_SECRET_KEY",
+        "DIGEST_SMTP_PASSWORD",
+        "DIGEST_IMAP_PASSWORD",
+        "DIGEST_DEBUG",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in [name for name in os.environ if name.startswith("DIGEST_") and "__" in name]:
         monkeypatch.delenv(name)  # DIGEST_<SECTION>__<KEY> settings

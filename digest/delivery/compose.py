@@ -65,6 +65,7 @@ class MessageTemplate:
         unsubscribe_mailto: str | None = None,
         text_only: bool = False,
         sign: Signer | None = None,
+        feedback_id: str | None = None,
     ) -> None:
         sender_name, sender_addr = parse_sender(sender)
         check_header_value("Subject", rendered.subject)
@@ -78,6 +79,8 @@ class MessageTemplate:
         fixed.set_raw("From", folded_address("From", sender_name, sender_addr).decode("ascii"))
         fixed["Subject"] = " ".join(rendered.subject.split())
         fixed["List-Id"] = list_id.strip()
+        if feedback_id:
+            fixed["Feedback-ID"] = check_header_value("Feedback-ID", feedback_id)
         head = fixed.as_bytes(policy=POLICY)
         self._fixed_headers = head[: head.index(b"\r\n\r\n") + 2]
         markers = {

@@ -118,8 +118,11 @@ class DeliveryRun:
         stop: threading.Event | None = None,
         on_message: Callable[[Delivery, str], None] | None = None,
         deliverable: Callable[[Iterable[int]], dict[int, str | None]],
+        envelope_for: Callable[[Delivery], str] | None = None,
     ) -> None:
         self.ledger = ledger
+        # A per-delivery envelope sender (VERP), when bounces are traced to their message.
+        self.envelope_for = envelope_for
         # Who may still be mailed, re-read per batch: an unsubscribe, pause or suppression
         # during a send is honoured.
         self.deliverable = deliverable
@@ -394,7 +397,12 @@ class DeliveryRun:
                 on_connection += 1
                 self.limiter.wait()
                 try:
-                    reply = mailer.send(self.envelope_from, recipient, message, ready=ready)
+                    envelope = (
+                        self.envelope_from
+                        if self.envelope_for is None
+                        else self.envelope_for(delivery)
+                    )
+                    reply = mailer.send(envelope, recipient, message, ready=ready)
                 except _Abandoned:
                     mailer = None  # dropped mid-DATA: the server did not take the message
                     return

@@ -246,6 +246,8 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
         Index("ix_deliveries_edition_status", "edition_id", "status"),
+        # A bounce report names the message it is about by its Message-ID.
+        Index("ix_deliveries_message_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -297,3 +299,34 @@ class DaemonLeaseRow(Base):
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
     renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BounceReportRow(Base):
+    """One bounce or complaint about one address, as reported once (a DSN, an ARF report or a
+    webhook event): the same report seen again finds its row and changes nothing."""
+
+    __tablename__ = "bounce_reports"
+    __table_args__ = (
+        UniqueConstraint("report_key", "email", name="uq_bounce_reports_key_email"),
+        Index("ix_bounce_reports_edition_kind", "edition_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The report's identity: its Message-ID, the hash of its bytes, or the provider's event id.
+    report_key: Mapped[str] = mapped_column(String(512))
+    #: The address the report is about (the delivery's, when the report names the delivery).
+    email: Mapped[str] = mapped_column(String(320))
+    #: "hard", "soft" or "complaint".
+    kind: Mapped[str] = mapped_column(String(16))
+    #: "dsn", "arf", "ses", "postmark", "mailgun" or "sendgrid".
+    source: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL")
+    )
+    edition_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id", ondelete="SET NULL"))
+    #: Erasing a subscriber erases the reports about them.
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE")
+    )
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
