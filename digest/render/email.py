@@ -311,7 +311,10 @@ class EditionRenderer:
         left = total
         numbers = iter(range(1, 1_000_000))
         zone = edition.zone or self.timezone
-        local_time = Dates(self.language, zone).time
+        dates = Dates(self.language, zone)
+        # a byline's time alone is ambiguous when the window covers parts of two days
+        spans = dates.spans_two_days(edition.window.start, edition.window.end)
+        local_time = dates.day_time if spans else dates.time
         for section in edition.sections:
             if not section.stories:
                 continue
@@ -394,7 +397,8 @@ def _story_view(
         source=names[0] if names else "",
         also=tuple(listed),
         also_more=len(also) - len(listed),
-        time=local_time(story.published),
+        # the byline is the headline's source: its outlet with its own time
+        time=local_time(story.sources[0].published if story.sources else story.published),
         published=story.published,
         links=tuple(links),
     )

@@ -110,9 +110,9 @@ def test_outlets_shown_once_headline_source_first(renderer, edition):
     text = html.unescape(email.html)
     # duplicate outlet collapsed; the first outlet is the headline's source, not "also"
     assert re.search(r"Also reported by: <a [^>]*>Outlet B</a>, <a [^>]*>Outlet C</a><", text)
-    assert "Harbour Wire · 07:05 UTC" in text
+    assert "Harbour Wire · 9 Mar 07:05 UTC" in text
     assert "Also reported by: Outlet B, Outlet C\n" in email.text
-    assert "  Harbour Wire · 07:05 UTC" in email.text
+    assert "  Harbour Wire · 9 Mar 07:05 UTC" in email.text
     # a story with one outlet has no "also" line
     dutch = email.text.split("Dutch supplier", 1)[1].split("\n* ", 1)[0]
     assert "Also reported by" not in dutch
