@@ -16,7 +16,7 @@ import gettext
 import html
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -404,18 +404,25 @@ def _story_view(
     )
 
 
-def _ranked(edition: Edition) -> list[Story]:
-    """Stories by score, highest first; ties keep the edition's order."""
-    return sorted(edition.stories, key=lambda story: -story.score)
+def _top_stories(stories: Sequence[Story]) -> list[Story]:
+    """The email's first story, then the others by score (ties keep the email's order).
+
+    The first story leads whatever the scores say: a reader opening the email on the subject's
+    promise must find that story at the top, and sections may be ordered (or a story pinned) so
+    that the highest-scored story sits lower down.
+    """
+    if not stories:
+        return []
+    return [stories[0], *sorted(stories[1:], key=lambda story: -story.score)]
 
 
 def _lead_story(edition: Edition) -> Story | None:
-    ranked = _ranked(edition)
-    return ranked[0] if ranked else None
+    top = _top_stories(edition.stories)
+    return top[0] if top else None
 
 
 def _preheader(edition: Edition, language: gettext.NullTranslations) -> str:
-    titles = [_one_line(story.title) for story in _ranked(edition)[:_PREHEADER_STORIES]]
+    titles = [_one_line(s.title) for s in _top_stories(edition.stories)[:_PREHEADER_STORIES]]
     titles = [title for title in titles if title]
     if not titles:
         quiet = language.gettext("No major developments on %(topic)s today.")

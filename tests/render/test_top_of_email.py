@@ -86,3 +86,59 @@ def test_story_without_sources_falls_back_to_its_own_time():
     )
     edition = make_edition((Section(key="t", title="Tariffs", stories=(story,)),))
     assert "9 Mar 09:30 UTC" in sample_renderer().render(edition).text
+
+
+def _policy_after_colour():
+    """Sections in the edition's order; the second holds the day's highest-scored story."""
+    companies = Section(
+        key="companies",
+        title="Companies & markets",
+        stories=(
+            make_story(
+                "Chip stocks rally in Hong Kong", "https://a.example/rally", section="c", score=3.0
+            ),
+            make_story(
+                "Carmaker shifts battery orders",
+                "https://a.example/battery",
+                section="c",
+                score=2.0,
+            ),
+        ),
+    )
+    talks = Section(
+        key="talks",
+        title="Talks & diplomacy",
+        stories=(
+            make_story(
+                "Trade envoys agree to resume talks",
+                "https://a.example/talks",
+                section="t",
+                score=9.0,
+            ),
+            make_story(
+                "Ministers trade barbs over tariffs",
+                "https://a.example/barbs",
+                section="t",
+                score=2.5,
+            ),
+        ),
+    )
+    return make_edition((companies, talks))
+
+
+def test_subject_leads_with_the_emails_first_story():
+    edition = _policy_after_colour()
+    renderer = sample_renderer()
+    email = renderer.render(edition)
+    first_headline = next(line for line in email.text.splitlines() if line.startswith("* "))
+    assert first_headline == "* Chip stocks rally in Hong Kong"
+    assert email.subject == "US–China trade, 10 Mar: Chip stocks rally in Hong Kong"
+    # the preheader, shown next to the subject in the inbox, opens with the same story
+    assert "Chip stocks rally in Hong Kong · Trade envoys agree" in email.html
+
+
+def test_subject_follows_a_subscribers_sections():
+    edition = _policy_after_colour()
+    only_talks = replace(edition, sections=edition.sections[1:])
+    subject = sample_renderer().subject(only_talks)
+    assert subject.endswith(": Trade envoys agree to resume talks")
