@@ -59,6 +59,7 @@ _OUTLET_MAX = 80
 _ALSO_MAX = 6
 
 _PREHEADER_STORIES = 3
+_BRIEF_STORIES = 3
 _PREHEADER_MAX_LENGTH = 140
 # Invisible filler after the preheader so mail clients do not pad the preview with body text.
 _PREHEADER_SPACER = "&#847;&zwnj;&nbsp;" * 40
@@ -308,6 +309,7 @@ class EditionRenderer:
         if per_section is None and not web:
             per_section = self.max_stories_per_section
         sections = []
+        shown_stories: list[Story] = []
         left = total
         numbers = iter(range(1, 1_000_000))
         zone = edition.zone or self.timezone
@@ -324,6 +326,7 @@ class EditionRenderer:
             shown = section.stories[:room]
             if left is not None:
                 left -= len(shown)
+            shown_stories.extend(shown)
             sections.append(
                 _SectionView(
                     key=section.key,
@@ -357,6 +360,11 @@ class EditionRenderer:
             "story_count": story_count,
             "shown_count": shown_count,
             "section_count": len(sections),
+            # "Today in brief": the headlines of the top stories the email shows
+            "brief": [
+                _truncate(_one_line(story.title) or "(untitled)", _TITLE_MAX)
+                for story in _top_stories(shown_stories)[:_BRIEF_STORIES]
+            ],
             "preheader": _preheader(edition, self._translations),
             "preheader_spacer": Markup(_PREHEADER_SPACER),
             "web": web,

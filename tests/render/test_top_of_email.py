@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -142,3 +143,35 @@ def test_subject_follows_a_subscribers_sections():
     only_talks = replace(edition, sections=edition.sections[1:])
     subject = sample_renderer().subject(only_talks)
     assert subject.endswith(": Trade envoys agree to resume talks")
+
+
+def test_brief_names_the_top_three_headlines_in_both_parts():
+    edition = _policy_after_colour()
+    email = sample_renderer().render(edition)
+    lines = email.text.splitlines()
+    start = lines.index("Today in brief:")
+    # the lead first (as in the subject), then the best-scored of the rest
+    assert lines[start + 1 : start + 5] == [
+        "- Chip stocks rally in Hong Kong",
+        "- Trade envoys agree to resume talks",
+        "- Ministers trade barbs over tariffs",
+        "",
+    ]
+    assert "stories in" not in email.text  # no count instead of news
+    items = re.findall(r"<li[^>]*>([^<]*)</li>", email.html)
+    assert items == [
+        "Chip stocks rally in Hong Kong",
+        "Trade envoys agree to resume talks",
+        "Ministers trade barbs over tariffs",
+    ]
+    assert "Carmaker shifts battery orders" not in re.search(
+        r'class="brief".*?</td>', email.html, flags=re.S
+    ).group(0)
+
+
+def test_brief_of_a_one_story_day_names_that_story():
+    story = make_story("Lone story on tariffs", "https://a.example/x", section="t")
+    edition = make_edition((Section(key="t", title="Tariffs", stories=(story,)),))
+    lines = sample_renderer().render(edition).text.splitlines()
+    start = lines.index("Today in brief:")
+    assert lines[start + 1 : start + 3] == ["- Lone story on tariffs", ""]
