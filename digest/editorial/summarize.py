@@ -5,6 +5,7 @@ of one of the items (or in its title when the item has no text). Rules:
 
 - at most ``max_words`` words and at most two sentences; a sentence is never cut, so when the
   best sentence alone is longer than the limit it is used alone;
+- a wire dateline opening a sentence ("BEIJING, Oct 17 (Reuters) -") is trimmed off it;
 - no sentence that starts with a dangling reference ("He said", "This is", "But ...") or that
   the feed truncated ("..." at the end), nor calls to action ("Sign up", "Click here");
 - with several items, the sentences most central to the whole cluster win: a sentence scores
@@ -19,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from digest.editorial.datelines import strip_dateline
 from digest.editorial.text import clean_text, content_words, split_sentences, tokens, word_count
 from digest.types import Item
 
@@ -68,7 +70,8 @@ def candidate_sentences(item: Item, clean: str | None = None) -> list[str]:
     if clean is None:
         clean = clean_text(item.text)
     source = clean if clean else item.title.strip()
-    return [s for s in split_sentences(source) if _usable(s)]
+    trimmed = (strip_dateline(sentence) for sentence in split_sentences(source))
+    return [sentence for sentence in trimmed if _usable(sentence)]
 
 
 def summarize(

@@ -1,0 +1,54 @@
+"""Summaries as the top of the email shows them: no wire datelines, no repeated content."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.editorial.datelines import strip_dateline
+from digest.editorial.summarize import summarize
+from tests.editorial.conftest import make_item
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("WASHINGTON — The Commerce Department widened curbs.", "The Commerce Department"),
+        ("BEIJING, Oct 17 (Reuters) - China said it would respond.", "China said"),
+        ("HONG KONG (AP) — Stocks in Hong Kong fell on Monday.", "Stocks in Hong Kong"),
+        ("SAN FRANCISCO/BEIJING, Oct. 17 (Reuters) - Nvidia said it complied.", "Nvidia said"),
+        ("TAIPEI, Taiwan (AP) — Taiwan's exports rose.", "Taiwan's exports"),
+        ("WASHINGTON, D.C. — Officials met on Friday.", "Officials met"),
+        ("Beijing (AFP) - China hit back at the curbs.", "China hit back"),
+        ("(Reuters) - China hit back at the curbs.", "China hit back"),
+        ("NEW DELHI: India weighs curbs on imports.", "India weighs"),
+        ("LONDON, March 3, 2026 (Reuters) - Copper rose.", "Copper rose."),
+    ],
+)
+def test_wire_datelines_are_trimmed(sentence, expected):
+    trimmed = strip_dateline(sentence)
+    assert trimmed.startswith(expected)
+    assert sentence.endswith(trimmed)  # still a verbatim part of the source
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "US - China talks resume in Geneva on Monday.",
+        "Beijing - a city of twenty million - said nothing.",
+        "The US — and its allies — agreed on the rules.",
+        "China said on Tuesday it would respond.",
+    ],
+)
+def test_prose_that_looks_like_a_dateline_is_kept(sentence):
+    assert strip_dateline(sentence) == sentence
+
+
+def test_summary_has_no_dateline():
+    item = make_item(
+        "China vows response to new US chip curbs",
+        "BEIJING, Oct 17 (Reuters) - China's commerce ministry said on Tuesday it would take "
+        "necessary measures to protect its firms after Washington widened chip export curbs.",
+    )
+    summary = summarize([item])
+    assert summary.startswith("China's commerce ministry said on Tuesday")
+    assert "Reuters" not in summary and "BEIJING" not in summary
