@@ -8,6 +8,8 @@ of one of the items (or in its title when the item has no text). Rules:
 - a wire dateline opening a sentence ("BEIJING, Oct 17 (Reuters) -") is trimmed off it;
 - no sentence that starts with a dangling reference ("He said", "This is", "But ...") or that
   the feed truncated ("..." at the end), nor calls to action ("Sign up", "Click here");
+- never two sentences saying the same thing: a second sentence sharing most of the content
+  words of the shorter of the two is a repeat, whichever way round;
 - with several items, the sentences most central to the whole cluster win: a sentence scores
   by how many of the cluster's items use its words (title words count extra), favouring the
   lead of each item and, on a tie, the earliest item.
@@ -39,6 +41,8 @@ _JUNK = re.compile(
     re.I,
 )
 _MIN_WORDS = 5
+#: Share of the shorter sentence's content words that, found in another, make it a repeat.
+_DUPLICATE_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,14 @@ def _usable(sentence: str) -> bool:
     if stripped.endswith(("...", "…", ":", ",", ";", "-", "–", "—")):
         return False
     return _JUNK.search(sentence) is None
+
+
+def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two sentences say mostly the same thing: most words of the shorter are in the
+    other. Measured on the shorter one, so a sentence that restates another and adds a clause
+    ("China banned gallium exports" / "China banned gallium exports on Monday, officials
+    said") counts as a repeat either way round."""
+    return len(a & b) > _DUPLICATE_SHARE * min(len(a), len(b))
 
 
 def _terminated(sentence: str) -> bool:
@@ -130,8 +142,8 @@ def summarize(
             continue
         if used + word_count(c.text) > max_words or c.text == first.text:
             continue
-        # A second sentence must add news: skip one whose words the first mostly has already.
-        if len(c.words & first.words) / len(c.words) > 0.5:
+        # A second sentence must add news, not say the first one again in other words.
+        if _near_duplicate(c.words, first.words):
             continue
         if c.item_rank != first.item_rank and score(c) < 0.5 * score(first):
             continue

@@ -52,3 +52,38 @@ def test_summary_has_no_dateline():
     summary = summarize([item])
     assert summary.startswith("China's commerce ministry said on Tuesday")
     assert "Reuters" not in summary and "BEIJING" not in summary
+
+
+def test_summary_never_repeats_a_sentence_in_other_words():
+    # The second outlet restates the first's lead and adds a clause. Measured on the longer
+    # sentence most of its words are new, yet it tells the reader nothing new.
+    first = make_item(
+        "China bans gallium exports to the US",
+        "China banned gallium exports to the United States. Some traders said prices of the "
+        "metal could double in Rotterdam.",
+        feed="Daily Ledger",
+        hours=-5,
+    )
+    second = make_item(
+        "China bans gallium exports to the US",
+        "Metal traders in Rotterdam braced for a volatile week. China banned gallium exports to "
+        "the United States on Monday in retaliation for Washington's latest chip curbs, the "
+        "commerce ministry announced.",
+        feed="Market Times",
+        hours=-4,
+    )
+    summary = summarize([first, second], max_words=80)
+    assert summary.count("China banned gallium exports") == 1, summary
+    assert summary.startswith("China banned gallium exports to the United States. ")
+    # a second sentence that does add news is still used
+    assert summary.endswith(("Rotterdam.", "volatile week.")), summary
+
+
+def test_near_duplicate_is_judged_on_the_shorter_sentence():
+    from digest.editorial.summarize import _near_duplicate
+
+    short = frozenset({"china", "banned", "gallium", "export"})
+    long = short | {"monday", "commerce", "ministry", "statement", "evening", "security"}
+    assert _near_duplicate(short, long) and _near_duplicate(long, short)
+    other = frozenset({"trader", "expect", "price", "metal", "climb", "gallium"})
+    assert not _near_duplicate(long, other)
