@@ -245,12 +245,22 @@ def feeds() -> None:
 
 @feeds.command("add")
 @click.argument("urls", nargs=-1, required=True)
-def feeds_add(urls: tuple[str, ...]) -> None:
+@click.option("--name", help="The outlet's name (feeds given one name count as one outlet).")
+def feeds_add(urls: tuple[str, ...], name: str | None) -> None:
     """Add one or more feeds by URL."""
     app = _session().app()
     for url in urls:
-        verb = services.add_feed(app, url)
-        click.echo(f"{verb} {url}")
+        verb = services.add_feed(app, url, name)
+        click.echo(f"{verb} {url}" + (f" ({services.outlet_name(name)})" if name else ""))
+
+
+@feeds.command("rename")
+@click.argument("feed")
+@click.argument("name")
+def feeds_rename(feed: str, name: str) -> None:
+    """Name the outlet of the feed at URL FEED (feeds given one name count as one outlet)."""
+    stored = services.rename_feed(_session().app(), feed, name)
+    click.echo(f"renamed {feed}: {stored}")
 
 
 @feeds.command("enable")

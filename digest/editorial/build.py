@@ -94,13 +94,20 @@ def build_edition(
             key=lambda item: (item.published, item.id),
         )
         sources = tuple(
-            Source(item_id=i.id, feed=i.feed_title, title=i.title, url=i.url, published=i.published)
+            Source(
+                item_id=i.id,
+                feed=i.feed_title,
+                title=i.title,
+                url=i.url,
+                published=i.published,
+                outlet=i.outlet,
+            )
             for i in [headline, *others]
         )
         summary = summarize(group, max_words, cleaned=[a.clean for a in analyses])
         section = choose_section(section_totals(info[i.id][2] for i in group), topic)
         score = story_score(
-            outlets=len({i.feed_title for i in group}),
+            outlets=len({i.outlet or i.feed_title for i in group}),  # two feeds of one count once
             relevance=max(info[i.id][1] for i in group),
             latest=max(i.published for i in group),
             window=window,

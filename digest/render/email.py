@@ -378,10 +378,14 @@ def _story_view(
     *,
     full: bool = False,
 ) -> _StoryView:
+    # one entry per outlet: two feeds of one newspaper (same key) are listed once
     outlets: dict[str, str] = {}
+    seen: set[str] = set()
     for source in story.sources:
         name = _truncate(_one_line(source.feed), _OUTLET_MAX)
-        if name and name not in outlets:
+        key = source.outlet or name
+        if name and key not in seen and name not in outlets:
+            seen.add(key)
             outlets[name] = safe_url(source.url, fallback="")
     names = list(outlets)
     title = _one_line(story.title) or "(untitled)"
