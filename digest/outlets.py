@@ -32,7 +32,14 @@ from digest.types import Feed
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
 
-__all__ = ["Outlet", "normalize_outlet_name", "outlets_of", "site_of", "OUTLET_NAME_MAX"]
+__all__ = [
+    "OUTLET_NAME_MAX",
+    "Outlet",
+    "load_suffixes",
+    "normalize_outlet_name",
+    "outlets_of",
+    "site_of",
+]
 
 #: Longest outlet name an admin may give (the column's width).
 OUTLET_NAME_MAX = 200
@@ -85,16 +92,24 @@ def _majority(sites: Iterable[str | None]) -> str | None:
     return min(counted.items(), key=lambda entry: (-entry[1], entry[0]))[0]
 
 
+def load_suffixes() -> PublicSuffixList:
+    """The public suffix list shipped with the library (reading it takes about 0.1 s: keep it)."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
 def outlets_of(
-    feeds: Sequence[Feed], item_links: Mapping[int, Sequence[str]] | None = None
+    feeds: Sequence[Feed],
+    item_links: Mapping[int, Sequence[str]] | None = None,
+    suffixes: PublicSuffixList | None = None,
 ) -> dict[int, Outlet]:
     """Each feed's outlet, by feed id (rules in the module doc).
 
-    `item_links` holds, by feed id, links of the feed's items (a sample is enough).
+    `item_links` holds, by feed id, links of the feed's items (a sample is enough);
+    `suffixes` is the list from :func:`load_suffixes` (loaded here when not given).
     """
-    from publicsuffixlist import PublicSuffixList
-
-    suffixes = PublicSuffixList()
+    suffixes = suffixes or load_suffixes()
     links = item_links or {}
     sites: dict[int, str | None] = {}
     for feed in feeds:

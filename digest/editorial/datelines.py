@@ -2,8 +2,8 @@
 
 A dateline tells the reader where the reporter filed from; in a digest, under a byline that
 already names the outlet, it is noise ("BEIJING, Oct 17 (Reuters) - China said..."). Shapes
-recognised at the start of a sentence, followed by a dash (hyphen, en or em) or, for an
-all-capitals place, a colon:
+recognised at the start of a sentence, followed by a dash (hyphen, en or em); a colon is not
+taken, since "KENNEDY: China is..." names a columnist, whose opinion must stay attributed:
 
 - a place in capitals, one or more words, several joined by "/": ``WASHINGTON``,
   ``HONG KONG``, ``SAN FRANCISCO/BEIJING``, optionally with a region (``TAIPEI, Taiwan``,
@@ -36,7 +36,7 @@ _CASED_PLACE = r"[A-Z][a-z]+(?:[ /][A-Z][a-z]+){0,3}"
 
 _DATELINE = re.compile(
     rf"""^(?:
-        (?P<caps>{_CAPS_PLACE}){_REGION}?{_DATE}?\s*{_AGENCY}?(?:{_DASH}|:\s+)
+        (?P<caps>{_CAPS_PLACE}){_REGION}?{_DATE}?\s*{_AGENCY}?{_DASH}
       | {_CASED_PLACE}{_REGION}?{_DATE}?\s*{_AGENCY}{_DASH}
       | {_AGENCY}{_DASH}
     )(?=[\"'“‘(]?[A-Z0-9])""",

@@ -35,6 +35,8 @@ class Store:
     def __init__(self, database: Database) -> None:
         self.database = database
         self._sessions = database.sessions
+        # the public suffix list that groups feeds into outlets, read at the first need
+        self._suffixes: Any = None
 
     # --- feeds ---------------------------------------------------------------------------
 
@@ -147,7 +149,7 @@ class Store:
 
     def items_published_between(self, start: datetime, end: datetime) -> list[Item]:
         """The items published in [start, end), each with its outlet (digest/outlets.py)."""
-        from digest.outlets import outlets_of
+        from digest.outlets import load_suffixes, outlets_of
 
         with self._sessions() as session:
             rows = session.scalars(
@@ -159,7 +161,9 @@ class Store:
             links: dict[int, list[str]] = {}
             for row in rows:
                 links.setdefault(row.feed_id, []).append(row.url)
-            outlets = outlets_of(feeds, links)
+            if self._suffixes is None:
+                self._suffixes = load_suffixes()
+            outlets = outlets_of(feeds, links, self._suffixes)
             return [
                 value_of(
                     Item,
