@@ -256,3 +256,49 @@ def test_upgrade_keeps_feeds_and_adds_the_outlet_column(tmp_path: Path):
     with sqlite3.connect(tmp_path / "old.db") as db:
         rows = db.execute("select url, title, outlet from feeds").fetchall()
     assert rows == [("https://one.example/rss", "One", None)]
+
+
+def test_headline_agreement_counts_outlets_not_feeds():
+    from digest.editorial.build import choose_headline
+    from digest.editorial.relevance import analyze
+
+    def item(item_id: int, title: str, text: str, outlet: str) -> Item:
+        when = datetime(2025, 6, 1, 8 + item_id, tzinfo=UTC)
+        link = f"https://news.example/{item_id}"
+        return Item(
+            id=item_id,
+            feed_id=item_id,
+            feed_title=outlet,
+            guid=str(item_id),
+            url=link,
+            canonical_url=link,
+            title=title,
+            summary_html="",
+            text=text,
+            published=when,
+            fetched=when,
+            outlet=outlet,
+        )
+
+    ledger = ("Washington blacklists Huawei suppliers", "Washington blacklisted Huawei suppliers.")
+    other = (
+        "US adds Chinese chip firms to trade blacklist",
+        "The US added Chinese chip firms to its trade blacklist, including Huawei suppliers.",
+    )
+    third = (
+        "Chinese chip firms added to US blacklist",
+        "Chinese chip firms were added to a US trade blacklist on Tuesday.",
+    )
+
+    def headline(second_feed_outlet: str) -> str:
+        items = [
+            item(1, *other, "site:other.example"),
+            item(2, *ledger, "site:ledger.example"),
+            item(3, *ledger, second_feed_outlet),
+            item(4, *third, "site:third.example"),
+        ]
+        return items[choose_headline([analyze(i) for i in items])].title
+
+    # as two outlets, the ledger's title is the most shared; as one, its echo no longer counts
+    assert headline("site:ledger-two.example") == "Washington blacklists Huawei suppliers"
+    assert headline("site:ledger.example") == "US adds Chinese chip firms to trade blacklist"

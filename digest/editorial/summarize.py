@@ -11,7 +11,7 @@ of one of the items (or in its title when the item has no text). Rules:
 - never two sentences saying the same thing: a second sentence sharing most of the content
   words of the shorter of the two is a repeat, whichever way round;
 - with several items, the sentences most central to the whole cluster win: a sentence scores
-  by how many of the cluster's items use its words (title words count extra), favouring the
+  by how many of the cluster's outlets use its words (title words count extra), favouring the
   lead of each item and, on a tie, the earliest item.
 """
 
@@ -102,15 +102,17 @@ def summarize(
     if cleaned is None:
         cleaned = [clean_text(item.text) for item in items]
 
-    # How central each word is: the share of items using it, plus a bonus for title words.
-    n = len(items)
-    doc_freq: dict[str, int] = {}
+    # How central each word is: the share of outlets using it (two feeds of one outlet count
+    # once), plus a bonus for title words.
+    used_by: dict[str, set[str]] = {}
     title_words: set[str] = set()
-    for k in range(n):
-        title = set(content_words(tokens(items[k].title)))
+    for k, item in enumerate(items):
+        title = set(content_words(tokens(item.title)))
         title_words |= title
         for word in title | set(content_words(tokens(cleaned[k]))):
-            doc_freq[word] = doc_freq.get(word, 0) + 1
+            used_by.setdefault(word, set()).add(item.outlet or item.feed_title)
+    doc_freq = {word: len(outlets) for word, outlets in used_by.items()}
+    n = len({item.outlet or item.feed_title for item in items})
 
     def weight(word: str) -> float:
         return doc_freq.get(word, 0) / n + (0.5 if word in title_words else 0.0)
