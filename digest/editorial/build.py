@@ -108,7 +108,9 @@ def build_edition(
             )
             for i in [headline, *others]
         )
-        summary = summarize(group, max_words, cleaned=[a.clean for a in analyses])
+        summary = summarize(
+            group, max_words, cleaned=[a.clean for a in analyses], headline=headline.title
+        )
         section = choose_section(section_totals(info[i.id][2] for i in group), topic)
         score = story_score(
             outlets=len({i.outlet or i.feed_title for i in group}),  # two feeds of one count once

@@ -8,6 +8,8 @@ of one of the items (or in its title when the item has no text). Rules:
 - a wire dateline opening a sentence ("BEIJING, Oct 17 (Reuters) -") is trimmed off it;
 - no sentence that starts with a dangling reference ("He said", "This is", "But ...") or that
   the feed truncated ("..." at the end), nor calls to action ("Sign up", "Click here");
+- no sentence that is a copy of the story's headline, shown just above it (a story whose
+  only sentence is its headline has no summary);
 - never two sentences saying the same thing: a second sentence sharing most of the content
   words of the shorter of the two is a repeat, whichever way round;
 - with several items, the sentences most central to the whole cluster win: a sentence scores
@@ -43,6 +45,8 @@ _JUNK = re.compile(
 _MIN_WORDS = 5
 #: Share of the shorter sentence's content words that, found in another, make it a repeat.
 _DUPLICATE_SHARE = 0.5
+#: Share of the two word sets in common (Jaccard) that makes a sentence a copy of the headline.
+_HEADLINE_SHARE = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,17 @@ def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
     return len(a & b) > _DUPLICATE_SHARE * min(len(a), len(b))
 
 
+def _restates(sentence: frozenset[str], headline: frozenset[str]) -> bool:
+    """Whether a sentence is the headline again (nearly the same words, both ways round).
+
+    Stricter than :func:`_near_duplicate`: a lead usually holds the headline's words and adds
+    who, when and why, and it is the best summary there is; only a copy adds nothing.
+    """
+    if not headline:
+        return False
+    return len(sentence & headline) >= _HEADLINE_SHARE * len(sentence | headline)
+
+
 def _terminated(sentence: str) -> bool:
     return sentence.rstrip("\"'”’) ").endswith((".", "!", "?"))
 
@@ -91,10 +106,13 @@ def summarize(
     max_words: int = 50,
     *,
     cleaned: Sequence[str] | None = None,
+    headline: str = "",
 ) -> str:
     """An extractive summary of the story told by `items` ("" when no sentence qualifies).
 
     `cleaned` (the items' texts after :func:`clean_text`) may be given when already computed.
+    A sentence that only restates `headline` (the story's headline, shown above the summary)
+    is not used.
     """
     if not items:
         return ""
@@ -117,11 +135,12 @@ def summarize(
     def weight(word: str) -> float:
         return doc_freq.get(word, 0) / n + (0.5 if word in title_words else 0.0)
 
+    headline_words = frozenset(content_words(tokens(headline)))
     candidates: list[_Candidate] = []
     for rank, k in enumerate(order):
         for position, sentence in enumerate(candidate_sentences(items[k], cleaned[k])):
             words = frozenset(content_words(tokens(sentence)))
-            if words:
+            if words and not _restates(words, headline_words):
                 candidates.append(_Candidate(rank, position, sentence, words))
     if not candidates:
         return ""

@@ -87,3 +87,25 @@ def test_near_duplicate_is_judged_on_the_shorter_sentence():
     assert _near_duplicate(short, long) and _near_duplicate(long, short)
     other = frozenset({"trader", "expect", "price", "metal", "climb", "gallium"})
     assert not _near_duplicate(long, other)
+
+
+def test_summary_does_not_repeat_the_headline_above_it():
+    headline = "China and US agree to resume trade talks next month"
+    copy = make_item(headline, "")
+    # alone, the title is the only sentence: as the headline's copy it is no summary
+    assert summarize([copy], headline=headline) == ""
+    # a lead that says who, when and why keeps its place although it holds the headline
+    lead = make_item(
+        headline,
+        "China and the US agreed on Friday to resume trade talks next month in Geneva, after "
+        "a phone call between their commerce ministers.",
+    )
+    assert summarize([lead], headline=headline).startswith("China and the US agreed on Friday")
+    # another outlet's sentence is used instead of the copy
+    other = make_item(
+        "Trade talks to restart",
+        "Negotiators from both sides will meet in Geneva to discuss tariffs on farm goods.",
+        feed="Market Times",
+    )
+    summary = summarize([copy, other], headline=headline)
+    assert summary.startswith("Negotiators from both sides"), summary
