@@ -167,6 +167,9 @@ def test_brief_names_the_top_three_headlines_in_both_parts():
     assert "Carmaker shifts battery orders" not in re.search(
         r'class="brief".*?</td>', email.html, flags=re.S
     ).group(0)
+    # the web edition (the archive's page of the day) opens the same way
+    web = sample_renderer().render_web(edition)
+    assert re.findall(r"<li[^>]*>([^<]*)</li>", web) == items
 
 
 def test_brief_of_a_one_story_day_names_that_story():
