@@ -252,10 +252,21 @@ def feeds() -> None:
 
 @feeds.command("add")
 @click.argument("urls", nargs=-1, required=True)
-def feeds_add(urls: tuple[str, ...]) -> None:
+@click.option("--name", help="The outlet's name (feeds given one name count as one outlet).")
+def feeds_add(urls: tuple[str, ...], name: str | None) -> None:
     """Add one or more feeds by URL."""
-    for verb, url in services.add_feeds(_session().app(), urls):
-        click.echo(f"{verb} {url}")
+    app = _session().app()
+    for verb, url in services.add_feeds(app, urls, name):
+        click.echo(f"{verb} {url}" + (f" ({services.outlet_name(name)})" if name else ""))
+
+
+@feeds.command("rename")
+@click.argument("feed")
+@click.argument("name")
+def feeds_rename(feed: str, name: str) -> None:
+    """Name the outlet of the feed at URL FEED (feeds given one name count as one outlet)."""
+    stored = services.rename_feed(_session().app(), feed, name)
+    click.echo(f"renamed {feed}: {stored}")
 
 
 @feeds.command("enable")

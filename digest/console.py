@@ -104,6 +104,7 @@ def feed_dict(feed: Feed) -> dict[str, Any]:
     return {
         "url": feed.url,
         "title": feed.title,
+        "outlet": feed.outlet,
         "items": feed.item_count,
         "last_fetched_at": feed.last_fetched_at.isoformat() if feed.last_fetched_at else None,
         "last_success_at": feed.last_success_at.isoformat() if feed.last_success_at else None,
@@ -148,7 +149,7 @@ def print_feeds(feeds: list[Feed]) -> None:
     for feed in feeds:
         status = _feed_status(feed)
         table.add_row(
-            _e(f"{feed.title}\n{feed.url}" if feed.title else feed.url),
+            _e(f"{feed.name}\n{feed.url}" if feed.name != feed.url else feed.url),
             str(feed.item_count),
             _when(feed.last_success_at),
             _e(status),

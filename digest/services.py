@@ -50,22 +50,43 @@ def valid_feed_url(url: str) -> str:
     return url
 
 
-def add_feeds(app: App, urls: Collection[str]) -> list[tuple[str, str]]:
+def add_feeds(app: App, urls: Collection[str], name: str | None = None) -> list[tuple[str, str]]:
     """Add feeds, each URL checked before any is added; (verb, url) per URL (see add_feed)."""
     for url in urls:
         valid_feed_url(url)
-    return [(add_feed(app, url), url) for url in urls]
+    return [(add_feed(app, url, name), url) for url in urls]
 
 
-def add_feed(app: App, url: str) -> str:
-    """Add a feed; adding a disabled feed again enables it. Returns "added" or "enabled"."""
+def add_feed(app: App, url: str, name: str | None = None) -> str:
+    """Add a feed (of the outlet called ``name``, when given); adding a disabled feed again
+    enables it. Returns "added" or "enabled"."""
     valid_feed_url(url)
+    outlet = None if name is None else outlet_name(name)
     known = app.store.get_feed(url)
     if known is not None and (known.disabled_at or known.next_attempt_at):
         app.store.set_feed_enabled(url, now=app.clock())
+        if outlet is not None:
+            app.store.set_feed_outlet(url, outlet)
         return "enabled"
-    app.store.add_feed(url, title=None, now=app.clock())
+    app.store.add_feed(url, title=None, now=app.clock(), outlet=outlet)
     return "added"
+
+
+def rename_feed(app: App, url: str, name: str) -> str:
+    """Name the outlet of the feed at ``url``; returns the name as stored."""
+    outlet = outlet_name(name)
+    app.store.set_feed_outlet(url, outlet)
+    return outlet
+
+
+def outlet_name(name: str) -> str:
+    """An admin's outlet name, checked: one line, not empty, not too long."""
+    from digest.outlets import normalize_outlet_name
+
+    try:
+        return normalize_outlet_name(name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def enable_feed(app: App, url: str) -> None:

@@ -68,6 +68,8 @@ class FeedRow(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     #: Not fetched before this: Retry-After, or backoff after repeated failures.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The outlet's name as an admin gave it (`feeds add --name`, `feeds rename`), else NULL.
+    outlet: Mapped[str | None] = mapped_column(String(200))
 
 
 class ItemRow(Base):
