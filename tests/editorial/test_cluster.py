@@ -125,3 +125,14 @@ def test_blocked_clustering_gives_the_exact_methods_clusters_on_a_generated_day(
         # and without a background (every shared word may link) the two still agree
         few = items[:40]
         assert _ids(cluster_items(few)) == _ids(cluster_items_exact(few))
+
+
+def test_items_in_chinese_cluster_by_their_words():
+    first = make_item("商务部宣布对镓和锗实施出口管制", "中国商务部宣布对镓和锗实施出口管制。")
+    second = make_item(
+        "中国对镓锗实施出口管制", "商务部表示将对镓和锗实施出口管制。", feed="Other Wire"
+    )
+    other = make_item("上海股市周一上涨", "上海股市周一收高，科技股领涨。", feed="Third Wire")
+    clusters = cluster_items([first, second, other])
+    assert sorted(map(len, clusters)) == [1, 2]
+    assert {i.id for i in max(clusters, key=len)} == {first.id, second.id}
