@@ -82,3 +82,38 @@ def test_an_item_in_another_script_is_scored_not_invisible(topic):
     )
     for item in (chinese, russian, japanese):
         assert relevance_score(item, local) >= local.threshold
+
+
+def test_a_company_name_alone_is_not_a_policy_story(topic):
+    # the China side (a Chinese company) with no measure at all: a gadget story, kept out
+    gadget = make_item(
+        "Huawei's new smartwatch outlasts its rivals",
+        "Huawei's latest watch adds health features and a week of battery life.",
+    )
+    assert relevance_score(gadget, topic) == 0
+    sanctioned = make_item(
+        "Huawei faces new US sanctions",
+        "Washington added Huawei suppliers to the entity list, widening export controls.",
+    )
+    assert relevance_score(sanctioned, topic) >= topic.threshold
+
+
+def test_economic_forums_and_legal_action_against_a_measure_count(topic):
+    summit = make_item(
+        "G7 leaders take on Beijing at their summit",
+        "Leaders said they would protect sensitive technology.",
+    )
+    lawsuit = make_item(
+        "TikTok sues state over ban on the app",
+        "The app filed a lawsuit arguing the state ban was unconstitutional.",
+    )
+    assert relevance_score(summit, topic) >= topic.threshold
+    assert relevance_score(lawsuit, topic) >= topic.threshold
+
+
+def test_a_sea_standoff_is_security_not_trade(topic):
+    standoff = make_item(
+        "China and the Philippines trade accusations over South China Sea standoff",
+        "Coast guard ships from China and the Philippines faced off near a disputed shoal.",
+    )
+    assert relevance_score(standoff, topic) < topic.threshold

@@ -103,3 +103,11 @@ def test_sections_for_telecom_bans_deals_and_results(topic):
         "weakened.",
     )
     assert assign_section([results], topic) == "companies"
+
+
+def test_a_summit_of_economic_powers_is_talks_and_diplomacy(topic):
+    summit = make_item(
+        "G7 leaders confront China over economic coercion",
+        "Leaders meeting at the summit agreed to protect supply chains from trade pressure.",
+    )
+    assert assign_section([summit], topic) == "diplomacy"
