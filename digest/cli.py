@@ -397,7 +397,9 @@ def preview(
 
 
 @cli.command("eval")
-@click.argument("corpus_dir", metavar="CORPUS_DIR", type=click.Path(path_type=Path))
+@click.argument(
+    "corpus_dirs", metavar="CORPUS_DIR...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
 @click.option(
     "--topic",
     metavar="KEY|FILE",
@@ -406,16 +408,28 @@ def preview(
     help="Bundled topic key or topic TOML file to evaluate.",
 )
 @_json_option
-def eval_(corpus_dir: Path, topic: str, as_json: bool) -> None:
-    """Replay a labelled corpus and measure the editions built from it."""
+def eval_(corpus_dirs: tuple[Path, ...], topic: str, as_json: bool) -> None:
+    """Replay labelled corpora (weeks) and measure the editions built from them.
+
+    With several folders, each is reported and then all of them pooled.
+    """
     from digest.editorial import load_topic
     from digest.evaluation import load_corpus, run_eval
-    from digest.evaluation.report import eval_dict, print_eval, progress
+    from digest.evaluation.report import eval_dict, pooled_dict, print_eval, print_pooled, progress
 
-    report = run_eval(
-        load_corpus(corpus_dir), load_topic(topic), progress=None if as_json else progress
-    )
-    _report(as_json, lambda: eval_dict(report), lambda: print_eval(report))
+    chosen = load_topic(topic)
+    corpora = [load_corpus(folder) for folder in corpus_dirs]
+    reports = [run_eval(c, chosen, progress=None if as_json else progress) for c in corpora]
+    if len(reports) == 1:
+        _report(as_json, lambda: eval_dict(reports[0]), lambda: print_eval(reports[0]))
+        return
+
+    def show() -> None:
+        for report in reports:
+            print_eval(report)
+        print_pooled(reports)
+
+    _report(as_json, lambda: pooled_dict(reports), show)
 
 
 @cli.command()

@@ -202,6 +202,9 @@ class TopicSection:
     key: str
     title: str
     terms: tuple[WeightedTerm, ...] = ()
+    #: Multiplies the score of the section's lead story when sections are ranked: below 1 for
+    #: colour (company and market news) that should lead only on a day without policy news.
+    rank_weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
