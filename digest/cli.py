@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -20,7 +21,7 @@ from digest import __version__, console, services
 from digest.config import Settings, find_config, load_settings
 from digest.config_env import configured_by_environment
 from digest.edition_json import edition_to_dict
-from digest.errors import ConfigError, DeliveryPausedError, DigestError, UsageError
+from digest.errors import ConfigError, DeliveryPausedError, DigestError, UsageError, one_line
 from subscribers.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -73,7 +74,10 @@ class DigestGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("digest: interrupted", err=True)
             ctx.exit(130)
-        except Exception as exc:  # a bug: still one line, with what to report
+        except Exception as exc:  # a bug (one line, with what to report), or the database went away
+            if _database_unavailable(exc):
+                click.echo(f"digest: error: database: {one_line(exc)}", err=True)
+                ctx.exit(1)
             if os.environ.get("DIGEST_DEBUG"):
                 raise
             click.echo(
@@ -82,6 +86,12 @@ class DigestGroup(click.Group):
                 err=True,
             )
             ctx.exit(INTERNAL_ERROR_EXIT)
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    """A lost or refused database connection (SQLAlchemy is only looked at if it is loaded)."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, (errors.OperationalError, errors.InterfaceError))
 
 
 def _session() -> Session:
@@ -167,11 +177,17 @@ def cli(ctx: click.Context, config: str | None) -> None:
     is_flag=True,
     help="Replace the secret key; the old one stays valid in old_secret_keys.",
 )
-def init(force: bool, rotate_key: bool) -> None:
-    """Write a commented digest.toml and create the database in this folder."""
+@click.option(
+    "--database",
+    metavar="URL",
+    help="SQLAlchemy URL of the database, e.g. postgresql://user@host/digest "
+    "(default: digest.db in this folder).",
+)
+def init(force: bool, rotate_key: bool, database: str | None) -> None:
+    """Write a commented digest.toml and create the database (SQLite in this folder by default)."""
     from digest.workspace import init_folder
 
-    result = init_folder(Path.cwd(), force=force, rotate_key=rotate_key)
+    result = init_folder(Path.cwd(), force=force, rotate_key=rotate_key, database=database)
     console.print_init(result)
 
 

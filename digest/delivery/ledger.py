@@ -28,6 +28,7 @@ from sqlalchemy import (
 
 from digest.store.database import Database
 from digest.store.models import DeliveryRow, EditionRow
+from digest.store.retry import retrying
 from digest.store.rows import value_of
 from digest.types import Delivery, DeliveryStatus
 from subscribers.store import SubscriberStore
@@ -171,9 +172,9 @@ class Ledger:
         are kept as they are, so a second sender, or a re-run, adds nothing. Returns how many
         rows were created.
         """
+        statement = _insert_ignoring_duplicates(self._engine.dialect.name)
         with self._engine.begin() as connection:
             before = self._row_count(connection, edition_id)
-            statement = _insert_ignoring_duplicates(self._engine.dialect.name)
             stream = iter(subscribers)
             while chunk := list(itertools.islice(stream, batch)):
                 connection.execute(
@@ -244,7 +245,7 @@ class Ledger:
             "now": now,
         }
         for _ in range(10):
-            claimed = self._claim_once(params, limit=limit)
+            claimed = retrying(lambda: self._claim_once(params, limit=limit))
             if claimed is not None:
                 return claimed
         return []  # other senders kept taking the rows first; they are sending them
@@ -280,22 +281,24 @@ class Ledger:
         if not outcomes:
             return
         statement = _record_statement()
-        with self._engine.begin() as session:
-            session.execute(
-                statement,
-                [
-                    {
-                        "row_id": o.delivery_id,
-                        "new_status": o.status,
-                        "reply": o.reply,
-                        "sent": now if o.status == DeliveryStatus.SENT else None,
-                        "next_at": o.next_attempt_at
-                        if o.status == DeliveryStatus.DEFERRED
-                        else None,
-                    }
-                    for o in outcomes
-                ],
-            )
+        # In id order, so two transactions that lock the same rows lock them in the same order.
+        outcomes.sort(key=lambda o: o.delivery_id)
+
+        def write() -> None:
+            with self._engine.begin() as connection:
+                connection.execute(statement, parameters)
+
+        parameters = [
+            {
+                "row_id": o.delivery_id,
+                "new_status": o.status,
+                "reply": o.reply,
+                "sent": now if o.status == DeliveryStatus.SENT else None,
+                "next_at": o.next_attempt_at if o.status == DeliveryStatus.DEFERRED else None,
+            }
+            for o in outcomes
+        ]
+        retrying(write)
         bounced = [o.subscriber_id for o in outcomes if o.hard_bounce]
         if bounced:
             self._subscribers.record_hard_bounces(
@@ -307,16 +310,21 @@ class Ledger:
         ids = list(delivery_ids)
         if not ids:
             return
-        with self._sessions.begin() as session:
-            session.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id.in_(ids), DeliveryRow.status == DeliveryStatus.SENDING)
-                .values(
-                    status=DeliveryStatus.PENDING,
-                    claimed_at=None,
-                    attempts=DeliveryRow.attempts - 1,
+        ids.sort()  # the same lock order as every other writer
+
+        def give_back() -> None:
+            with self._sessions.begin() as session:
+                session.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.id.in_(ids), DeliveryRow.status == DeliveryStatus.SENDING)
+                    .values(
+                        status=DeliveryStatus.PENDING,
+                        claimed_at=None,
+                        attempts=DeliveryRow.attempts - 1,
+                    )
                 )
-            )
+
+        retrying(give_back)
 
     def counts(self, edition_id: int) -> dict[str, int]:
         counts = dict.fromkeys(DeliveryStatus.ALL, 0)
