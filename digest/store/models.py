@@ -180,8 +180,8 @@ class SuppressionRow(Base):
     __tablename__ = "suppressions"
 
     address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    #: Why: "admin", "erased", "complaint"...
-    reason: Mapped[str] = mapped_column(String(64))
+    #: Why: "admin", "erased", "complaint", or what an import said...
+    reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -212,6 +212,9 @@ class DeliveryRow(Base):
     variant: Mapped[str | None] = mapped_column(String(512))
     #: Taken over from a sender that died mid-send: it may have been delivered twice.
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The sender holding the row while it is "sending": only it may record or release it,
+    #: and it stops sending the row once another sender has taken it over.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
 
 
 class RunRow(Base):
