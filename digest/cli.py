@@ -537,6 +537,34 @@ def serve() -> None:
 
 
 @cli.command()
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(0.1, 3600),
+    default=5.0,
+    show_default=True,
+    help="How often to look for an edition being sent when idle.",
+)
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@_json_option
+def worker(poll_seconds: float, once: bool, as_json: bool) -> None:
+    """Send the rows of editions `digest serve` is sending; run any number, on any host."""
+    from digest.stopping import stop_on_signals
+    from digest.worker import run_worker
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    with stop_on_signals(say) as stop:
+        if not once:
+            say("digest worker: waiting for editions to send; stop with SIGTERM or Ctrl-C")
+        report = run_worker(
+            _session().app(), stop=stop, poll_seconds=poll_seconds, once=once, echo=say
+        )
+    data = {"sent": report.sent, "editions": report.editions, "stopped": stop.is_set()}
+    _report(as_json, lambda: data, lambda: say(f"worker: sent {report.sent} messages"))
+
+
+@cli.command()
 @_json_option
 def status(as_json: bool) -> None:
     """Next runs, the last edition and its deliveries, failing feeds, the running daemon."""
