@@ -178,6 +178,7 @@ def send(
     """
     from digest.delivery.links import LinkTokens
     from digest.delivery.message import ascii_address, make_message_id, parse_sender
+    from digest.delivery.quota import RelayQuota
     from digest.delivery.sender import DeliveryRun
     from digest.editions.service import Editions
     from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
@@ -244,6 +245,7 @@ def send(
         stop=stop,
         on_message=on_message,
         deliverable=app.subscribers.still_deliverable,
+        quota=RelayQuota(app.database, app.clock),
     )
     result = run.run()
     report = SendReport(

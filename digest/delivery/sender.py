@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from digest.clock import Clock
 from digest.config import DeliverySettings
 from digest.delivery.ledger import Ledger, Outcome
+from digest.delivery.quota import RelayQuota, SharedRateLimiter
 from digest.delivery.smtp import SmtpMailer
 from digest.errors import (
     DeliveryError,
@@ -133,6 +134,7 @@ class DeliveryRun:
         stop: threading.Event | None = None,
         on_message: Callable[[Delivery, str], None] | None = None,
         deliverable: Callable[[Iterable[int]], dict[int, str | None]],
+        quota: RelayQuota | None = None,
     ) -> None:
         self.ledger = ledger
         # Who may still be mailed, re-read per batch: an unsubscribe, pause or suppression
@@ -148,7 +150,14 @@ class DeliveryRun:
         self.expires_at = expires_at
         self.stop = stop or threading.Event()
         self.on_message = on_message
-        self.limiter = RateLimiter(settings.rate_per_second)
+        # The relay's quota, shared with every other sender on the database when there is one.
+        self.quota = quota
+        self.limiter: RateLimiter | SharedRateLimiter = (
+            SharedRateLimiter(quota, settings.rate_per_second)
+            if quota is not None and settings.rate_per_second > 0
+            else RateLimiter(settings.rate_per_second)
+        )
+        self._next_note = 0.0
         self._jobs: queue.Queue[Delivery | None] = queue.Queue()
         # Results since the main thread last looked, and its alarm clock.
         self._done: list[_Result] = []
@@ -242,6 +251,7 @@ class DeliveryRun:
                     result.lost += len(lost)
                     results = [item for item in results if item.kind != "lost"]
                 finished += len(results)
+                reset, tail = False, 0  # for the count shared with the other senders
                 for item in results:
                     if item.kind == "unavailable":
                         alive -= 1
@@ -255,10 +265,12 @@ class DeliveryRun:
                     if outcome.status == DeliveryStatus.SENT:
                         result.sent += 1
                         consecutive_failures = 0
+                        reset, tail = True, 0
                     else:
                         result.failures.append(f"{item.delivery.email}: {outcome.reply}")
                         if item.kind != "invalid":
                             consecutive_failures += 1
+                            tail += 1
                 unrecorded.extend(
                     zip((r for r in results if r.kind != "unavailable"), outcomes, strict=True)
                 )
@@ -266,6 +278,11 @@ class DeliveryRun:
                     last = result.failures[-1] if result.failures else ""
                     result.paused = f"{consecutive_failures} failures in a row (last: {last})"
                     self._halted = True  # at once: workers start nothing more while we record
+                shared = self._note_shared(reset, tail)
+                if shared >= self.settings.pause_after_failures and not result.paused:
+                    last = result.failures[-1] if result.failures else ""
+                    result.paused = f"{shared} failures in a row over all senders (last: {last})"
+                    self._halted = True
                 # Everything collected goes in at once, whichever connections sent it.
                 self._record(unrecorded)
         finally:
@@ -345,6 +362,14 @@ class DeliveryRun:
         self.ledger.release(waiting, token=self.token)
         self._held.difference_update(waiting)
         return len(waiting)
+
+    def _note_shared(self, reset: bool, tail: int) -> int:
+        """Add these outcomes to the failures in a row counted over every sender; returns the
+        count (0 without a shared quota). Successes alone are told at most once a second."""
+        if self.quota is None or not (tail or (reset and time.monotonic() >= self._next_note)):
+            return 0
+        self._next_note = time.monotonic() + 1.0
+        return self.quota.note(reset=reset, tail=tail)
 
     def _owned(self, verified_at: float, lease: timedelta) -> None:
         """The ledger said at ``verified_at`` (monotonic) that the held rows are ours."""

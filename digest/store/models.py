@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -215,6 +216,20 @@ class DeliveryRow(Base):
     #: The sender holding the row while it is "sending": only it may record or release it,
     #: and it stops sending the row once another sender has taken it over.
     claim_token: Mapped[str | None] = mapped_column(String(32))
+
+
+class RelayQuotaRow(Base):
+    """The relay's quota, shared by every sender on the database: a token bucket (``tokens``
+    at ``stamp``, epoch seconds) and the messages that failed in a row, whoever sent them."""
+
+    __tablename__ = "relay_quota"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float)
+    #: What the last take granted (read back in the same statement).
+    last_grant: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RunRow(Base):
