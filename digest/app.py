@@ -115,6 +115,15 @@ class App:
         self.close()
 
 
+def _default_clock(database: Database) -> Clock:
+    """This host's clock, or on a database several hosts may share, the database's."""
+    if database.engine.dialect.name == "postgresql":
+        from digest.store.dbclock import DatabaseClock
+
+        return DatabaseClock(database.engine)
+    return system_clock
+
+
 def make_app(
     settings: Settings,
     *,
@@ -141,7 +150,7 @@ def make_app(
         settings=settings,
         database=db,
         store=Store(db),
-        clock=clock or system_clock,
+        clock=clock or _default_clock(db),
         mailer_factory=mailer or smtp_mailer,
         _fetcher_factory=fetcher or http_fetcher,
         _topic=topic,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -27,6 +28,7 @@ from digest.errors import (
     DigestError,
     SmtpUnavailableError,
     UsageError,
+    one_line,
 )
 from subscribers.presets import PRESETS
 
@@ -80,7 +82,10 @@ class DigestGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("digest: interrupted", err=True)
             ctx.exit(130)
-        except Exception as exc:  # a bug: still one line, with what to report
+        except Exception as exc:  # a bug (one line, with what to report), or the database went away
+            if _database_unavailable(exc):
+                click.echo(f"digest: error: database: {one_line(exc)}", err=True)
+                ctx.exit(1)
             if os.environ.get("DIGEST_DEBUG"):
                 raise
             click.echo(
@@ -89,6 +94,12 @@ class DigestGroup(click.Group):
                 err=True,
             )
             ctx.exit(INTERNAL_ERROR_EXIT)
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    """A lost or refused database connection (SQLAlchemy is only looked at if it is loaded)."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, (errors.OperationalError, errors.InterfaceError))
 
 
 def _session() -> Session:
@@ -174,11 +185,17 @@ def cli(ctx: click.Context, config: str | None) -> None:
     is_flag=True,
     help="Replace the secret key; the old one stays valid in old_secret_keys.",
 )
-def init(force: bool, rotate_key: bool) -> None:
-    """Write a commented digest.toml and create the database in this folder."""
+@click.option(
+    "--database",
+    metavar="URL",
+    help="SQLAlchemy URL of the database, e.g. postgresql://user@host/digest "
+    "(default: digest.db in this folder).",
+)
+def init(force: bool, rotate_key: bool, database: str | None) -> None:
+    """Write a commented digest.toml and create the database (SQLite in this folder by default)."""
     from digest.workspace import init_folder
 
-    result = init_folder(Path.cwd(), force=force, rotate_key=rotate_key)
+    result = init_folder(Path.cwd(), force=force, rotate_key=rotate_key, database=database)
     console.print_init(result)
 
 
@@ -550,6 +567,34 @@ def serve() -> None:
 
     session = _session()
     serve_forever(session.settings(), echo=lambda line: click.echo(line, err=True))
+
+
+@cli.command()
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(0.1, 3600),
+    default=5.0,
+    show_default=True,
+    help="How often to look for an edition being sent when idle.",
+)
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@_json_option
+def worker(poll_seconds: float, once: bool, as_json: bool) -> None:
+    """Send the rows of editions `digest serve` is sending; run any number, on any host."""
+    from digest.stopping import stop_on_signals
+    from digest.worker import run_worker
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    with stop_on_signals(say) as stop:
+        if not once:
+            say("digest worker: waiting for editions to send; stop with SIGTERM or Ctrl-C")
+        report = run_worker(
+            _session().app(), stop=stop, poll_seconds=poll_seconds, once=once, echo=say
+        )
+    data = {"sent": report.sent, "editions": report.editions, "stopped": stop.is_set()}
+    _report(as_json, lambda: data, lambda: say(f"worker: sent {report.sent} messages"))
 
 
 @cli.command()

@@ -26,6 +26,7 @@ from digest.i18n import check_language
 
 CONFIG_FILENAME = "digest.toml"
 CONFIG_ENV = "DIGEST_CONFIG"
+DEFAULT_DATABASE = "sqlite:///digest.db"
 SECURITY_MODES = ("none", "starttls", "ssl")
 _ADDRESS = re.compile(r"[^@\s<>,\"]+@[^@\s<>,\"]+")
 
@@ -40,7 +41,7 @@ class DigestSettings:
     timezone: str = "UTC"
     send_time: str = "06:00"
     #: SQLAlchemy URL; a relative SQLite path is relative to the config file's folder.
-    database: str = "sqlite:///digest.db"
+    database: str = DEFAULT_DATABASE
     #: Signs unsubscribe links; DIGEST_SECRET_KEY overrides it.
     secret_key: str = ""
     #: When true, an edition an editor has not approved by its send time is held, not sent.
@@ -471,12 +472,17 @@ def new_secret_key() -> str:
 
 
 def render_config_template(
-    secret_key: str, suppression_key: str, old_secret_keys: tuple[str, ...] = ()
+    secret_key: str,
+    suppression_key: str,
+    old_secret_keys: tuple[str, ...] = (),
+    *,
+    database: str = DEFAULT_DATABASE,
 ) -> str:
     """The commented digest.toml that `digest init` writes."""
     old = ", ".join(json.dumps(key) for key in old_secret_keys)  # a JSON string is a TOML one
     return (
-        CONFIG_TEMPLATE.replace("@SECRET_KEY@", secret_key)
+        CONFIG_TEMPLATE.replace("@DATABASE@", json.dumps(database))
+        .replace("@SECRET_KEY@", secret_key)
         .replace("@SUPPRESSION_KEY@", suppression_key)
         .replace("@OLD_SECRET_KEYS@", f"[{old}]")
     )
@@ -497,8 +503,9 @@ name = "US–China Trade Digest"
 # The digest covers the 24 hours before send_time (HH:MM, 24-hour) in this time zone.
 timezone = "UTC"
 send_time = "06:00"
-# SQLAlchemy URL. A relative SQLite path is relative to this file's folder.
-database = "sqlite:///digest.db"
+# SQLAlchemy URL. A relative SQLite path is relative to this file's folder. For PostgreSQL
+# (pip install 'digest[postgres]'): "postgresql://user:password@host/dbname".
+database = @DATABASE@
 # Signs unsubscribe links. Keep it secret; DIGEST_SECRET_KEY overrides it.
 # `digest init --force` keeps it; `digest init --rotate-key` replaces it.
 secret_key = "@SECRET_KEY@"

@@ -27,14 +27,16 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from digest import jobs
 from digest.app import App, make_app
 from digest.config import Settings, load_settings
 from digest.editions.service import groups
-from digest.errors import ConfigError, DigestError, LockError
+from digest.errors import ConfigError, DigestError, LockError, one_line
 from digest.sendtimes import LocalDailyTrigger, latest_send, next_send
 from digest.stopping import stop_on_signals
+from digest.store.database import driver_url
 from digest.store.runs import DaemonLeases, RunLog
 
 FETCH_JOB_ID = "fetch"
@@ -93,6 +95,8 @@ def _guarded(job: str, action: Callable[[], object]) -> None:
         action()
     except DigestError as exc:
         log.error("job=%s outcome=error error=%r", job, str(exc))
+    except SQLAlchemyError as exc:  # the database went away mid-job: the next run resumes
+        log.error("job=%s outcome=error error=%r", job, f"database: {one_line(exc)}")
 
 
 def fetch_job(config_path: str) -> None:
@@ -233,7 +237,11 @@ def build_scheduler(settings: Settings, zones: list[str]) -> BackgroundScheduler
         )
     scheduler = BackgroundScheduler(
         jobstores={
-            "default": SQLAlchemyJobStore(url=settings.digest.database),
+            "default": SQLAlchemyJobStore(
+                url=driver_url(settings.digest.database),
+                # a database restart must not leave the scheduler holding dead connections
+                engine_options={"pool_pre_ping": True},
+            ),
             # this daemon's own housekeeping: never shared through the database
             "local": MemoryJobStore(),
         },
@@ -312,7 +320,12 @@ def _run_schedule(
         scheduler = build_scheduler(settings, list(groups(app)))
 
         def keep() -> None:
-            if not leases.renew(holder, now=app.clock(), ttl=ttl):
+            try:
+                renewed = leases.renew(holder, now=app.clock(), ttl=ttl)
+            except SQLAlchemyError as exc:  # tried again at the next beat, within the lease
+                log.error("lease not renewed: database: %s", one_line(exc))
+                return
+            if not renewed:
                 log.error("lease lost: another digest serve took over; stopping")
                 lost.set()
                 stop.set()

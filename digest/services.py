@@ -207,6 +207,7 @@ def send(
     on_start: Callable[[int], None] | None = None,
     dry_run: bool = False,
     stop: threading.Event | None = None,
+    write_rows: bool = True,
 ) -> SendReport:
     """Send ``edition`` (the editor's changes applied) to its subscribers; safe to run again.
 
@@ -216,9 +217,13 @@ def send(
     after the server's 250. ``on_start`` gets the number of messages due now. When ``stop`` is
     set the run finishes the messages in flight, gives back the rest and returns a report with
     ``stopped`` set.
+
+    ``write_rows=False`` is a worker's share of a send the leader started: it writes no ledger
+    row and sends only the rows there are.
     """
     from digest.delivery.links import LinkTokens
     from digest.delivery.message import ascii_address, make_message_id, parse_sender
+    from digest.delivery.quota import RelayQuota
     from digest.delivery.sender import DeliveryRun
     from digest.editions.service import Editions
     from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
@@ -239,7 +244,7 @@ def send(
             variants.get(key)
     if dry_run:
         return _dry_run(app, edition, variants, now, audience)
-    if edition.status != EditionStatus.SENT:
+    if edition.status != EditionStatus.SENT and write_rows:
         app.ledger.ensure_rows(
             edition_id,
             audience(),
@@ -286,6 +291,7 @@ def send(
         on_message=on_message,
         deliverable=app.subscribers.still_deliverable,
         envelope_for=_verp(app),
+        quota=RelayQuota(app.database, app.clock),
     )
     result = run.run()
     report = SendReport(

@@ -60,7 +60,7 @@ _SPLIT = re.compile(r"\s*[;|]\s*")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
-@dataclass
+@dataclass(slots=True)
 class ImportRecord:
     """One valid row, ready to be stored."""
 
@@ -111,11 +111,16 @@ def parse_csv(
         raise SubscriberError("the file is UTF-16; save it as CSV UTF-8 and import it again")
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
-    # Undecodable bytes become lone surrogates, so the row holding them can be rejected alone.
-    text = data.decode("utf-8", errors="surrogateescape")
-    if not text.strip():
+    if not data.strip():
         raise SubscriberError("the file is empty")
-    reader = csv.reader(io.StringIO(text, newline=""), dialect=_dialect(text))
+    # Decoded as it is read, not as a whole: a big list is not held twice more in memory.
+    # Undecodable bytes become lone surrogates, so the row holding them can be rejected alone.
+    end = data.find(b"\n")
+    first_line = (data if end < 0 else data[:end]).decode("utf-8", errors="surrogateescape")
+    stream = io.TextIOWrapper(
+        io.BytesIO(data), encoding="utf-8", errors="surrogateescape", newline=""
+    )
+    reader = csv.reader(stream, dialect=_dialect(first_line))
     try:
         first = next(reader)
     except csv.Error as exc:

@@ -8,7 +8,18 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Select,
+    delete,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
@@ -184,33 +195,51 @@ class SubscriberStore:
         this installation's topic, in ``timezones`` (None in it: no zone set; None: any zone),
         and, with ``not_delivered`` = (topic, date, edition id), not already given that date by
         another zone's edition. Suppression is checked on the rows (it is a keyed hash)."""
-        topic_lists = select(ListRow.id).where(
-            or_(ListRow.topic.is_(None), ListRow.topic == self._topic())
-        )
-        query = select(*columns).where(
+        query = select(*columns).where(*self._row_rule(timezones), self._on_a_list())
+        if not_delivered is not None:
+            query = query.where(~self._delivered_elsewhere(not_delivered))
+        return query
+
+    @staticmethod
+    def _row_rule(timezones: Collection[str | None] | None) -> builtins.list[Any]:
+        """The part of the rule read off the subscriber's own row."""
+        rule: builtins.list[Any] = [
             SubscriberRow.status == SubscriberStatus.ACTIVE,
             SubscriberRow.paused.is_(False),
-            exists().where(
-                ListMemberRow.subscriber_id == SubscriberRow.id,
-                ListMemberRow.list_id.in_(topic_lists),
-            ),
-        )
+        ]
         if timezones is not None:
             named = [zone for zone in timezones if zone is not None]
             unset = SubscriberRow.timezone.is_(None) if None in timezones else false()
-            query = query.where(or_(SubscriberRow.timezone.in_(named), unset))
-        if not_delivered is not None:
-            topic, day, edition_id = not_delivered
-            query = query.where(
-                ~exists().where(
-                    DeliveryRow.subscriber_id == SubscriberRow.id,
-                    DeliveryRow.edition_id == EditionRow.id,
-                    EditionRow.topic == topic,
-                    EditionRow.edition_date == day,
-                    EditionRow.id != edition_id,
-                )
+            rule.append(or_(SubscriberRow.timezone.in_(named), unset))
+        return rule
+
+    def _on_a_list(self) -> ColumnElement[bool]:
+        # A scalar subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an EXISTS into a hash
+        # of every membership, built again for each page of a read; this is one index probe
+        # of the subscriber's own memberships.
+        first = (
+            select(literal(1))
+            .where(
+                ListMemberRow.subscriber_id == SubscriberRow.id,
+                ListRow.id == ListMemberRow.list_id,
+                or_(ListRow.topic.is_(None), ListRow.topic == self._topic()),
             )
-        return query
+            .limit(1)
+            .scalar_subquery()
+        )
+        return first.is_not(None)
+
+    @staticmethod
+    def _delivered_elsewhere(not_delivered: tuple[str, date, int]) -> Exists:
+        topic, day, edition_id = not_delivered
+        # the date's other editions first: then each subscriber is one probe of the
+        # (edition_id, subscriber_id) index
+        others = select(EditionRow.id).where(
+            EditionRow.topic == topic, EditionRow.edition_date == day, EditionRow.id != edition_id
+        )
+        return exists().where(
+            DeliveryRow.edition_id.in_(others), DeliveryRow.subscriber_id == SubscriberRow.id
+        )
 
     def iter_active(
         self,
@@ -220,26 +249,35 @@ class SubscriberStore:
         not_delivered: tuple[str, date, int] | None = None,
     ) -> Iterator[Subscriber]:
         """Who gets the digest (see :meth:`_deliverable`), not suppressed, in id order, read a
-        batch at a time (lists can be large)."""
-        query = self._deliverable(*_COLUMNS, timezones=timezones, not_delivered=not_delivered)
+        batch at a time (lists can be large): one query per page, keyed on the last id.
+
+        The list and delivery checks are columns of the page, not conditions: as conditions,
+        PostgreSQL joins every membership to every page, so a whole read would cost the
+        square of the list's length."""
+        checks = [self._on_a_list().label("on_a_list")]
+        if not_delivered is not None:
+            checks.append(self._delivered_elsewhere(not_delivered).label("delivered"))
+        query = (
+            select(*_COLUMNS, *checks)
+            .where(*self._row_rule(timezones))
+            .order_by(SubscriberRow.id)
+            .limit(batch)
+        )
         last_id = 0
         while True:
             with self._sessions() as session:
                 # plain rows of the columns, not ORM objects: several times faster on big lists
-                rows = builtins.list(
-                    session.execute(
-                        query.where(SubscriberRow.id > last_id)
-                        .order_by(SubscriberRow.id)
-                        .limit(batch)
-                    )
-                )
+                page = builtins.list(session.execute(query.where(SubscriberRow.id > last_id)))
+                rows = [
+                    row for row in page if row.on_a_list and not getattr(row, "delivered", False)
+                ]
                 suppressed = self._suppressed_ids(session, rows)
-            if not rows:
+            if not page:
                 return
             for row in rows:
                 if row.id not in suppressed:
                     yield _subscriber(row)
-            last_id = rows[-1].id
+            last_id = page[-1].id
 
     def active_timezones(self) -> set[str | None]:
         """The distinct time zones of those who get the digest (None: those without one)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from digest.ingest.parse import parse_feed
@@ -13,8 +12,7 @@ from tests.servers import Route
 
 
 def rows(workspace: Workspace, sql: str) -> list[tuple]:
-    with sqlite3.connect(workspace.database) as db:
-        return db.execute(sql).fetchall()
+    return workspace.sql(sql)
 
 
 def add_all(workspace: Workspace, urls: dict[str, str]) -> None:

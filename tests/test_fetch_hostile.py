@@ -5,7 +5,6 @@ Every test runs against a real loopback HTTP server and checks what was stored."
 from __future__ import annotations
 
 import gzip
-import sqlite3
 import time
 import zlib
 from collections.abc import Iterator
@@ -56,8 +55,7 @@ def set_fetch(workspace: Workspace, **values: object) -> None:
 
 
 def rows(workspace: Workspace, sql: str) -> list[tuple]:
-    with sqlite3.connect(workspace.database) as db:
-        return db.execute(sql).fetchall()
+    return workspace.sql(sql)
 
 
 def fetch(workspace: Workspace, code: int = 0) -> dict:

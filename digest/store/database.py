@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.errors import StoreError, one_line
@@ -22,11 +22,15 @@ class Database:
     """An engine plus a session factory; closed with ``close()`` or a ``with`` block."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = url = driver_url(url)
         try:
-            self.engine: Engine = create_engine(url, future=True)
+            # pre_ping: a connection the pool kept across a database restart is replaced
+            # instead of failing the next command or job.
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        except ImportError as exc:  # the URL's driver is not installed
+            raise StoreError(missing_driver(url, exc)) from exc
         except (SQLAlchemyError, ValueError) as exc:
-            raise StoreError(f"cannot open database {url}: {exc}") from exc
+            raise StoreError(f"cannot open database {shown_url(url)}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
@@ -41,7 +45,9 @@ class Database:
             if self.revision() == head_revision():
                 return
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot prepare database {self.url}: {one_line(exc)}") from exc
+            raise StoreError(
+                f"cannot prepare database {shown_url(self.url)}: {one_line(exc)}"
+            ) from exc
         self._migrate()
 
     def revision(self) -> str | None:
@@ -81,7 +87,9 @@ class Database:
                         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                         connection.commit()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot prepare database {self.url}: {one_line(exc)}") from exc
+            raise StoreError(
+                f"cannot prepare database {shown_url(self.url)}: {one_line(exc)}"
+            ) from exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -91,6 +99,31 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def driver_url(url: str) -> str:
+    """The URL with the driver digest installs: a bare ``postgresql://`` (or ``postgres://``, as
+    hosting services write it) would ask SQLAlchemy for psycopg2; digest uses psycopg 3."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare) :]
+    return url
+
+
+def shown_url(url: str) -> str:
+    """The URL as printed: with its password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def missing_driver(url: str, exc: ImportError) -> str:
+    """One line saying what to install for a URL whose driver is missing."""
+    if url.startswith("postgresql+psycopg"):
+        return "install psycopg: pip install 'digest[postgres]'"
+    module = exc.name or one_line(exc)
+    return f"the database driver for {url.partition(':')[0]} is not installed (no module {module})"
 
 
 def open_database(url: str, *, migrate: bool = True) -> Database:

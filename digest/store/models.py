@@ -186,8 +186,8 @@ class SuppressionRow(Base):
     __tablename__ = "suppressions"
 
     address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    #: Why: "admin", "erased", "complaint"...
-    reason: Mapped[str] = mapped_column(String(64))
+    #: Why: "admin", "erased", "complaint", or what an import said...
+    reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -272,6 +272,23 @@ class DeliveryRow(Base):
     variant: Mapped[str | None] = mapped_column(String(512))
     #: Taken over from a sender that died mid-send: it may have been delivered twice.
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The sender holding the row while it is "sending": only it may record or release it,
+    #: and it stops sending the row once another sender has taken it over.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+
+
+class RelayQuotaRow(Base):
+    """The relay's quota, shared by every sender on the database: a token bucket (``tokens``
+    at ``stamp``, epoch seconds) and the messages that failed in a row, whoever sent them."""
+
+    __tablename__ = "relay_quota"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float)
+    #: What the last take granted (read back in the same statement).
+    last_grant: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RunRow(Base):
