@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from datetime import UTC, datetime
 
 from lxml import etree
@@ -71,9 +70,8 @@ def test_control_characters_never_reach_the_archive_the_emails_or_the_terminal(
     workspace.invoke("feeds", "add", *urls)
     fetched = workspace.invoke("fetch")
     assert not ANY_CONTROL.search(fetched.stdout + fetched.stderr)
-    with sqlite3.connect(workspace.database) as db:
-        stored = db.execute("select title, summary_html, text, guid, url from items").fetchall()
-        titles = [t for (t,) in db.execute("select title from feeds")]
+    stored = workspace.sql("select title, summary_html, text, guid, url from items")
+    titles = [t for (t,) in workspace.sql("select title from feeds")]
     assert len(stored) == 3
     for value in [v for row in stored for v in row] + titles:
         assert not ANY_CONTROL.search(value), repr(value)

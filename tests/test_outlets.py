@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from digest.outlets import outlets_of
 from digest.store.database import open_database
 from digest.types import Feed, Item, Window
 from tests.conftest import Workspace
+from tests.databases import run_sql
 from tests.servers import FeedHTTPServer
 from tests.test_schedule_migration import database_at
 
@@ -244,17 +244,16 @@ def test_rename_refuses_bad_input_with_one_line(workspace: Workspace):
     assert [(f["url"], f["outlet"]) for f in listed] == [("https://one.example/feed.xml", None)]
 
 
-def test_upgrade_keeps_feeds_and_adds_the_outlet_column(tmp_path: Path):
-    url = database_at(tmp_path, "0007")
-    with sqlite3.connect(tmp_path / "old.db") as db:
-        db.execute(
-            "insert into feeds (url, title, consecutive_failures, created_at) "
-            "values ('https://one.example/rss', 'One', 0, '2026-03-01 05:00:00')"
-        )
+def test_upgrade_keeps_feeds_and_adds_the_outlet_column(database_url: str):
+    url = database_at(database_url, "0007")
+    run_sql(
+        url,
+        "insert into feeds (url, title, consecutive_failures, created_at) "
+        "values ('https://one.example/rss', 'One', 0, '2026-03-01 05:00:00')",
+    )
     with open_database(url):  # upgrades to the latest schema
         pass
-    with sqlite3.connect(tmp_path / "old.db") as db:
-        rows = db.execute("select url, title, outlet from feeds").fetchall()
+    rows = run_sql(url, "select url, title, outlet from feeds")
     assert rows == [("https://one.example/rss", "One", None)]
 
 

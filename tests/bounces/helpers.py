@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +29,7 @@ def send_edition(workspace: Workspace, fixture_feeds: dict[str, str], smtp) -> d
     ready(workspace, fixture_feeds)
     workspace.json("send", "--any-date", "--date", DAY)
     envelopes = {rcpts[0]: mail_from for mail_from, rcpts, _ in smtp.handler.messages}
-    with sqlite3.connect(workspace.database) as db:
-        rows = db.execute("SELECT id, email, message_id FROM deliveries").fetchall()
+    rows = workspace.sql("SELECT id, email, message_id FROM deliveries")
     return {email: Sent(id_, email, mid, envelopes[email]) for id_, email, mid in rows}
 
 
@@ -43,13 +41,11 @@ def sample(name: str, sent: Sent, *, rcpt: str | None = None) -> bytes:
 
 
 def subscriber_state(workspace: Workspace, email: str) -> tuple[str, int]:
-    with sqlite3.connect(workspace.database) as db:
-        status, bounces = db.execute(
-            "SELECT status, hard_bounces FROM subscribers WHERE email = ?", (email,)
-        ).fetchone()
+    [(status, bounces)] = workspace.sql(
+        "SELECT status, hard_bounces FROM subscribers WHERE email = :email", email=email
+    )
     return status, bounces
 
 
 def report_rows(workspace: Workspace) -> list[tuple[str, str, str]]:
-    with sqlite3.connect(workspace.database) as db:
-        return db.execute("SELECT email, kind, source FROM bounce_reports ORDER BY id").fetchall()
+    return workspace.sql("SELECT email, kind, source FROM bounce_reports ORDER BY id")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mailbox
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -44,8 +43,7 @@ def test_a_maildir_of_real_bounces_bounces_the_subscriber_they_name(
     assert (result["messages"], result["hard"], result["soft"]) == (10, 8, 2)
     assert result["unknown"] == 6 and result["unparsed"] == []
     # three different hard bounces reach the default max_hard_bounces (3)
-    with sqlite3.connect(workspace.database) as db:
-        row = db.execute(
-            "SELECT status, hard_bounces FROM subscribers WHERE email = 'userx@example.com'"
-        ).fetchone()
-    assert row == ("bounced", 3)
+    row = workspace.sql(
+        "SELECT status, hard_bounces FROM subscribers WHERE email = 'userx@example.com'"
+    )
+    assert row == [("bounced", 3)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from digest.bounces.verp import VerpAddresses
@@ -21,9 +19,8 @@ def test_each_envelope_sender_is_the_signed_verp_form_of_its_own_delivery(
     ready(workspace, fixture_feeds)
     workspace.json("send", "--any-date", "--date", DAY)
     verp = VerpAddresses("bounces@news.example", ["test-secret-key"])
-    with sqlite3.connect(workspace.database) as db:
-        rows = dict(db.execute("SELECT id, email FROM deliveries").fetchall())
-        edition_id = db.execute("SELECT id FROM editions").fetchone()[0]
+    rows = dict(workspace.sql("SELECT id, email FROM deliveries"))
+    edition_id = workspace.sql("SELECT id FROM editions ORDER BY id")[0][0]
     assert len(smtp_server.handler.messages) == len(PEOPLE)
     seen = set()
     for (mail_from, rcpts, _), message in zip(
