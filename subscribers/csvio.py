@@ -94,7 +94,10 @@ class ImportRecord:
 
 @dataclass
 class ParsedFile:
-    records: list[ImportRecord]
+    #: The valid rows, one per address, read from the file again as they are consumed (a big
+    #: list is never held whole: addresses given once stream by in file order, those given
+    #: more than once follow, merged). Iterate them once.
+    records: Iterable[ImportRecord]
     rejected: list[RejectedRow]
     #: Rows that repeated an earlier address (merged into it).
     duplicates: int
@@ -105,7 +108,11 @@ def parse_csv(
     data: bytes, *, sections: Iterable[str] | None = None, preset: Preset | None = None
 ) -> ParsedFile:
     """Read subscriber rows (our columns, or a tool's export with its ``preset``); a whole-file
-    problem raises SubscriberError."""
+    problem raises SubscriberError.
+
+    Two passes over the bytes: the first checks every row and keeps only a compact index (the
+    hashes of the addresses, and of those seen twice); the second yields the records. Only the
+    repeated addresses' records are held, to be merged."""
     known_sections = set(sections) if sections is not None else None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise SubscriberError("the file is UTF-16; save it as CSV UTF-8 and import it again")
@@ -113,6 +120,49 @@ def parse_csv(
         data = data[len(codecs.BOM_UTF8) :]
     if not data.strip():
         raise SubscriberError("the file is empty")
+    rejected: list[RejectedRow] = []
+    seen: set[int] = set()
+    repeated: set[int] = set()
+    duplicates = rows = 0
+    for outcome in _scan(data, known_sections, preset):
+        rows += 1
+        if isinstance(outcome, RejectedRow):
+            rejected.append(outcome)
+            continue
+        key = hash(outcome.email)
+        if key in seen:
+            repeated.add(key)
+            duplicates += 1
+        else:
+            seen.add(key)
+    del seen
+    return ParsedFile(_records(data, known_sections, preset, repeated), rejected, duplicates, rows)
+
+
+def _records(
+    data: bytes, known_sections: set[str] | None, preset: Preset | None, repeated: set[int]
+) -> Iterator[ImportRecord]:
+    """The second pass: each address once. A hash in ``repeated`` (an address given more than
+    once, or sharing a hash with one) is merged by address and comes at the end."""
+    merged: dict[str, ImportRecord] = {}
+    for record in _scan(data, known_sections, preset):
+        if isinstance(record, RejectedRow):
+            continue
+        if hash(record.email) not in repeated:
+            yield record
+            continue
+        earlier = merged.get(record.email)
+        if earlier is None:
+            merged[record.email] = record
+        else:
+            earlier.merge(record)
+    yield from merged.values()
+
+
+def _scan(
+    data: bytes, known_sections: set[str] | None, preset: Preset | None
+) -> Iterator[ImportRecord | RejectedRow]:
+    """Each non-blank row: its record, or why it is rejected."""
     # Decoded as it is read, not as a whole: a big list is not held twice more in memory.
     # Undecodable bytes become lone surrogates, so the row holding them can be rejected alone.
     end = data.find(b"\n")
@@ -126,27 +176,16 @@ def parse_csv(
     except csv.Error as exc:
         raise SubscriberError(f"line 1: not a CSV file: {exc}") from exc
     columns, has_header = _columns(first) if preset is None else _preset_columns(first, preset)
-    records: dict[str, ImportRecord] = {}
-    rejected: list[RejectedRow] = []
-    duplicates = rows = 0
     pending = [] if has_header else [(1, first)]
     line = reader.line_num
     while True:
         for number, cells in pending:
             if not any(cell.strip() for cell in cells):
                 continue  # blank line
-            rows += 1
             try:
-                record = _record(number, cells, columns, known_sections, preset)
+                yield _record(number, cells, columns, known_sections, preset)
             except SubscriberError as exc:
-                rejected.append(RejectedRow(number, str(exc), _printable(cells[:1])))
-                continue
-            earlier = records.get(record.email)
-            if earlier is None:
-                records[record.email] = record
-            else:
-                earlier.merge(record)
-                duplicates += 1
+                yield RejectedRow(number, str(exc), _printable(cells[:1]))
         pending = []
         start = line + 1
         try:
@@ -157,7 +196,6 @@ def parse_csv(
             raise SubscriberError(f"line {start}: the file is not valid CSV: {exc}") from exc
         line = reader.line_num
         pending.append((start, cells))
-    return ParsedFile(list(records.values()), rejected, duplicates, rows)
 
 
 def _dialect(text: str) -> type[csv.Dialect]:

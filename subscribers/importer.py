@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import PurePosixPath
 
@@ -43,7 +43,6 @@ def import_csv(
     preset: Preset | None = None,
 ) -> ImportReport:
     parsed = _parse_all(csv_files(data), sections, preset)
-    del data  # the file's bytes are not needed any more (a big list's are megabytes)
     report = ImportReport(
         rows=parsed.rows,
         duplicates=parsed.duplicates,
@@ -51,19 +50,28 @@ def import_csv(
         dry_run=dry_run,
     )
     suppressed = store.suppressed_hashes()
-    records: list[ImportRecord] = []
-    for record in parsed.records:
-        if record.suppress is not None:
-            report.suppressed.append(RejectedRow(record.line, record.suppress, record.email))
-            records.append(record)  # the store suppresses it (already suppressed: no change)
-        elif suppressed and any(h in suppressed for h in store.hasher.all(record.email)):
-            report.skipped.append(
-                RejectedRow(record.line, "address is suppressed; skipped", record.email)
-            )
-        else:
-            records.append(record)
+
+    def admitted() -> Iterator[ImportRecord]:
+        # A generator: the store writes the records a batch at a time as they stream by.
+        for record in parsed.records:
+            if record.suppress is not None:
+                report.suppressed.append(RejectedRow(record.line, record.suppress, record.email))
+                yield record  # the store suppresses it (already suppressed: no change)
+            elif suppressed and any(h in suppressed for h in store.hasher.all(record.email)):
+                report.skipped.append(
+                    RejectedRow(record.line, "address is suppressed; skipped", record.email)
+                )
+            else:
+                yield record
+
     store.import_records(
-        records, report, now=now, source=source, lists=lists, consented=consented, dry_run=dry_run
+        admitted(),
+        report,
+        now=now,
+        source=source,
+        lists=lists,
+        consented=consented,
+        dry_run=dry_run,
     )
     report.rejected.sort(key=lambda row: row.line)
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import itertools
 import secrets
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
@@ -589,7 +590,7 @@ class SubscriberStore:
 
     def import_records(
         self,
-        records: Sequence[ImportRecord],
+        records: Iterable[ImportRecord],
         report: ImportReport,
         *,
         now: datetime,
@@ -604,17 +605,20 @@ class SubscriberStore:
         def lists_named(session: Session, names: Iterable[str], when: datetime) -> list[Any]:
             return self._lists_named(session, names, now=when)
 
-        to_suppress = [record for record in records if record.suppress is not None]
-        if to_suppress:
-            self.hasher.current("")  # a one-line error now if there is no key to hash with
         try:
             with self._sessions.begin() as session:
-                for record in to_suppress:
-                    digest_hash = self.hasher.current(record.email)
-                    reason = f"import: {record.suppress}"
-                    self._add_suppression(session, record.email, digest_hash, reason, now)
-                rest = [record for record in records if record.suppress is None]
-                apply_import(session, lists_named, rest, report, now, source, lists, consented)
+                # A batch at a time: the records may stream from a file too big to hold.
+                stream = iter(records)
+                while batch := list(itertools.islice(stream, _IMPORT_BATCH)):
+                    rest = []
+                    for record in batch:
+                        if record.suppress is None:
+                            rest.append(record)
+                            continue
+                        digest_hash = self.hasher.current(record.email)
+                        reason = f"import: {record.suppress}"
+                        self._add_suppression(session, record.email, digest_hash, reason, now)
+                    apply_import(session, lists_named, rest, report, now, source, lists, consented)
                 if dry_run:
                     raise _DryRun
         except _DryRun:
@@ -709,6 +713,9 @@ class SubscriberStore:
         names = self._list_names(session, [row.id]).get(row.id, ())
         return _subscriber(row, names, self._is_suppressed(session, row.email))
 
+
+#: Records written per round of an import (each round's statements stay small).
+_IMPORT_BATCH = 2000
 
 _COLUMNS = tuple(
     getattr(SubscriberRow, name)

@@ -221,7 +221,8 @@ def test_a_crash_midway_leaves_the_list_as_it_was(tmp_path: Path, monkeypatch):
 def test_parse_reports_multiline_records_by_their_first_line():
     data = b'email,name\n"ada@example.com","Ada\nLovelace"\nbad,x\n'
     parsed = parse_csv(data)
-    assert parsed.records[0].name == "Ada Lovelace"
+    [record] = parsed.records
+    assert record.name == "Ada Lovelace"
     assert [(row.line, row.email) for row in parsed.rejected] == [(4, "bad")]
 
 
@@ -249,3 +250,22 @@ def test_export_neutralises_formula_looking_header_cells_and_reads_them_back(
     assert copy.json("subscribers", "show", "ada@example.com")["attributes"] == dict(
         zip(hostile, ["1", "2", "3", "4"], strict=True)
     )
+
+
+def test_parse_streams_single_addresses_and_merges_repeated_ones_at_the_end():
+    data = (
+        b"email,name,timezone\n"
+        b"ada@example.com,Ada,\n"
+        b"bob@example.com,Bob,\n"
+        b"ADA@example.com,,Europe/London\n"
+        b"cy@example.com,Cy,\n"
+    )
+    parsed = parse_csv(data)
+    assert (parsed.rows, parsed.duplicates) == (4, 1)
+    records = list(parsed.records)
+    # addresses given once come in file order; the repeated one once, merged, after them
+    assert [(r.email, r.name, r.timezone, r.line) for r in records] == [
+        ("bob@example.com", "Bob", None, 3),
+        ("cy@example.com", "Cy", None, 5),
+        ("ada@example.com", "Ada", "Europe/London", 2),
+    ]
