@@ -97,6 +97,9 @@ class SmtpSettings:
     timeout_seconds: float = 30.0
     #: Extra CA certificates (PEM) to trust, for a relay with a private CA; "" trusts the system's.
     ca_file: str = ""
+    #: Log in over an unencrypted connection (security = "none"): only for a relay on this
+    #: machine or a trusted link; otherwise the password would cross the network in clear.
+    allow_plaintext_auth: bool = False
     #: From DIGEST_SMTP_PASSWORD, never from the file.
     password: str = field(default="", repr=False)
 
@@ -456,6 +459,9 @@ username = ""
 sender = "US–China Trade Digest <digest@localhost>"
 # A PEM file of CA certificates to trust, for a relay whose certificate a private CA signed.
 ca_file = ""
+# With security = "none", a username is refused (the password would go out unencrypted)
+# unless this is true: only for a relay on this machine.
+allow_plaintext_auth = false
 
 [web]
 # Public address of `digest web`: unsubscribe and preferences links point here.

@@ -83,6 +83,11 @@ def check_settings(settings: Settings) -> CheckResult:
     templates = settings.digest.templates_path
     if templates is not None and not templates.is_dir():
         problems.append(f"[digest] templates: {templates} is not a folder")
+    from digest.delivery.smtp import plaintext_auth_refusal
+
+    refusal = plaintext_auth_refusal(settings.smtp)
+    if refusal:
+        problems.append(f"[smtp] {refusal}")
     if settings.smtp.ca_file and not Path(settings.smtp.ca_file).is_file():
         problems.append(f"[smtp] ca_file {settings.smtp.ca_file} is not a file")
     return CheckResult(tuple(problems), tuple(notes))
