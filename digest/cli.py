@@ -21,6 +21,7 @@ from digest.config import Settings, find_config, load_settings
 from digest.config_env import configured_by_environment
 from digest.edition_json import edition_to_dict
 from digest.errors import ConfigError, DeliveryPausedError, DigestError, UsageError
+from digest.redact import redact
 from subscribers.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class DigestGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except DigestError as exc:
-            click.echo(f"digest: error: {exc}", err=True)
+            click.echo(f"digest: error: {redact(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("digest: interrupted", err=True)
@@ -77,7 +78,7 @@ class DigestGroup(click.Group):
             if os.environ.get("DIGEST_DEBUG"):
                 raise
             click.echo(
-                f"digest: internal error: {type(exc).__name__}: {exc} "
+                f"digest: internal error: {type(exc).__name__}: {redact(str(exc))} "
                 "(please report it with the command you ran)",
                 err=True,
             )

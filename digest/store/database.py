@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.errors import StoreError, one_line
+from digest.redact import redact
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -26,7 +27,7 @@ class Database:
         try:
             self.engine: Engine = create_engine(url, future=True)
         except (SQLAlchemyError, ValueError) as exc:
-            raise StoreError(f"cannot open database {url}: {exc}") from exc
+            raise StoreError(redact(f"cannot open database {url}: {one_line(exc)}")) from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
@@ -41,7 +42,7 @@ class Database:
             if self.revision() == head_revision():
                 return
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot prepare database {self.url}: {one_line(exc)}") from exc
+            raise self._cannot_prepare(exc) from exc
         self._migrate()
 
     def revision(self) -> str | None:
@@ -81,7 +82,10 @@ class Database:
                         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                         connection.commit()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot prepare database {self.url}: {one_line(exc)}") from exc
+            raise self._cannot_prepare(exc) from exc
+
+    def _cannot_prepare(self, exc: SQLAlchemyError) -> StoreError:
+        return StoreError(redact(f"cannot prepare database {self.url}: {one_line(exc)}"))
 
     def close(self) -> None:
         self.engine.dispose()
