@@ -12,7 +12,8 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from digest.config import CONFIG_FILENAME, load_settings, new_secret_key, render_config_template
-from digest.errors import ConfigError, UsageError
+from digest.errors import ConfigError, UsageError, one_line
+from digest.private_files import write_private
 from digest.store.database import open_database
 
 
@@ -51,13 +52,12 @@ def init_folder(folder: Path, *, force: bool = False, rotate_key: bool = False) 
         kept = _existing_keys(path) if path.exists() else None
         fresh = _Keys(new_secret_key(), new_secret_key(), ())
         chosen = kept or fresh
-        path.write_text(
+        _write(
+            path,
             render_config_template(
                 chosen.secret_key, chosen.suppression_key, chosen.old_secret_keys
             ),
-            encoding="utf-8",
         )
-        path.chmod(0o600)  # it holds the secret key
         keys = "kept" if kept else "new"
     settings = load_settings(path)
     with open_database(settings.digest.database):
@@ -110,8 +110,15 @@ def rotate_secret_key(path: Path) -> None:
         digest["suppression_key"] = current
     digest["old_secret_keys"] = [current, *old]
     digest["secret_key"] = new_secret_key()
-    path.write_text(tomlkit.dumps(document), encoding="utf-8")
-    path.chmod(0o600)
+    _write(path, tomlkit.dumps(document))
+
+
+def _write(path: Path, text: str) -> None:
+    """The config holds the secret key: only its owner may ever read it."""
+    try:
+        write_private(path, text)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {one_line(exc)}") from exc
 
 
 def _read(path: Path) -> str:

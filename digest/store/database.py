@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.errors import StoreError, one_line
+from digest.private_files import create_private
 from digest.redact import redact
 
 if TYPE_CHECKING:
@@ -98,10 +99,21 @@ class Database:
 
 
 def open_database(url: str, *, migrate: bool = True) -> Database:
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        folder = Path(url[len("sqlite:///") :]).parent
-        if not folder.is_dir():
-            raise StoreError(f"database folder does not exist: {folder}")
+    path = url[len("sqlite:///") :].partition("?")[0]
+    # A file path, not :memory: or an SQLite URI filename ("file:...").
+    if (
+        url.startswith("sqlite:///")
+        and path
+        and path != ":memory:"
+        and not path.startswith("file:")
+    ):
+        file = Path(path)
+        if not file.parent.is_dir():
+            raise StoreError(f"database folder does not exist: {file.parent}")
+        try:
+            create_private(file)  # subscriber data: no other local user may read it
+        except OSError as exc:
+            raise StoreError(f"cannot create database {file}: {one_line(exc)}") from exc
     database = Database(url)
     if migrate:
         try:
