@@ -20,7 +20,14 @@ from digest import __version__, console, services
 from digest.config import Settings, find_config, load_settings
 from digest.config_env import configured_by_environment
 from digest.edition_json import edition_to_dict
-from digest.errors import ConfigError, DeliveryPausedError, DigestError, UsageError
+from digest.errors import (
+    ConfigError,
+    DeliveryPausedError,
+    DigestError,
+    SubscriberError,
+    UsageError,
+    database_error,
+)
 from digest.redact import redact
 from subscribers.presets import PRESETS
 
@@ -77,6 +84,10 @@ class DigestGroup(click.Group):
         except Exception as exc:  # a bug: still one line, with what to report
             if os.environ.get("DIGEST_DEBUG"):
                 raise
+            stored = database_error(exc)
+            if stored is not None:
+                click.echo(f"digest: error: {redact(str(stored))}", err=True)
+                ctx.exit(stored.exit_code)
             click.echo(
                 f"digest: internal error: {type(exc).__name__}: {redact(str(exc))} "
                 "(please report it with the command you ran)",
@@ -675,7 +686,8 @@ def subscribers_erase(email: str, yes: bool) -> None:
     app = _session().app()
     if not yes:
         click.confirm(f"Erase every record of {email}? This cannot be undone", abort=True)
-    app.subscribers.erase(email, now=app.clock())
+    if not app.subscribers.erase(email, now=app.clock()):
+        raise SubscriberError(f"no subscriber {email}: nothing stored about it, nothing erased")
     click.echo(f"erased {email}; the address stays suppressed (kept only as a keyed hash)")
 
 
@@ -763,14 +775,17 @@ def lists_group() -> None:
 
 @lists_group.command("add")
 @click.argument("name")
-@click.option("--topic", help="Topic key the list receives (default: the configured topic).")
+@click.option(
+    "--topic",
+    help="Topic key or topic file the list receives (default: the configured topic).",
+)
 @click.option("--description", help="A note for admins.")
 def lists_add(name: str, topic: str | None, description: str | None) -> None:
     """Create a list."""
+    from subscribers.admin import create_list
+
     app = _session().app()
-    created = app.subscribers.create_list(
-        name, now=app.clock(), topic=topic, description=description
-    )
+    created = create_list(app, name, topic=topic, description=description)
     topic = created.topic or f"the configured topic, {app.topic.key}"
     click.echo(f"created list {created.name} ({topic})")
 

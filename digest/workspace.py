@@ -15,6 +15,7 @@ from digest.config import CONFIG_FILENAME, load_settings, new_secret_key, render
 from digest.errors import ConfigError, UsageError, one_line
 from digest.private_files import write_private
 from digest.store.database import open_database
+from digest.topic_files import missing_topic
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ def init_folder(folder: Path, *, force: bool = False, rotate_key: bool = False) 
         )
         keys = "kept" if kept else "new"
     settings = load_settings(path)
+    missing = missing_topic(settings.digest.topic)
+    if missing is not None:
+        raise missing  # before the database is created
     with open_database(settings.digest.database):
         pass
     return InitResult(config=path, database=settings.digest.database, keys=keys)
