@@ -18,7 +18,7 @@ from digest.topic_files import missing_topic
 
 if TYPE_CHECKING:
     from digest.delivery.ledger import Ledger
-    from digest.delivery.smtp import Mailer
+    from digest.delivery.smtp import SmtpMailer
     from digest.ingest.service import Fetcher
     from digest.render.email import EditionRenderer
     from digest.types import Topic
@@ -34,7 +34,7 @@ class App:
     database: Database
     store: Store
     clock: Clock
-    mailer_factory: Callable[[], Mailer]
+    mailer_factory: Callable[[], SmtpMailer]
     _fetcher_factory: Callable[[], Fetcher] = field(repr=False)
     _topic: Topic | None = field(default=None, repr=False)
     _owned: list[Callable[[], None]] = field(default_factory=list, repr=False)
@@ -117,7 +117,7 @@ def make_app(
     *,
     database: Database | None = None,
     fetcher: Callable[[], Fetcher] | None = None,
-    mailer: Callable[[], Mailer] | None = None,
+    mailer: Callable[[], SmtpMailer] | None = None,
     clock: Clock | None = None,
     topic: Topic | None = None,
 ) -> App:
@@ -126,7 +126,7 @@ def make_app(
         raise missing  # before the database: a typo must not leave a digest.db behind
     db = database or open_database(settings.digest.database)
 
-    def smtp_mailer() -> Mailer:
+    def smtp_mailer() -> SmtpMailer:
         from digest.delivery.smtp import SmtpMailer
 
         return SmtpMailer(settings.smtp)

@@ -29,6 +29,19 @@ def statuses(workspace: Workspace) -> dict[str, str]:
     return {s["email"]: s["status"] for s in workspace.json("subscribers", "list")}
 
 
+def shown(workspace: Workspace, email: str, attributes: dict[str, str]) -> dict[str, Any]:
+    """The subscriber as `subscribers show` gives it, after checking the attributes it kept."""
+    subscriber: dict[str, Any] = workspace.json("subscribers", "show", email)
+    assert subscriber["attributes"] == attributes
+    return subscriber
+
+
+def assert_one_rejected(report: dict[str, Any], line: int, reason: str) -> None:
+    """The preset refused exactly one row, that line, saying why (never guessing)."""
+    assert [r["line"] for r in report["rejected"]] == [line]
+    assert reason in report["rejected"][0]["reason"]
+
+
 def suppressed(workspace: Workspace, email: str) -> bool:
     """Adding the address is refused because it is on the suppression list."""
     return "on the suppression list" in workspace.invoke("subscribers", "add", email, code=2).stderr
@@ -38,27 +51,23 @@ def test_listmonk_statuses_names_attributes_and_an_unknown_status(workspace: Wor
     report = run_import(workspace, "listmonk", "listmonk.csv", "--consented")
     assert report["rows"] == 6 and report["added"] == 4
     assert [(r["line"], r["email"]) for r in report["suppressed"]] == [(5, "spam.trap@example.net")]
-    assert [r["line"] for r in report["rejected"]] == [7]
-    assert "'snoozed' has no rule here" in report["rejected"][0]["reason"]
+    assert_one_rejected(report, 7, "'snoozed' has no rule here")
     assert Counter(statuses(workspace).values()) == {"active": 3, "unsubscribed": 1}
-    lucia = workspace.json("subscribers", "show", "lucia.ferrari@example.it")
+    lucia = shown(workspace, "lucia.ferrari@example.it", {"topics": '["tariffs", "chips"]'})
     assert lucia["name"] == "Lucía Ferrari" and lucia["consent_at"].startswith("2024-06-30T05:05")
-    assert lucia["attributes"] == {"topics": '["tariffs", "chips"]'}
     assert suppressed(workspace, "spam.trap@example.net")
 
 
 def test_mailchimp_files_join_names_and_map_each_status(workspace: Workspace):
     subscribed = run_import(workspace, "mailchimp", "mailchimp-subscribed.csv", "--consented")
     assert (subscribed["added"], subscribed["rejected"]) == (3, [])
-    ines = workspace.json("subscribers", "show", "ines.alves@example.pt")
+    ines = shown(workspace, "ines.alves@example.pt", {"tags": '"Trade desk"'})
     assert ines["name"] == "Inês Alves" and ines["timezone"] == "Europe/Lisbon"
     # the consent time is the double opt-in confirmation, in UTC
     assert ines["consent_at"].startswith("2023-05-04T09:14:01")
-    assert ines["attributes"] == {"tags": '"Trade desk"'}
-    amara = workspace.json("subscribers", "show", "amara@example.com")
+    amara = shown(workspace, "amara@example.com", {"mailchimp_timezone": "Somewhere/Unknown"})
     # a zone Mailchimp guessed that does not exist is kept aside, not imported
     assert amara["name"] == "Amara" and amara["timezone"] is None
-    assert amara["attributes"] == {"mailchimp_timezone": "Somewhere/Unknown"}
     unsubscribed = run_import(workspace, "mailchimp", "mailchimp-unsubscribed.csv", "--consented")
     assert unsubscribed["added"] == 1
     cleaned = run_import(workspace, "mailchimp", "mailchimp-cleaned.csv", "--consented")
@@ -76,16 +85,14 @@ def test_mailchimp_files_join_names_and_map_each_status(workspace: Workspace):
 def test_substack_email_disabled_means_unsubscribed(workspace: Workspace):
     report = run_import(workspace, "substack", "substack.csv", "--consented")
     assert report["added"] == 4
-    assert [r["line"] for r in report["rejected"]] == [6]
-    assert "email_disabled 'maybe'" in report["rejected"][0]["reason"]
+    assert_one_rejected(report, 6, "email_disabled 'maybe'")
     assert statuses(workspace) == {
         "reader.one@example.com": "active",
         "paying.reader@example.com": "active",
         "muted@example.com": "unsubscribed",
         "comp.reader@example.com": "active",
     }
-    paying = workspace.json("subscribers", "show", "paying.reader@example.com")
-    assert paying["attributes"] == {"plan": "yearly"}
+    paying = shown(workspace, "paying.reader@example.com", {"plan": "yearly"})
     assert paying["consent_at"].startswith("2023-07-15T08:00:00")
 
 
@@ -100,9 +107,10 @@ def test_ghost_members_not_subscribed_to_emails_stay_unsubscribed_even_when_cons
         "lena.schmidt@example.de": "unsubscribed",
         "sam.okoro@example.ng": "active",
     }
-    kofi = workspace.json("subscribers", "show", "kofi.mensah@example.gh")
+    kofi = shown(
+        workspace, "kofi.mensah@example.gh", {"labels": "Imported, Trade", "tiers": "Free"}
+    )
     assert kofi["name"] == "Kofi Mensah"
-    assert kofi["attributes"] == {"labels": "Imported, Trade", "tiers": "Free"}
 
 
 def test_buttondown_types_pending_suppressed_and_unmapped(workspace: Workspace):
@@ -111,16 +119,14 @@ def test_buttondown_types_pending_suppressed_and_unmapped(workspace: Workspace):
     assert [(r["email"], r["reason"]) for r in report["suppressed"]] == [
         ("angry@example.com", "complained in Buttondown")
     ]
-    assert [r["line"] for r in report["rejected"]] == [7]
-    assert "subscriber_type 'paused' has no rule here" in report["rejected"][0]["reason"]
+    assert_one_rejected(report, 7, "subscriber_type 'paused' has no rule here")
     assert statuses(workspace) == {
         "ana.lima@example.br": "active",
         "wei.zhang@example.com": "active",
         "not.yet@example.com": "pending",
         "left.us@example.com": "unsubscribed",
     }
-    ana = workspace.json("subscribers", "show", "ana.lima@example.br")
-    assert ana["attributes"] == {"company": "Porto Freight", "tags": "policy"}
+    shown(workspace, "ana.lima@example.br", {"company": "Porto Freight", "tags": "policy"})
 
 
 def test_without_consented_a_preset_makes_nobody_active(workspace: Workspace):

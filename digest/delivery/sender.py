@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from digest.clock import Clock
 from digest.config import DeliverySettings
 from digest.delivery.ledger import Ledger, Outcome
-from digest.delivery.smtp import Mailer
+from digest.delivery.smtp import SmtpMailer
 from digest.errors import (
     DeliveryError,
     HeaderError,
@@ -109,7 +109,7 @@ class DeliveryRun:
         ledger: Ledger,
         edition_id: int,
         compose: Compose,
-        mailer_factory: Callable[[], Mailer],
+        mailer_factory: Callable[[], SmtpMailer],
         envelope_from: str,
         to_address: Callable[[str], str],
         settings: DeliverySettings,
@@ -345,7 +345,7 @@ class DeliveryRun:
             self._wake.set()
 
     def _work(self) -> None:
-        mailer: Mailer | None = None
+        mailer: SmtpMailer | None = None
         on_connection = 0
         # This connection's last accepted message is in the ledger: the next one may go.
         recorded = threading.Event()

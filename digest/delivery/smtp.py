@@ -5,7 +5,6 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Callable
-from typing import Protocol
 
 from digest.config import SmtpSettings
 from digest.errors import (
@@ -22,23 +21,9 @@ class DotSafe(bytes):
     would otherwise scan the whole message each time (what MessageTemplate makes)."""
 
 
-class Mailer(Protocol):
-    """One connection's worth of sending; reopened after a failure."""
-
-    def open(self) -> None: ...
-    def send(
-        self,
-        envelope_from: str,
-        recipient: str,
-        message: bytes,
-        *,
-        ready: Callable[[], None] | None = None,
-    ) -> str: ...
-    def close(self) -> None: ...
-
-
 class SmtpMailer:
-    """A reusable SMTP connection. ``send`` returns the server's reply to the message."""
+    """A reusable SMTP connection (one per sending worker, reopened after a failure). ``send``
+    returns the server's reply to the message."""
 
     def __init__(self, settings: SmtpSettings) -> None:
         self._settings = settings
