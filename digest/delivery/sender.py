@@ -73,7 +73,8 @@ class RateLimiter:
         self._next = 0.0
         self._lock = threading.Lock()
 
-    def wait(self) -> None:
+    def wait(self, halted: threading.Event | None = None) -> None:
+        """Wait for this message's slot; returns early once ``halted`` is set."""
         if not self._interval:
             return
         with self._lock:
@@ -81,7 +82,10 @@ class RateLimiter:
             slot = max(now, self._next)
             self._next = slot + self._interval
         if slot > now:
-            time.sleep(slot - now)
+            if halted is None:
+                time.sleep(slot - now)
+            else:
+                halted.wait(slot - now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +143,11 @@ class DeliveryRun:
         self._done: list[_Result] = []
         self._done_lock = threading.Lock()
         self._wake = threading.Event()
-        # Set by the main thread: how few queued rows call for a claim; whether to stop taking.
+        # Set by the main thread: how few queued rows call for a claim.
         self._low_water = 0
-        self._halted = False
+        # Set by the main thread on a pause, a stop or a dead relay: every worker looks at it
+        # before each message and again just before sending it, so nothing new starts.
+        self._halted = threading.Event()
         # Set when the main thread has left: a waiting worker drops its message instead.
         self._gone = False
         self._recorded: list[threading.Event] = []
@@ -174,7 +180,7 @@ class DeliveryRun:
             while True:
                 halted = self.stop.is_set() or result.paused or unavailable
                 if halted:
-                    self._halted = True
+                    self._halted.set()
                     outstanding -= self._give_back_waiting()
                 elif not exhausted:
                     pace = finished / max(time.monotonic() - first_claim, 1e-3)
@@ -229,7 +235,7 @@ class DeliveryRun:
                 if consecutive_failures >= self.settings.pause_after_failures and not result.paused:
                     last = result.failures[-1] if result.failures else ""
                     result.paused = f"{consecutive_failures} failures in a row (last: {last})"
-                    self._halted = True  # at once: workers start nothing more while we record
+                    self._halted.set()  # at once: workers start nothing more while we record
                 # Everything collected goes in at once, whichever connections sent it.
                 self._record(unrecorded)
         finally:
@@ -371,7 +377,7 @@ class DeliveryRun:
                 delivery = self._jobs.get()
                 if delivery is None:
                     return
-                if self._halted or self.stop.is_set():
+                if self._halted.is_set() or self.stop.is_set():
                     self._report(_Result(delivery, "unstarted", ""))
                     continue
                 try:
@@ -391,8 +397,11 @@ class DeliveryRun:
                         self._report(_Result(delivery, "unavailable", str(exc)))
                         return
                     on_connection = 0
+                self.limiter.wait(self._halted)
+                if self._halted.is_set() or self.stop.is_set():  # set while composing or waiting
+                    self._report(_Result(delivery, "unstarted", ""))
+                    continue
                 on_connection += 1
-                self.limiter.wait()
                 try:
                     reply = mailer.send(self.envelope_from, recipient, message, ready=ready)
                 except _Abandoned:
