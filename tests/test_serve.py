@@ -11,7 +11,9 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
 
@@ -26,12 +28,13 @@ ONE_CONNECTION = "[delivery]\nconnections = 1\n"
 
 
 class ServeProcess:
-    """`digest serve` in a subprocess, its stderr collected line by line as it comes."""
+    """`digest serve` (or another command) in a subprocess, its stderr collected line by line
+    as it comes."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, *command: str) -> None:
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "digest", "--config", str(config), "serve"],
+            [sys.executable, "-m", "digest", "--config", str(config), *(command or ("serve",))],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -93,16 +96,22 @@ def test_daily_job_fetches_builds_and_sends_today(workspace, fixture_feeds, smtp
 def test_serve_stores_its_jobs_and_stops_cleanly_on_sigterm(workspace: Workspace):
     workspace.write_config(extra=LEASE, timezone="Europe/Paris", send_time="07:15")
     workspace.invoke("feeds", "list")  # creates the database
+    started = datetime.now(UTC)
     serve = ServeProcess(workspace.config)
     try:
         serve.wait_for("next run:")
         wait_until(lambda: len(stored_jobs(workspace.database)) == 3)
         jobs = stored_jobs(workspace.database)
+        looked = datetime.now(UTC)
         assert set(jobs) == {"fetch", "build:default", "send:default"}
-        send_at = time.gmtime(jobs["send:default"])
-        assert (send_at.tm_hour, send_at.tm_min) in {(5, 15), (6, 15)}  # 07:15 Paris
-        build_at = jobs["build:default"]
-        assert jobs["send:default"] - build_at == 3600  # build_lead_minutes = 60
+        # Each job's next run is the next 07:15 (send) and 06:15 (build, build_lead_minutes
+        # = 60) in Paris after the daemon started: between build and send time, the build's
+        # is tomorrow and the send's today. Read against the clock before and after, in case
+        # one of those moments passed while the daemon started.
+        paris = ZoneInfo("Europe/Paris")
+        for job, at in (("send:default", dt_time(7, 15)), ("build:default", dt_time(6, 15))):
+            expected = {next_local(moment, paris, at) for moment in (started, looked)}
+            assert jobs[job] in expected, (job, jobs[job], expected)
         [(holder,)] = query(workspace.database, "select holder from daemon_lease")
         assert f"pid {serve.process.pid}" in holder
         # a subscriber in a new time zone gets that zone's jobs while the daemon runs
@@ -129,6 +138,39 @@ def test_serve_stores_its_jobs_and_stops_cleanly_on_sigterm(workspace: Workspace
     assert "stopped" in serve.stderr
     assert "Traceback" not in serve.stderr
     assert query(workspace.database, "select * from daemon_lease") == []  # released
+
+
+def next_local(after: datetime, zone: ZoneInfo, at: dt_time) -> float:
+    """The first time after ``after`` that the clock in ``zone`` shows ``at``, as epoch seconds."""
+    day = after.astimezone(zone).date()
+    while (moment := datetime.combine(day, at, tzinfo=zone)) <= after:
+        day += timedelta(days=1)
+    return moment.timestamp()
+
+
+def test_next_local_crosses_midnight_and_dst():
+    paris = ZoneInfo("Europe/Paris")
+    before_build = datetime(2026, 3, 28, 5, 0, tzinfo=UTC)  # 06:00 Paris, CET
+    assert (
+        next_local(before_build, paris, dt_time(6, 15))
+        == datetime(2026, 3, 28, 5, 15, tzinfo=UTC).timestamp()
+    )
+    between = datetime(2026, 3, 28, 5, 30, tzinfo=UTC)  # 06:30: build tomorrow, send today
+    assert (
+        next_local(between, paris, dt_time(7, 15))
+        == datetime(2026, 3, 28, 6, 15, tzinfo=UTC).timestamp()
+    )
+    assert (
+        next_local(between, paris, dt_time(6, 15))
+        == datetime(
+            2026,
+            3,
+            29,
+            4,
+            15,
+            tzinfo=UTC,  # CEST from 29 March
+        ).timestamp()
+    )
 
 
 def stored_jobs(database: Path) -> dict[str, float]:
