@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
@@ -33,6 +34,8 @@ class ServeProcess:
 
     def __init__(self, config: Path, *command: str) -> None:
         self.lines: list[str] = []
+        self._arrived = threading.Condition()
+        self._ended = False
         self.process = subprocess.Popen(
             [sys.executable, "-m", "digest", "--config", str(config), *(command or ("serve",))],
             stdout=subprocess.DEVNULL,
@@ -46,18 +49,29 @@ class ServeProcess:
     def _read(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
-            self.lines.append(line)
+            with self._arrived:
+                self.lines.append(line)
+                self._arrived.notify_all()
+        with self._arrived:
+            self._ended = True
+            self._arrived.notify_all()
 
-    def wait_for(self, text: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.lines) or self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert any(text in line for line in self.lines), self.stderr
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        """Until a line with ``text`` arrives (or the process ends: then it fails at once)."""
+
+        def seen() -> bool:
+            return any(text in line for line in self.lines)
+
+        with self._arrived:
+            self._arrived.wait_for(lambda: seen() or self._ended, timeout)
+            assert seen(), self.stderr
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         self.process.send_signal(sig)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 60) -> int:
+        """Its exit status, once it has exited and all it wrote has been read."""
         code = self.process.wait(timeout=timeout)
         self._reader.join(timeout=5)
         return code
@@ -215,16 +229,35 @@ def test_a_second_serve_refuses_and_takes_over_when_the_lease_expires(workspace:
         first.kill()
 
 
-class SlowHandler(RecordingHandler):
-    """Takes a moment over each message, like a busy relay."""
+class GatedHandler(RecordingHandler):
+    """Accepts ``before`` messages, then holds the next one's reply until the test opens the
+    gate: the test sends its signal while that message is surely in flight, whatever the
+    machine's load (no race between the signal and the messages)."""
+
+    def __init__(self, before: int = 2) -> None:
+        super().__init__()
+        self.before = before
+        self.holding = threading.Event()
+        self.gate = threading.Event()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        await asyncio.sleep(0.3)
+        if len(self.messages) == self.before and not self.gate.is_set():
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 60)
         return await super().handle_DATA(server, session, envelope)
+
+    def hold_then_release(self, signalled: Callable[[], None]) -> None:
+        """Wait for the held message, let ``signalled`` send the signal and see it arrive,
+        then let the held message through."""
+        assert self.holding.wait(60), "the sender never reached the held message"
+        try:
+            signalled()
+        finally:
+            self.gate.set()
 
 
 def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path):
-    handler = SlowHandler()
+    handler = GatedHandler(before=2)
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -238,14 +271,20 @@ def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path)
             workspace.invoke("subscribers", "add", email)
         serve = ServeProcess(workspace.config)
         try:
-            wait_until(lambda: len(handler.messages) >= 2)
+
+            def signalled() -> None:
+                serve.process.send_signal(signal.SIGTERM)
+                serve.wait_for("received SIGTERM")
+
+            handler.hold_then_release(signalled)
             code = serve.stop()
         finally:
+            handler.gate.set()
             serve.kill()
         assert code == 0, serve.stderr
         assert "Traceback" not in serve.stderr
         delivered = handler.recipients()
-        assert 2 <= len(delivered) < len(people)  # stopped part-way
+        assert len(delivered) == 3  # the two before the signal, and the one in flight
         statuses = dict(
             query(workspace.database, "select status, count(*) from deliveries group by status")
         )
@@ -261,7 +300,7 @@ def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path)
 
 
 def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path):
-    handler = SlowHandler()
+    handler = GatedHandler(before=2)
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -271,25 +310,22 @@ def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path):
         people = [f"reader{i}@example.com" for i in range(8)]
         for email in people:
             workspace.invoke("subscribers", "add", email)
-        command = [sys.executable, "-m", "digest", "--config", str(workspace.config)]
-        send = subprocess.Popen(
-            [*command, "send", "--any-date", "--date", "2026-02-03"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        send = ServeProcess(workspace.config, "send", "--any-date", "--date", "2026-02-03")
         try:
-            wait_until(lambda: len(handler.messages) >= 2)
-            send.send_signal(signal.SIGTERM)
-            _, stderr = send.communicate(timeout=30)
+
+            def signalled() -> None:
+                send.process.send_signal(signal.SIGTERM)
+                send.wait_for("received SIGTERM: finishing the message in flight")
+
+            handler.hold_then_release(signalled)
+            assert send.wait() == 0, send.stderr
         finally:
-            if send.poll() is None:
-                send.kill()
-        assert send.returncode == 0, stderr
-        assert "received SIGTERM: finishing the message in flight" in stderr
+            handler.gate.set()
+            send.kill()
+        stderr = send.stderr
         assert "stopped: run `digest send` again" in stderr and "Traceback" not in stderr
         delivered = handler.recipients()
-        assert 2 <= len(delivered) < len(people)
+        assert len(delivered) == 3  # the two before the signal, and the one in flight
         statuses = dict(
             query(workspace.database, "select status, count(*) from deliveries group by status")
         )
