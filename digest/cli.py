@@ -27,6 +27,7 @@ from digest.errors import (
     SubscriberError,
     UsageError,
     database_error,
+    one_line,
 )
 from digest.redact import redact
 from subscribers.presets import PRESETS
@@ -89,7 +90,7 @@ class DigestGroup(click.Group):
                 click.echo(f"digest: error: {redact(str(stored))}", err=True)
                 ctx.exit(stored.exit_code)
             click.echo(
-                f"digest: internal error: {type(exc).__name__}: {redact(str(exc))} "
+                f"digest: internal error: {type(exc).__name__}: {redact(one_line(exc))} "
                 "(please report it with the command you ran)",
                 err=True,
             )
