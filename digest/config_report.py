@@ -86,9 +86,26 @@ def check_settings(settings: Settings) -> CheckResult:
         problems.append(f"[digest] templates: {templates} is not a folder")
     from digest.delivery.smtp import plaintext_auth_refusal
 
-    refusal = plaintext_auth_refusal(settings.smtp)
+    smtp = settings.smtp
+    refusal = plaintext_auth_refusal(smtp)
     if refusal:
         problems.append(f"[smtp] {refusal}")
+    elif smtp.username and smtp.security == "none" and not _is_loopback(smtp.host):
+        notes.append(
+            f"[smtp] allow_plaintext_auth: the password goes unencrypted to {smtp.host}, "
+            "which is not this machine"
+        )
     if settings.smtp.ca_file and not Path(settings.smtp.ca_file).is_file():
         problems.append(f"[smtp] ca_file {settings.smtp.ca_file} is not a file")
     return CheckResult(tuple(problems), tuple(notes))
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -10,6 +10,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from digest.config import settings_from_dict
+from digest.config_report import check_settings
 from digest.loopback import free_port
 from tests.conftest import Workspace
 from tests.servers import RecordingHandler
@@ -92,3 +94,15 @@ def test_plaintext_login_is_refused_and_nothing_is_marked(
     assert report["counts"]["sent"] == 1 and report["counts"]["failed"] == 0
     assert relay.logins and set(relay.logins) == {(USER, PASSWORD)}
     assert relay.handler.recipients() == ["ada@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("host", "noted"), [("127.0.0.1", False), ("localhost", False), ("relay.example", True)]
+)
+def test_config_check_notes_plaintext_login_to_another_machine(host: str, noted: bool):
+    settings = settings_from_dict(
+        {"smtp": {"host": host, "username": USER, "allow_plaintext_auth": True}}
+    )
+    result = check_settings(settings)
+    assert not any("unencrypted" in problem for problem in result.problems)
+    assert any("unencrypted" in note for note in result.notes) is noted
