@@ -100,6 +100,10 @@ class App:
             self.settings.secret_key, self.settings.digest.old_secret_keys, clock=self.clock
         )
 
+    def verp_keys(self) -> tuple[str, ...]:
+        """Keys of VERP tokens: the secret key, then former ones (tokens already sent)."""
+        return (self.settings.secret_key, *self.settings.digest.old_secret_keys)
+
     def close(self) -> None:
         while self._owned:
             self._owned.pop()()
@@ -110,6 +114,15 @@ class App:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _default_clock(database: Database) -> Clock:
+    """This host's clock, or on a database several hosts may share, the database's."""
+    if database.engine.dialect.name == "postgresql":
+        from digest.store.dbclock import DatabaseClock
+
+        return DatabaseClock(database.engine)
+    return system_clock
 
 
 def make_app(
@@ -140,7 +153,7 @@ def make_app(
         settings=settings,
         database=db,
         store=Store(db),
-        clock=clock or system_clock,
+        clock=clock or _default_clock(db),
         mailer_factory=mailer or smtp_mailer,
         _fetcher_factory=fetcher or http_fetcher,
         _topic=topic,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -19,11 +20,13 @@ import click
 from digest import __version__, console, services
 from digest.config import Settings, find_config, load_settings
 from digest.config_env import configured_by_environment
+from digest.controls import show_controls
 from digest.edition_json import edition_to_dict
 from digest.errors import (
     ConfigError,
     DeliveryPausedError,
     DigestError,
+    SmtpUnavailableError,
     SubscriberError,
     UsageError,
     database_error,
@@ -56,7 +59,7 @@ class Session:
         settings = load_settings(path)
         for warning in () if quiet else settings.warnings:
             where = path.name if path is not None else "environment"
-            click.echo(f"digest: warning: {where}: {warning}", err=True)
+            click.echo(f"digest: warning: {where}: {show_controls(warning)}", err=True)
         return settings
 
     def app(self) -> App:
@@ -77,24 +80,36 @@ class DigestGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except DigestError as exc:
-            click.echo(f"digest: error: {redact(str(exc))}", err=True)
+            click.echo(f"digest: error: {show_controls(redact(str(exc)))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("digest: interrupted", err=True)
             ctx.exit(130)
-        except Exception as exc:  # a bug: still one line, with what to report
+        except Exception as exc:  # a bug (one line, with what to report), or the database went away
+            # The driver's words only: SQLAlchemy's message quotes the statement and its
+            # parameters (item text, addresses).
+            stored = database_error(exc)
+            if stored is not None and _database_unavailable(exc):
+                click.echo(f"digest: error: {show_controls(redact(str(stored)))}", err=True)
+                ctx.exit(stored.exit_code)
             if os.environ.get("DIGEST_DEBUG"):
                 raise
-            stored = database_error(exc)
             if stored is not None:
-                click.echo(f"digest: error: {redact(str(stored))}", err=True)
+                click.echo(f"digest: error: {show_controls(redact(str(stored)))}", err=True)
                 ctx.exit(stored.exit_code)
             click.echo(
-                f"digest: internal error: {type(exc).__name__}: {redact(one_line(exc))} "
+                f"digest: internal error: {type(exc).__name__}: "
+                f"{show_controls(redact(one_line(exc)))} "
                 "(please report it with the command you ran)",
                 err=True,
             )
             ctx.exit(INTERNAL_ERROR_EXIT)
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    """A lost or refused database connection (SQLAlchemy is only looked at if it is loaded)."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, (errors.OperationalError, errors.InterfaceError))
 
 
 def _session() -> Session:
@@ -180,11 +195,17 @@ def cli(ctx: click.Context, config: str | None) -> None:
     is_flag=True,
     help="Replace the secret key; the old one stays valid in old_secret_keys.",
 )
-def init(force: bool, rotate_key: bool) -> None:
-    """Write a commented digest.toml and create the database in this folder."""
+@click.option(
+    "--database",
+    metavar="URL",
+    help="SQLAlchemy URL of the database, e.g. postgresql://user@host/digest "
+    "(default: digest.db in this folder).",
+)
+def init(force: bool, rotate_key: bool, database: str | None) -> None:
+    """Write a commented digest.toml and create the database (SQLite in this folder by default)."""
     from digest.workspace import init_folder
 
-    result = init_folder(Path.cwd(), force=force, rotate_key=rotate_key)
+    result = init_folder(Path.cwd(), force=force, rotate_key=rotate_key, database=database)
     console.print_init(result)
 
 
@@ -258,12 +279,21 @@ def feeds() -> None:
 
 @feeds.command("add")
 @click.argument("urls", nargs=-1, required=True)
-def feeds_add(urls: tuple[str, ...]) -> None:
+@click.option("--name", help="The outlet's name (feeds given one name count as one outlet).")
+def feeds_add(urls: tuple[str, ...], name: str | None) -> None:
     """Add one or more feeds by URL."""
     app = _session().app()
-    for url in urls:
-        verb = services.add_feed(app, url)
-        click.echo(f"{verb} {url}")
+    for verb, url in services.add_feeds(app, urls, name):
+        click.echo(f"{verb} {url}" + (f" ({services.outlet_name(name)})" if name else ""))
+
+
+@feeds.command("rename")
+@click.argument("feed")
+@click.argument("name")
+def feeds_rename(feed: str, name: str) -> None:
+    """Name the outlet of the feed at URL FEED (feeds given one name count as one outlet)."""
+    stored = services.rename_feed(_session().app(), feed, name)
+    click.echo(f"renamed {feed}: {stored}")
 
 
 @feeds.command("enable")
@@ -309,8 +339,10 @@ def feeds_remove(url: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def feeds_import(file: Path) -> None:
     """Add every feed listed in an OPML file."""
-    added, present = services.import_opml(_session().app(), file.read_bytes())
-    click.echo(f"added {len(added)} feeds, {len(present)} already present or skipped")
+    result = services.import_opml(_session().app(), file.read_bytes())
+    console.print_opml_import(result)
+    if result.refused:
+        raise click.exceptions.Exit(1)
 
 
 @feeds.command("export")
@@ -392,7 +424,9 @@ def preview(
 
 
 @cli.command("eval")
-@click.argument("corpus_dir", metavar="CORPUS_DIR", type=click.Path(path_type=Path))
+@click.argument(
+    "corpus_dirs", metavar="CORPUS_DIR...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
 @click.option(
     "--topic",
     metavar="KEY|FILE",
@@ -401,16 +435,28 @@ def preview(
     help="Bundled topic key or topic TOML file to evaluate.",
 )
 @_json_option
-def eval_(corpus_dir: Path, topic: str, as_json: bool) -> None:
-    """Replay a labelled corpus and measure the editions built from it."""
+def eval_(corpus_dirs: tuple[Path, ...], topic: str, as_json: bool) -> None:
+    """Replay labelled corpora (weeks) and measure the editions built from them.
+
+    With several folders, each is reported and then all of them pooled.
+    """
     from digest.editorial import load_topic
     from digest.evaluation import load_corpus, run_eval
-    from digest.evaluation.report import eval_dict, print_eval, progress
+    from digest.evaluation.report import eval_dict, pooled_dict, print_eval, print_pooled, progress
 
-    report = run_eval(
-        load_corpus(corpus_dir), load_topic(topic), progress=None if as_json else progress
-    )
-    _report(as_json, lambda: eval_dict(report), lambda: print_eval(report))
+    chosen = load_topic(topic)
+    corpora = [load_corpus(folder) for folder in corpus_dirs]
+    reports = [run_eval(c, chosen, progress=None if as_json else progress) for c in corpora]
+    if len(reports) == 1:
+        _report(as_json, lambda: eval_dict(reports[0]), lambda: print_eval(reports[0]))
+        return
+
+    def show() -> None:
+        for report in reports:
+            print_eval(report)
+        print_pooled(reports)
+
+    _report(as_json, lambda: pooled_dict(reports), show)
 
 
 @cli.command()
@@ -534,6 +580,34 @@ def serve() -> None:
 
 
 @cli.command()
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(0.1, 3600),
+    default=5.0,
+    show_default=True,
+    help="How often to look for an edition being sent when idle.",
+)
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@_json_option
+def worker(poll_seconds: float, once: bool, as_json: bool) -> None:
+    """Send the rows of editions `digest serve` is sending; run any number, on any host."""
+    from digest.stopping import stop_on_signals
+    from digest.worker import run_worker
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    with stop_on_signals(say) as stop:
+        if not once:
+            say("digest worker: waiting for editions to send; stop with SIGTERM or Ctrl-C")
+        report = run_worker(
+            _session().app(), stop=stop, poll_seconds=poll_seconds, once=once, echo=say
+        )
+    data = {"sent": report.sent, "editions": report.editions, "stopped": stop.is_set()}
+    _report(as_json, lambda: data, lambda: say(f"worker: sent {report.sent} messages"))
+
+
+@cli.command()
 @_json_option
 def status(as_json: bool) -> None:
     """Next runs, the last edition and its deliveries, failing feeds, the running daemon."""
@@ -565,15 +639,40 @@ def runs(limit: int, job: str | None, as_json: bool) -> None:
 @click.option("--port", type=int, help="Port (default: [web] port).")
 def web(host: str | None, port: int | None) -> None:
     """Serve the unsubscribe and preferences pages (Flask)."""
+    from digest.web.serve import listen, serve_forever
+
+    if port is not None and not 1 <= port <= 65535:
+        raise UsageError(f"--port must be between 1 and 65535, not {port}")
+    app = _session().app()
+    where = (host or app.settings.web.host, port or app.settings.web.port)
+    listener = listen(*where)  # before building the site: a busy port is one line, at once
     from digest.web.app import create_web_app
 
-    app = _session().app()
-    flask_app = create_web_app(app)
-    where = (host or app.settings.web.host, port or app.settings.web.port)
-    try:
-        flask_app.run(host=where[0], port=where[1])
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {where[0]}:{where[1]}: {exc.strerror or exc}") from exc
+    click.echo(f"digest web: serving on http://{where[0]}:{where[1]}; stop with Ctrl-C", err=True)
+    serve_forever(create_web_app(app), listener)
+
+
+# --- confirmations -------------------------------------------------------------------------
+
+
+@cli.group()
+def confirmations() -> None:
+    """The outbox of subscription confirmation emails."""
+
+
+@confirmations.command("send")
+def confirmations_send() -> None:
+    """Apply the form's sign-ups and send the confirmation emails that are due (`digest serve`
+    does it every 30 seconds)."""
+    from subscribers.optin import send_queued
+
+    run = send_queued(_session().app())
+    click.echo(
+        f"confirmations: {run.sent} sent, {run.deferred} deferred, {run.skipped} skipped "
+        f"(no longer pending), {run.failed} failed; {run.signups} sign-ups from the form applied"
+    )
+    if run.relay_error is not None:
+        raise SmtpUnavailableError(f"{run.relay_error}; they are retried on the next run")
 
 
 # --- subscribers ---------------------------------------------------------------------------
@@ -603,9 +702,16 @@ def subscribers_add(email: str, name: str | None, lists: tuple[str, ...], confir
     """Add a subscriber (active, or pending until confirmed with --confirm)."""
     app = _session().app()
     if confirm:
-        from subscribers.optin import request_confirmation
+        from subscribers.optin import request_confirmation, send_queued
 
         optin = request_confirmation(app, email, name=name, lists=lists, source="cli --confirm")
+        run = send_queued(app)
+        if run.relay_error is not None:
+            raise SmtpUnavailableError(
+                f"added {optin.subscriber.email} as pending; the confirmation email waits in the "
+                f"outbox ({run.relay_error}); `digest confirmations send` or `digest serve` "
+                "sends it"
+            )
         click.echo(f"added {optin.subscriber.email} as pending; confirmation email sent")
         return
     subscriber = app.subscribers.add(email, name=name, now=app.clock(), lists=lists)
@@ -709,6 +815,11 @@ def subscribers_export_data(email: str) -> None:
     type=click.Choice(list(PRESETS)),
     help="The file is this tool's subscriber export.",
 )
+@click.option(
+    "--send-confirmations",
+    is_flag=True,
+    help="Email a confirmation link to those who wait as pending (not with --consented).",
+)
 @click.option("--dry-run", is_flag=True, help="Report what would happen; change nothing.")
 @_json_option
 def subscribers_import(
@@ -716,6 +827,7 @@ def subscribers_import(
     lists: tuple[str, ...],
     consented: bool,
     preset: str | None,
+    send_confirmations: bool,
     dry_run: bool,
     as_json: bool,
 ) -> None:
@@ -723,14 +835,48 @@ def subscribers_import(
     from subscribers import console as subscriber_console
     from subscribers.admin import import_file
 
+    if send_confirmations and consented:
+        raise UsageError(
+            "--send-confirmations asks people to confirm; with --consented they are active "
+            "already: give one or the other"
+        )
+    app = _session().app()
     report = import_file(
-        _session().app(), file, lists=lists, consented=consented, dry_run=dry_run, preset=preset
+        app, file, lists=lists, consented=consented, dry_run=dry_run, preset=preset
     )
     _report(
         as_json,
         lambda: subscriber_console.import_dict(report),
         lambda: subscriber_console.print_import(report),
     )
+    if not report.pending or dry_run:
+        return
+    if not send_confirmations:
+        click.echo(
+            f"{report.pending} of them wait as pending: they get no digest until they confirm. "
+            f"To email them a confirmation link, run this import again with "
+            f"--send-confirmations (nothing else changes); if they already agreed to receive "
+            f"it, with --consented instead",
+            err=as_json,
+        )
+        return
+    from datetime import timedelta
+
+    from subscribers.optin import queue_confirmations, send_queued
+
+    window = timedelta(hours=app.settings.web.confirm_resend_hours)
+    queued, recent = queue_confirmations(app, report.pending_ids, resend_after=window)
+    run = send_queued(app)
+    again = f" ({recent} already had one in the last {window.total_seconds() / 3600:g} h)"
+    click.echo(
+        f"confirmations: {queued} queued{again if recent else ''}, {run.sent} sent",
+        err=as_json,
+    )
+    if run.relay_error is not None:
+        raise SmtpUnavailableError(
+            f"{run.relay_error}; the confirmation emails wait in the outbox: "
+            "`digest confirmations send` or `digest serve` sends them"
+        )
 
 
 @subscribers.command("export")
@@ -812,6 +958,42 @@ def lists_remove(name: str) -> None:
     """Delete a list (its subscribers stay, minus this membership)."""
     members = _session().app().subscribers.remove_list(name)
     click.echo(f"removed list {name} ({members} memberships)")
+
+
+@cli.group("bounces")
+def bounces_group() -> None:
+    """Act on bounce and complaint reports (DSN, ARF) from a file, a mailbox or IMAP."""
+
+
+@bounces_group.command("process")
+@click.argument("source", metavar="FILE|-")
+@_json_option
+def bounces_process(source: str, as_json: bool) -> None:
+    """Read one message, an mbox or a Maildir (- for stdin) and act on its reports."""
+    from digest.bounces import console as bounce_console
+    from digest.bounces.process import iter_messages, process_messages
+
+    result = process_messages(_session().app(), iter_messages(source))
+    _report(
+        as_json,
+        lambda: bounce_console.result_dict(result),
+        lambda: bounce_console.print_result(result),
+    )
+
+
+@bounces_group.command("fetch")
+@_json_option
+def bounces_fetch(as_json: bool) -> None:
+    """Read the [bounces] IMAP folder, act on its reports, then delete or move them."""
+    from digest.bounces import console as bounce_console
+    from digest.bounces.imap import fetch_reports
+
+    result = fetch_reports(_session().app())
+    _report(
+        as_json,
+        lambda: bounce_console.result_dict(result),
+        lambda: bounce_console.print_result(result),
+    )
 
 
 def main() -> None:

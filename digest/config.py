@@ -27,6 +27,7 @@ from digest.i18n import check_language
 
 CONFIG_FILENAME = "digest.toml"
 CONFIG_ENV = "DIGEST_CONFIG"
+DEFAULT_DATABASE = "sqlite:///digest.db"
 SECURITY_MODES = ("none", "starttls", "ssl")
 _ADDRESS = re.compile(r"[^@\s<>,\"]+@[^@\s<>,\"]+")
 
@@ -41,7 +42,7 @@ class DigestSettings:
     timezone: str = "UTC"
     send_time: str = "06:00"
     #: SQLAlchemy URL; a relative SQLite path is relative to the config file's folder.
-    database: str = "sqlite:///digest.db"
+    database: str = DEFAULT_DATABASE
     #: Signs unsubscribe links; DIGEST_SECRET_KEY overrides it.
     secret_key: str = ""
     #: When true, an edition an editor has not approved by its send time is held, not sent.
@@ -117,6 +118,15 @@ class WebSettings:
     contact_line: str = ""
     #: How long the link in a subscription confirmation email stays valid.
     confirm_link_hours: int = 72
+    #: At most one confirmation email per pending address in this many hours (form sign-ups).
+    confirm_resend_hours: int = 6
+    #: Sign-ups (POST /subscribe) accepted per hour from one client address (IPv6: per /64)
+    #: and for one email address; 0 means no limit.
+    subscribes_per_ip_per_hour: int = 20
+    subscribes_per_address_per_hour: int = 5
+    #: Reverse proxies in front of `digest web` whose X-Forwarded-For is trusted for the
+    #: client's address (0: the connection's own address).
+    trusted_proxies: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +151,39 @@ class DeliverySettings:
     dkim_selector: str = ""
     dkim_domain: str = ""
     dkim_private_key_file: str = ""
+    #: Where bounces go: when set, each message's envelope sender is its per-recipient
+    #: signed VERP form (local+TOKEN@domain) and messages carry Feedback-ID ("" for neither).
+    bounce_address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BouncesSettings:
+    """`digest bounces` and the ESP webhooks: where reports come from, what to do with them."""
+
+    #: IMAP mailbox that receives bounces and complaints (`digest bounces fetch`).
+    imap_host: str = ""
+    imap_port: int = 993
+    #: "ssl" (IMAPS, the default), "starttls" or "none".
+    imap_security: str = "ssl"
+    imap_user: str = ""
+    #: From DIGEST_IMAP_PASSWORD, never from the file.
+    imap_password: str = field(default="", repr=False)
+    #: Extra CA certificates (PEM) to trust for the IMAP server; "" trusts the system's.
+    imap_ca_file: str = ""
+    folder: str = "INBOX"
+    #: What happens to a processed message on the server: "delete" or "move" (to move_to).
+    after: str = "delete"
+    move_to: str = ""
+    #: Messages that are not reports are kept here; relative to the config file's folder.
+    unparsed_folder: str = "bounces-unparsed"
+    #: Webhooks (`digest web`), each off until its key is set: SNS topics whose SES
+    #: notifications are accepted, Postmark's basic-auth user and password (or URL secret),
+    #: Mailgun's HTTP webhook signing key, SendGrid's verification key (base64, as shown).
+    ses_topic_arns: tuple[str, ...] = ()
+    postmark_user: str = ""
+    postmark_secret: str = field(default="", repr=False)
+    mailgun_signing_key: str = field(default="", repr=False)
+    sendgrid_public_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +215,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    bounces: BouncesSettings = field(default_factory=BouncesSettings)
     #: The file these settings came from (None for embedded defaults).
     path: Path | None = None
     #: Unknown keys and similar non-fatal remarks, for the CLI to show.
@@ -196,8 +240,9 @@ _TABLES: dict[str, type] = {
     "web": WebSettings,
     "delivery": DeliverySettings,
     "schedule": ScheduleSettings,
+    "bounces": BouncesSettings,
 }
-_NOT_IN_FILE = {("smtp", "password")}
+_NOT_IN_FILE = {("smtp", "password"), ("bounces", "imap_password")}
 
 
 def find_config(explicit: str | Path | None, environ: dict[str, str] | None = None) -> Path | None:
@@ -277,6 +322,10 @@ def settings_from_dict(
                 database=resolve_database_url(settings.digest.database, path.parent),
                 templates=resolve_path(settings.digest.templates, path.parent),
             ),
+            bounces=replace(
+                settings.bounces,
+                unparsed_folder=resolve_path(settings.bounces.unparsed_folder, path.parent),
+            ),
         )
     return settings
 
@@ -320,6 +369,8 @@ def _validate(settings: Settings) -> None:
         )
     if not 0 < settings.smtp.port < 65536:
         raise ConfigError(f"[smtp] port out of range: {settings.smtp.port}")
+    if not 0 < settings.web.port < 65536:
+        raise ConfigError(f"[web] port out of range: {settings.web.port}")
     sender = settings.smtp.sender
     _name, address = parseaddr(sender)
     if any(ch in sender for ch in "\r\n") or not _ADDRESS.fullmatch(address):
@@ -344,11 +395,34 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"[web] unsubscribe_mailto must be a plain address, not {mailto!r}")
     if settings.web.confirm_link_hours < 1:
         raise ConfigError("[web] confirm_link_hours must be at least 1")
+    for key in (
+        "confirm_resend_hours",
+        "subscribes_per_ip_per_hour",
+        "subscribes_per_address_per_hour",
+        "trusted_proxies",
+    ):
+        if getattr(settings.web, key) < 0:
+            raise ConfigError(f"[web] {key} must not be negative, not {getattr(settings.web, key)}")
     if not settings.web.base_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"[web] base_url must start with http:// or https://, not {settings.web.base_url!r}"
         )
     _validate_delivery(settings.delivery)
+    _validate_bounces(settings.bounces)
+
+
+def _validate_bounces(b: BouncesSettings) -> None:
+    if b.imap_security not in SECURITY_MODES:
+        raise ConfigError(
+            f"[bounces] imap_security must be one of {', '.join(SECURITY_MODES)}, "
+            f"not {b.imap_security!r}"
+        )
+    if not 0 < b.imap_port < 65536:
+        raise ConfigError(f"[bounces] imap_port out of range: {b.imap_port}")
+    if b.after not in ("delete", "move"):
+        raise ConfigError(f'[bounces] after must be "delete" or "move", not {b.after!r}')
+    if b.after == "move" and not b.move_to:
+        raise ConfigError('[bounces] after = "move" needs move_to (the folder to move to)')
 
 
 def _validate_delivery(d: DeliverySettings) -> None:
@@ -364,6 +438,13 @@ def _validate_delivery(d: DeliverySettings) -> None:
     if any(dkim) and not all(dkim):
         raise ConfigError(
             "[delivery] DKIM needs all of dkim_selector, dkim_domain and dkim_private_key_file"
+        )
+    if d.bounce_address and (
+        not _ADDRESS.fullmatch(d.bounce_address) or "+" in d.bounce_address.partition("@")[0]
+    ):
+        raise ConfigError(
+            "[delivery] bounce_address must be a plain address without '+' (digest adds "
+            f"+TOKEN to it), not {d.bounce_address!r}"
         )
 
 
@@ -409,12 +490,17 @@ def new_secret_key() -> str:
 
 
 def render_config_template(
-    secret_key: str, suppression_key: str, old_secret_keys: tuple[str, ...] = ()
+    secret_key: str,
+    suppression_key: str,
+    old_secret_keys: tuple[str, ...] = (),
+    *,
+    database: str = DEFAULT_DATABASE,
 ) -> str:
     """The commented digest.toml that `digest init` writes."""
     old = ", ".join(json.dumps(key) for key in old_secret_keys)  # a JSON string is a TOML one
     return (
-        CONFIG_TEMPLATE.replace("@SECRET_KEY@", secret_key)
+        CONFIG_TEMPLATE.replace("@DATABASE@", json.dumps(database))
+        .replace("@SECRET_KEY@", secret_key)
         .replace("@SUPPRESSION_KEY@", suppression_key)
         .replace("@OLD_SECRET_KEYS@", f"[{old}]")
     )
@@ -435,8 +521,9 @@ name = "US–China Trade Digest"
 # The digest covers the 24 hours before send_time (HH:MM, 24-hour) in this time zone.
 timezone = "UTC"
 send_time = "06:00"
-# SQLAlchemy URL. A relative SQLite path is relative to this file's folder.
-database = "sqlite:///digest.db"
+# SQLAlchemy URL. A relative SQLite path is relative to this file's folder. For PostgreSQL
+# (pip install 'digest[postgres]'): "postgresql://user:password@host/dbname".
+database = @DATABASE@
 # Signs unsubscribe links. Keep it secret; DIGEST_SECRET_KEY overrides it.
 # `digest init --force` keeps it; `digest init --rotate-key` replaces it.
 secret_key = "@SECRET_KEY@"
@@ -489,6 +576,13 @@ unsubscribe_mailto = ""
 contact_line = ""
 # How long the link in a subscription confirmation email stays valid.
 confirm_link_hours = 72
+# The sign-up form: at most one confirmation email per address in this many hours, and
+# sign-ups per hour from one client address and for one email address (0: no limit).
+confirm_resend_hours = 6
+subscribes_per_ip_per_hour = 20
+subscribes_per_address_per_hour = 5
+# Reverse proxies in front of `digest web` (their X-Forwarded-For gives the client's address).
+trusted_proxies = 0
 
 [delivery]
 # A claim by a sender that died blocks its messages this long, then another run takes them.
@@ -509,6 +603,9 @@ pause_after_failures = 50
 dkim_selector = ""
 dkim_domain = ""
 dkim_private_key_file = ""
+# Bounces come back to this address, as bounces+TOKEN@domain (TOKEN names the message), and
+# each message carries Feedback-ID. Empty: the envelope sender is [smtp] sender's address.
+bounce_address = ""
 
 [schedule]
 # `digest serve`: fetch this often, build this long before the send time.
@@ -520,4 +617,24 @@ quiet_day = "note"
 catch_up_hours = 12
 # Only one `digest serve` per database: its lease lasts this long unless renewed.
 lease_seconds = 60
+
+[bounces]
+# `digest bounces fetch` reads reports from this IMAP mailbox (password: DIGEST_IMAP_PASSWORD).
+imap_host = ""
+imap_port = 993
+# "ssl" (IMAPS), "starttls" or "none"
+imap_security = "ssl"
+imap_user = ""
+folder = "INBOX"
+# After processing, "delete" the message or "move" it to move_to.
+after = "delete"
+move_to = ""
+# Messages that are not bounce or complaint reports are kept in this folder.
+unparsed_folder = "bounces-unparsed"
+# Webhooks of `digest web` (see the README): each is off until its key is set.
+ses_topic_arns = []
+postmark_user = ""
+postmark_secret = ""
+mailgun_signing_key = ""
+sendgrid_public_key = ""
 """

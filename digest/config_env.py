@@ -25,6 +25,9 @@ SECRETS = frozenset(
         ("digest", "old_secret_keys"),
         ("digest", "suppression_key"),
         ("smtp", "password"),
+        ("bounces", "imap_password"),
+        ("bounces", "postmark_secret"),
+        ("bounces", "mailgun_signing_key"),
     }
 )
 #: The short names these secrets had before every key could come from the environment.
@@ -32,6 +35,7 @@ SHORT_NAMES = {
     ("digest", "secret_key"): "DIGEST_SECRET_KEY",
     ("digest", "old_secret_keys"): "DIGEST_OLD_SECRET_KEYS",
     ("smtp", "password"): "DIGEST_SMTP_PASSWORD",
+    ("bounces", "imap_password"): "DIGEST_IMAP_PASSWORD",
 }
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}

@@ -97,6 +97,9 @@ def check_settings(settings: Settings) -> CheckResult:
         )
     if settings.smtp.ca_file and not Path(settings.smtp.ca_file).is_file():
         problems.append(f"[smtp] ca_file {settings.smtp.ca_file} is not a file")
+    from digest.bounces.keys import bounce_settings_problems
+
+    problems.extend(bounce_settings_problems(settings.bounces))
     return CheckResult(tuple(problems), tuple(notes))
 
 

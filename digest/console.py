@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from digest.controls import show_controls
 from digest.jsonable import jsonable
 from digest.redact import redact
 from digest.types import DeliveryStatus, Edition, Feed, FeedCheck, FeedFetchReport
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from digest.config_report import CheckResult
     from digest.demo import DemoResult
-    from digest.services import DeliveriesReport, SendReport
+    from digest.services import DeliveriesReport, OpmlImport, SendReport
     from digest.workspace import InitResult
 
 
@@ -41,10 +42,10 @@ def _err() -> Console:
 
 
 def _e(text: str) -> str:
-    """``text`` shown as it is by rich (no markup)."""
+    """``text`` shown as it is by rich: no markup, control characters written out."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(show_controls(text))
 
 
 def _when(moment: datetime | None) -> str:
@@ -104,6 +105,7 @@ def feed_dict(feed: Feed) -> dict[str, Any]:
     return {
         "url": feed.url,
         "title": feed.title,
+        "outlet": feed.outlet,
         "items": feed.item_count,
         "last_fetched_at": feed.last_fetched_at.isoformat() if feed.last_fetched_at else None,
         "last_success_at": feed.last_success_at.isoformat() if feed.last_success_at else None,
@@ -148,7 +150,7 @@ def print_feeds(feeds: list[Feed]) -> None:
     for feed in feeds:
         status = _feed_status(feed)
         table.add_row(
-            _e(f"{feed.title}\n{feed.url}" if feed.title else feed.url),
+            _e(f"{feed.name}\n{feed.url}" if feed.name != feed.url else feed.url),
             str(feed.item_count),
             _when(feed.last_success_at),
             _e(status),
@@ -157,18 +159,28 @@ def print_feeds(feeds: list[Feed]) -> None:
     _out().print(table)
 
 
+def print_opml_import(result: OpmlImport) -> None:
+    click.echo(
+        f"added {len(result.added)} feeds, {len(result.present)} already present"
+        + (f", {len(result.refused)} refused" if result.refused else "")
+    )
+    for url, problem in result.refused:
+        click.echo(f"digest: refused {show_controls(url)}: {problem}", err=True)
+
+
 def fetch_progress(report: FeedFetchReport) -> None:
+    url, note, error = (show_controls(t or "") for t in (report.url, report.note, report.error))
     if report.note:
-        _line_err(f"{click.style('note', fg='yellow')} {report.url}: {report.note}")
+        _line_err(f"{click.style('note', fg='yellow')} {url}: {note}")
     if report.status == "skipped":
-        _line_err(f"skipped {report.url}: {report.error or ''}")
+        _line_err(f"skipped {url}: {error}")
     elif report.status == "error":
-        _line_err(f"{click.style('failed', fg='red')} {report.url}: {report.error or ''}")
+        _line_err(f"{click.style('failed', fg='red')} {url}: {error}")
     elif report.status == "not-modified":
-        _line_err(f"unchanged {report.url}")
+        _line_err(f"unchanged {url}")
     else:
         _line_err(
-            f"ok {report.url}: {report.items_seen} items, {report.items_new} new, "
+            f"ok {url}: {report.items_seen} items, {report.items_new} new, "
             f"{report.items_updated} updated"
         )
 
@@ -367,6 +379,14 @@ def deliveries_dict(report: DeliveriesReport) -> dict[str, Any]:
     return data
 
 
+def report_counts_line(reports: dict[str, int]) -> str:
+    """Bounce and complaint reports received, in words."""
+    return (
+        f"reported later: {reports.get('hard', 0)} hard bounces, "
+        f"{reports.get('soft', 0)} soft bounces, {reports.get('complaint', 0)} complaints"
+    )
+
+
 def print_deliveries(report: DeliveriesReport) -> None:
     console = _out()
     if report.zone:
@@ -377,6 +397,8 @@ def print_deliveries(report: DeliveriesReport) -> None:
         console.print(f"other zones of {report.date}: {_e(others)} (see --zone)")
     if report.uncertain:
         console.print(f"{report.uncertain} uncertain (a sender died while sending them)")
+    if any(report.reports.values()):
+        console.print(report_counts_line(report.reports))
     if report.next_retry:
         console.print(f"deferred deliveries are due again from {_when(report.next_retry)}")
     if report.failures:

@@ -45,6 +45,7 @@ def _story_to_dict(story: Story) -> dict[str, Any]:
                 "url": source.url,
                 "published": source.published.isoformat(),
                 "item_id": source.item_id,
+                **({"outlet": source.outlet} if source.outlet else {}),
             }
             for source in story.sources
         ],
@@ -96,6 +97,7 @@ def _story_from_dict(data: dict[str, Any]) -> Story:
                 title=source["title"],
                 url=source["url"],
                 published=datetime.fromisoformat(source["published"]),
+                outlet=str(source.get("outlet") or ""),
             )
             for source in data["sources"]
         ),

@@ -142,3 +142,7 @@ class CorpusError(DigestError):
     """A labelled corpus folder (for `digest eval`) is missing, incomplete or malformed."""
 
     exit_code = 2
+
+
+class MailboxError(DigestError):
+    """The IMAP mailbox of bounce reports cannot be reached, logged into or read."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -80,3 +80,13 @@ class Dates:
         moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
         local = moment.astimezone(self._zone)
         return f"{local:%H:%M} {local.tzname()}"
+
+    def day_time(self, value: datetime) -> str:
+        """``9 Mar 22:40 UTC``: the local day before the time, for windows that span two days."""
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return f"{self.short_date(moment.astimezone(self._zone))} {self.time(moment)}"
+
+    def spans_two_days(self, start: datetime, end: datetime) -> bool:
+        """Whether the half-open range [start, end) touches two local dates in the zone."""
+        last = end - timedelta(microseconds=1)
+        return start.astimezone(self._zone).date() != last.astimezone(self._zone).date()

@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape as _e
+from rich.markup import escape
 
 from digest import console
 from digest.app import App
+from digest.bounces.record import edition_report_counts
+from digest.controls import show_controls
 from digest.editions.service import Editions, groups
 from digest.jobs import DailyRun, SendResult
 from digest.sendtimes import next_send
 from digest.store.runs import DaemonLeases, OperatorQueries, RunLog
 from digest.types import DeliveryStatus, Edition, Feed, Lease, Run, RunOutcome
+from subscribers.outbox import ConfirmationOutbox
+from subscribers.signups import SignupQueue
 
 FAILED_LOOKBACK = timedelta(days=7)
+
+
+def _e(text: str) -> str:
+    """``text`` shown as it is by rich: no markup, control characters written out."""
+    return escape(show_controls(text))
 
 
 @dataclass(frozen=True)
 class EditionSummary:
     edition: Edition
     counts: dict[str, int]
+    #: Bounce and complaint reports about its messages: {"hard", "soft", "complaint"}.
+    reports: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,9 @@ class Status:
     open_deliveries: dict[str, int]
     failed_deliveries: int
     last_runs: list[Run]
+    #: The sign-up form's queue: sign-ups not applied yet, confirmation emails by status.
+    signups_waiting: int = 0
+    confirmations: dict[str, int] = field(default_factory=dict)
 
 
 def status(app: App) -> Status:
@@ -55,7 +69,13 @@ def status(app: App) -> Status:
     for day, zone in queries.latest_edition_keys(app.topic.key):
         edition = service.get(service.key(day, zone))
         if edition is not None and edition.id is not None:
-            editions.append(EditionSummary(edition, app.ledger.counts(edition.id)))
+            editions.append(
+                EditionSummary(
+                    edition,
+                    app.ledger.counts(edition.id),
+                    edition_report_counts(app, edition.id),
+                )
+            )
     lease = DaemonLeases(app.database).current()
     return Status(
         now=now,
@@ -71,6 +91,8 @@ def status(app: App) -> Status:
         open_deliveries=queries.open_deliveries(),
         failed_deliveries=queries.failed_since((now - FAILED_LOOKBACK).date()),
         last_runs=_last_of_each_job(RunLog(app.database).recent(limit=50)),
+        signups_waiting=SignupQueue(app.database).waiting(),
+        confirmations=ConfirmationOutbox(app.database).counts(),
     )
 
 
@@ -121,6 +143,7 @@ def status_dict(s: Status) -> dict[str, Any]:
                 "status": e.edition.status,
                 "stories": len(e.edition.stories),
                 "deliveries": e.counts,
+                "reports": e.reports,
             }
             for e in s.last_editions
         ],
@@ -133,6 +156,7 @@ def status_dict(s: Status) -> dict[str, Any]:
             for f in s.failing_feeds
         ],
         "deliveries": {"open": s.open_deliveries, "failed_last_7_days": s.failed_deliveries},
+        "confirmations": {"signups_waiting": s.signups_waiting, **s.confirmations},
         "last_runs": [run_dict(run) for run in s.last_runs],
     }
 
@@ -163,10 +187,17 @@ def print_status(s: Status) -> None:
             f"last edition: {e.date} ({_e(e.zone or 'default zone')}) {e.status}, "
             f"{len(e.stories)} stories; deliveries: {counts or 'none'}"
         )
+        if any(summary.reports.values()):
+            out.print(f"  {console.report_counts_line(summary.reports)}")
     open_total = sum(s.open_deliveries.values())
     out.print(
         f"deliveries: {open_total} pending or deferred, "
         f"{s.failed_deliveries} failed in the last 7 days"
+    )
+    waiting = s.confirmations.get("queued", 0) + s.confirmations.get("sending", 0)
+    out.print(
+        f"confirmations: {s.signups_waiting} sign-ups and {waiting} emails waiting, "
+        f"{s.confirmations.get('failed', 0)} failed"
     )
     if s.failing_feeds:
         out.print(f"[red]failing feeds: {len(s.failing_feeds)}[/red]")

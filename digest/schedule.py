@@ -27,21 +27,26 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from digest import jobs
 from digest.app import App, make_app
 from digest.config import Settings, load_settings
 from digest.editions.service import groups
-from digest.errors import ConfigError, DigestError, LockError
+from digest.errors import ConfigError, DigestError, LockError, one_line
 from digest.redact import redact
 from digest.sendtimes import LocalDailyTrigger, latest_send, next_send
 from digest.stopping import stop_on_signals
+from digest.store.database import driver_url
 from digest.store.runs import DaemonLeases, RunLog
 
 FETCH_JOB_ID = "fetch"
 CATCH_UP_JOB_ID = "catch-up"
 KEEPER_JOB_ID = "lease-keeper"
 APPROVALS_JOB_ID = "late-approvals"
+CONFIRMATIONS_JOB_ID = "confirmations"
+#: How often the daemon sends the confirmation emails the subscribe form queued.
+CONFIRMATIONS_EVERY_SECONDS = 30
 #: How often a daemon with require_approval looks for editions approved after their send time.
 APPROVALS_EVERY_SECONDS = 60
 log = logging.getLogger("digest.schedule")
@@ -91,6 +96,8 @@ def _guarded(job: str, action: Callable[[], object]) -> None:
         action()
     except DigestError as exc:
         log.error("job=%s outcome=error error=%r", job, str(exc))
+    except SQLAlchemyError as exc:  # the database went away mid-job: the next run resumes
+        log.error("job=%s outcome=error error=%r", job, f"database: {one_line(exc)}")
 
 
 def fetch_job(config_path: str) -> None:
@@ -138,6 +145,26 @@ def approvals_job(config_path: str) -> None:
                 jobs.send_late_approvals(app, stop=stop_event())
 
     _guarded(APPROVALS_JOB_ID, act)
+
+
+def confirmations_job(config_path: str) -> None:
+    def act() -> None:
+        from subscribers.optin import send_queued
+
+        with _job_app(config_path) as app:
+            run = send_queued(app)
+            if run.signups or run.sent or run.deferred or run.failed:
+                log.info(
+                    "job=%s signups=%d sent=%d deferred=%d skipped=%d failed=%d",
+                    CONFIRMATIONS_JOB_ID,
+                    run.signups,
+                    run.sent,
+                    run.deferred,
+                    run.skipped,
+                    run.failed,
+                )
+
+    _guarded(CONFIRMATIONS_JOB_ID, act)
 
 
 def daily_job(config_path: str) -> None:
@@ -219,7 +246,11 @@ def build_scheduler(settings: Settings, zones: list[str]) -> BackgroundScheduler
         )
     scheduler = BackgroundScheduler(
         jobstores={
-            "default": SQLAlchemyJobStore(url=settings.digest.database),
+            "default": SQLAlchemyJobStore(
+                url=driver_url(settings.digest.database),
+                # a database restart must not leave the scheduler holding dead connections
+                engine_options={"pool_pre_ping": True},
+            ),
             # this daemon's own housekeeping: never shared through the database
             "local": MemoryJobStore(),
         },
@@ -298,7 +329,12 @@ def _run_schedule(
         scheduler = build_scheduler(settings, list(groups(app)))
 
         def keep() -> None:
-            if not leases.renew(holder, now=app.clock(), ttl=ttl):
+            try:
+                renewed = leases.renew(holder, now=app.clock(), ttl=ttl)
+            except SQLAlchemyError as exc:  # tried again at the next beat, within the lease
+                log.error("lease not renewed: database: %s", one_line(exc))
+                return
+            if not renewed:
                 log.error("lease lost: another digest serve took over; stopping")
                 lost.set()
                 stop.set()
@@ -309,6 +345,15 @@ def _run_schedule(
         scheduler.add_job(keep, IntervalTrigger(seconds=every), id=KEEPER_JOB_ID, jobstore="local")
         scheduler.add_job(
             catch_up_job, args=[str(settings.path)], id=CATCH_UP_JOB_ID, jobstore="local"
+        )
+        scheduler.add_job(
+            confirmations_job,
+            IntervalTrigger(seconds=CONFIRMATIONS_EVERY_SECONDS),
+            args=[str(settings.path)],
+            id=CONFIRMATIONS_JOB_ID,
+            jobstore="local",
+            coalesce=True,
+            max_instances=1,
         )
         if settings.digest.require_approval:
             scheduler.add_job(

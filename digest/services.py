@@ -40,16 +40,53 @@ def edition_date_or_today(app: App, value: date | None, zone: str = "") -> date:
 # --- feeds ---------------------------------------------------------------------------------
 
 
-def add_feed(app: App, url: str) -> str:
-    """Add a feed; adding a disabled feed again enables it. Returns "added" or "enabled"."""
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"feed URL must start with http:// or https://: {url}")
+def valid_feed_url(url: str) -> str:
+    """``url`` when it can be a feed's address; UsageError saying why not otherwise."""
+    from digest.ingest.urls import feed_url_problem
+
+    problem = feed_url_problem(url)
+    if problem is not None:
+        raise UsageError(f"{problem}: {url}")
+    return url
+
+
+def add_feeds(app: App, urls: Collection[str], name: str | None = None) -> list[tuple[str, str]]:
+    """Add feeds, each URL checked before any is added; (verb, url) per URL (see add_feed)."""
+    for url in urls:
+        valid_feed_url(url)
+    return [(add_feed(app, url, name), url) for url in urls]
+
+
+def add_feed(app: App, url: str, name: str | None = None) -> str:
+    """Add a feed (of the outlet called ``name``, when given); adding a disabled feed again
+    enables it. Returns "added" or "enabled"."""
+    valid_feed_url(url)
+    outlet = None if name is None else outlet_name(name)
     known = app.store.get_feed(url)
     if known is not None and (known.disabled_at or known.next_attempt_at):
         app.store.set_feed_enabled(url, now=app.clock())
+        if outlet is not None:
+            app.store.set_feed_outlet(url, outlet)
         return "enabled"
-    app.store.add_feed(url, title=None, now=app.clock())
+    app.store.add_feed(url, title=None, now=app.clock(), outlet=outlet)
     return "added"
+
+
+def rename_feed(app: App, url: str, name: str) -> str:
+    """Name the outlet of the feed at ``url``; returns the name as stored."""
+    outlet = outlet_name(name)
+    app.store.set_feed_outlet(url, outlet)
+    return outlet
+
+
+def outlet_name(name: str) -> str:
+    """An admin's outlet name, checked: one line, not empty, not too long."""
+    from digest.outlets import normalize_outlet_name
+
+    try:
+        return normalize_outlet_name(name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def enable_feed(app: App, url: str) -> None:
@@ -61,28 +98,36 @@ def check_feed(app: App, url: str) -> FeedCheck:
     """Fetch and read ``url`` without adding it: what a subscriber would get from it."""
     from digest.ingest.check import inspect_feed
 
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"feed URL must start with http:// or https://: {url}")
-    return inspect_feed(app.fetcher(), url, app.clock)
+    return inspect_feed(app.fetcher(), valid_feed_url(url), app.clock)
 
 
-def import_opml(app: App, data: bytes) -> tuple[list[str], list[str]]:
-    """Add every feed of an OPML file; returns (added, already present)."""
+@dataclass(frozen=True)
+class OpmlImport:
+    """What `feeds import` did: feeds added, already in the list, and refused with why."""
+
+    added: list[str]
+    present: list[str]
+    refused: list[tuple[str, str]]
+
+
+def import_opml(app: App, data: bytes) -> OpmlImport:
+    """Add every feed of an OPML file whose address can be a feed's."""
     from digest.ingest.opml import read_opml
+    from digest.ingest.urls import feed_url_problem
 
-    added, present = [], []
+    result = OpmlImport([], [], [])
     known = {feed.url for feed in app.store.list_feeds()}
     for url, title in read_opml(data):
-        if url in known:
-            present.append(url)
-            continue
-        if not url.startswith(("http://", "https://")):
-            present.append(url)
-            continue
-        app.store.add_feed(url, title=title, now=app.clock())
-        known.add(url)
-        added.append(url)
-    return added, present
+        problem = feed_url_problem(url)
+        if problem is not None:
+            result.refused.append((url, problem))
+        elif url in known:
+            result.present.append(url)
+        else:
+            app.store.add_feed(url, title=title, now=app.clock())
+            known.add(url)
+            result.added.append(url)
+    return result
 
 
 def fetch(
@@ -162,6 +207,7 @@ def send(
     on_start: Callable[[int], None] | None = None,
     dry_run: bool = False,
     stop: threading.Event | None = None,
+    write_rows: bool = True,
 ) -> SendReport:
     """Send ``edition`` (the editor's changes applied) to its subscribers; safe to run again.
 
@@ -171,9 +217,13 @@ def send(
     after the server's 250. ``on_start`` gets the number of messages due now. When ``stop`` is
     set the run finishes the messages in flight, gives back the rest and returns a report with
     ``stopped`` set.
+
+    ``write_rows=False`` is a worker's share of a send the leader started: it writes no ledger
+    row and sends only the rows there are.
     """
     from digest.delivery.links import LinkTokens
     from digest.delivery.message import ascii_address, make_message_id, parse_sender
+    from digest.delivery.quota import RelayQuota
     from digest.delivery.sender import DeliveryRun
     from digest.editions.service import Editions
     from subscribers.tokens import PREFERENCES, UNSUBSCRIBE
@@ -194,7 +244,7 @@ def send(
             variants.get(key)
     if dry_run:
         return _dry_run(app, edition, variants, now, audience)
-    if edition.status != EditionStatus.SENT:
+    if edition.status != EditionStatus.SENT and write_rows:
         app.ledger.ensure_rows(
             edition_id,
             audience(),
@@ -240,6 +290,8 @@ def send(
         stop=stop,
         on_message=on_message,
         deliverable=app.subscribers.still_deliverable,
+        envelope_for=_verp(app),
+        quota=RelayQuota(app.database, app.clock),
     )
     result = run.run()
     report = SendReport(
@@ -262,6 +314,16 @@ def send(
     ):
         editions.finish(edition)
     return report
+
+
+def _verp(app: App) -> Callable[[Delivery], str] | None:
+    """Each delivery's own envelope sender when [delivery] bounce_address is set."""
+    if not app.settings.delivery.bounce_address:
+        return None
+    from digest.bounces.verp import VerpAddresses
+
+    verp = VerpAddresses(app.settings.delivery.bounce_address, app.verp_keys())
+    return lambda row: verp.address(row.id)
 
 
 def _audience(
@@ -288,6 +350,12 @@ def _variant_templates(app: App, edition: Edition, envelope_from: str) -> Varian
     base = app.settings.path.parent if app.settings.path else None
     sign = make_signer(app.settings.delivery, base)
     renderer = app.renderer()
+    # campaign:list:edition:sender, the fields mailbox providers' feedback loops group by.
+    feedback_id = (
+        f"{edition.date.isoformat()}:{edition.topic}:{edition.id}:{domain}"
+        if app.settings.delivery.bounce_address
+        else None
+    )
 
     def make_template(rendered: RenderedEdition, text_only: bool) -> MessageTemplate:
         return MessageTemplate(
@@ -297,6 +365,7 @@ def _variant_templates(app: App, edition: Edition, envelope_from: str) -> Varian
             unsubscribe_mailto=unsubscribe_mailto,
             text_only=text_only,
             sign=sign,
+            feedback_id=feedback_id,
         )
 
     return VariantTemplates(edition, renderer.render, make_template)
@@ -338,12 +407,18 @@ def _dry_run(
     return report
 
 
+#: The kinds of bounce report (digest.bounces.types.ReportKind), without importing it.
+REPORT_KINDS = ("hard", "soft", "complaint")
+
+
 @dataclass
 class DeliveriesReport(DeliveryCounts):
     #: Latest failed and deferred deliveries with the server's reply, newest first.
     failures: list[FailureRecord] = field(default_factory=list)
     #: The date's other zones (shown when no zone was asked for).
     other_zones: list[str] = field(default_factory=list)
+    #: Bounce and complaint reports received about its messages: {"hard", "soft", "complaint"}.
+    reports: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REPORT_KINDS, 0))
 
 
 def deliveries_report(
@@ -351,6 +426,7 @@ def deliveries_report(
 ) -> DeliveriesReport:
     """The ledger of one edition (the digest's own zone unless ``zone`` is given): counts by
     status and the recent failures."""
+    from digest.bounces.record import edition_report_counts
     from digest.editions.service import Editions
 
     editions = Editions(app)
@@ -372,4 +448,5 @@ def deliveries_report(
         next_retry=app.ledger.next_due(edition.id),
         failures=app.ledger.recent_failures(edition.id, failures),
         other_zones=others,
+        reports=edition_report_counts(app, edition.id),
     )

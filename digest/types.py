@@ -41,11 +41,14 @@ class Feed:
     disabled_reason: str | None = None
     #: Not fetched before this (Retry-After, or backing off after repeated failures).
     next_attempt_at: datetime | None = None
+    #: The outlet's name as an admin gave it (`feeds add --name`, `feeds rename`), or None.
+    outlet: str | None = None
 
     @property
     def name(self) -> str:
-        """What a reader sees as the outlet: the title, or the URL before the first fetch."""
-        return self.title or self.url
+        """What a reader sees as the outlet: the admin's name for it, else the title, else the
+        URL before the first fetch."""
+        return self.outlet or self.title or self.url
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +81,11 @@ class ParsedItem:
 
     #: The feed's id for the entry (or a stable id derived from link/content when it has none).
     guid: str
-    #: The link as the feed gave it (resolved against the feed URL).
+    #: The link as the feed gave it (resolved against the feed URL); always http(s): an entry
+    #: without such a link (none, or ``javascript:``/``data:``) gets the feed's URL.
     url: str
-    #: The link with tracking parameters and fragments removed, used to match across feeds.
+    #: The link with tracking parameters and fragments removed, used to match across feeds;
+    #: for an entry without an http(s) link, the feed's URL with ``#guid``.
     canonical_url: str
     #: Plain-text title (markup removed, entities decoded).
     title: str
@@ -122,6 +127,9 @@ class Item:
     published: datetime
     #: When it was first stored.
     fetched: datetime
+    #: Which outlet published it (see digest/outlets.py): feeds with the same key are one
+    #: outlet, counted once. "" when unknown: the feed title stands for the outlet.
+    outlet: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +202,9 @@ class TopicSection:
     key: str
     title: str
     terms: tuple[WeightedTerm, ...] = ()
+    #: Multiplies the score of the section's lead story when sections are ranked: below 1 for
+    #: colour (company and market news) that should lead only on a day without policy news.
+    rank_weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +263,8 @@ class Source:
     #: The item's link as the feed gave it.
     url: str
     published: datetime
+    #: The outlet's key (see Item.outlet); "" in editions stored before outlets had keys.
+    outlet: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,8 +286,11 @@ class Story:
 
     @property
     def outlets(self) -> tuple[str, ...]:
-        """Distinct outlet names, headline source first."""
-        return tuple(dict.fromkeys(source.feed for source in self.sources))
+        """Distinct outlets' names, headline source first (two feeds of one outlet count once)."""
+        names: dict[str, str] = {}
+        for source in self.sources:
+            names.setdefault(source.outlet or source.feed, source.feed)
+        return tuple(names.values())
 
 
 @dataclass(frozen=True, slots=True)

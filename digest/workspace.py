@@ -11,10 +11,16 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from digest.config import CONFIG_FILENAME, load_settings, new_secret_key, render_config_template
+from digest.config import (
+    CONFIG_FILENAME,
+    DEFAULT_DATABASE,
+    load_settings,
+    new_secret_key,
+    render_config_template,
+)
 from digest.errors import ConfigError, UsageError, one_line
 from digest.private_files import write_private
-from digest.store.database import open_database
+from digest.store.database import open_database, shown_url
 from digest.topic_files import missing_topic
 
 
@@ -33,10 +39,17 @@ class _Keys:
     old_secret_keys: tuple[str, ...]
 
 
-def init_folder(folder: Path, *, force: bool = False, rotate_key: bool = False) -> InitResult:
+def init_folder(
+    folder: Path, *, force: bool = False, rotate_key: bool = False, database: str | None = None
+) -> InitResult:
     """Write digest.toml (fresh keys), or with ``force`` a fresh file keeping the keys, or with
-    ``rotate_key`` only a new secret key in the existing file."""
+    ``rotate_key`` only a new secret key in the existing file. ``database`` is the URL to write
+    in it (default: SQLite in the folder); the database is created or upgraded either way."""
     path = folder / CONFIG_FILENAME
+    if database is not None and not database.strip():
+        raise UsageError("--database needs a URL, e.g. postgresql://user@host/digest")
+    if rotate_key and database is not None:
+        raise UsageError("--rotate-key changes only the key; edit [digest] database by hand")
     if rotate_key:
         if not path.exists():
             raise UsageError(
@@ -51,12 +64,17 @@ def init_folder(folder: Path, *, force: bool = False, rotate_key: bool = False) 
         )
     else:
         kept = _existing_keys(path) if path.exists() else None
+        if database is None and path.exists():
+            database = _existing_database(path)  # --force keeps the database too
         fresh = _Keys(new_secret_key(), new_secret_key(), ())
         chosen = kept or fresh
         _write(
             path,
             render_config_template(
-                chosen.secret_key, chosen.suppression_key, chosen.old_secret_keys
+                chosen.secret_key,
+                chosen.suppression_key,
+                chosen.old_secret_keys,
+                database=database.strip() if database else DEFAULT_DATABASE,
             ),
         )
         keys = "kept" if kept else "new"
@@ -66,7 +84,7 @@ def init_folder(folder: Path, *, force: bool = False, rotate_key: bool = False) 
         raise missing  # before the database is created
     with open_database(settings.digest.database):
         pass
-    return InitResult(config=path, database=settings.digest.database, keys=keys)
+    return InitResult(config=path, database=shown_url(settings.digest.database), keys=keys)
 
 
 def _existing_keys(path: Path) -> _Keys | None:
@@ -90,6 +108,14 @@ def _existing_keys(path: Path) -> _Keys | None:
     if not isinstance(suppression, str) or not suppression:
         suppression = secret
     return _Keys(secret, suppression, old_keys)
+
+
+def _existing_database(path: Path) -> str | None:
+    try:
+        value = _digest_table(tomllib.loads(_read(path)), path).get("database")
+    except tomllib.TOMLDecodeError:
+        return None  # _existing_keys has said why already
+    return value if isinstance(value, str) and value else None
 
 
 def rotate_secret_key(path: Path) -> None:

@@ -25,13 +25,9 @@ def import_file(
     dry_run: bool = False,
     preset: str | None = None,
 ) -> ImportReport:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     return import_csv(
         app.subscribers,
-        data,
+        _read(path),  # not kept here: the importer lets the bytes go once they are parsed
         now=app.clock(),
         source=f"import {path.name}",
         lists=lists,
@@ -40,6 +36,13 @@ def import_file(
         sections=[section.key for section in app.topic.sections],
         preset=preset_named(preset),
     )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def export_csv(

@@ -38,7 +38,7 @@ def print_lists(lists: list[SubscriberList], configured_topic: str) -> None:
 
 
 def import_dict(report: ImportReport) -> dict[str, Any]:
-    return cast(dict[str, Any], jsonable(report))
+    return cast(dict[str, Any], jsonable(report, omit=("pending_ids",)))
 
 
 def print_import(report: ImportReport) -> None:

@@ -60,7 +60,7 @@ _SPLIT = re.compile(r"\s*[;|]\s*")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
-@dataclass
+@dataclass(slots=True)
 class ImportRecord:
     """One valid row, ready to be stored."""
 
@@ -111,11 +111,16 @@ def parse_csv(
         raise SubscriberError("the file is UTF-16; save it as CSV UTF-8 and import it again")
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
-    # Undecodable bytes become lone surrogates, so the row holding them can be rejected alone.
-    text = data.decode("utf-8", errors="surrogateescape")
-    if not text.strip():
+    if not data.strip():
         raise SubscriberError("the file is empty")
-    reader = csv.reader(io.StringIO(text, newline=""), dialect=_dialect(text))
+    # Decoded as it is read, not as a whole: a big list is not held twice more in memory.
+    # Undecodable bytes become lone surrogates, so the row holding them can be rejected alone.
+    end = data.find(b"\n")
+    first_line = (data if end < 0 else data[:end]).decode("utf-8", errors="surrogateescape")
+    stream = io.TextIOWrapper(
+        io.BytesIO(data), encoding="utf-8", errors="surrogateescape", newline=""
+    )
+    reader = csv.reader(stream, dialect=_dialect(first_line))
     try:
         first = next(reader)
     except csv.Error as exc:
@@ -172,6 +177,7 @@ class _Semicolon(csv.excel):
 
 def _columns(first: list[str]) -> tuple[list[str], bool]:
     """Field names by position, and whether the first row is a header."""
+    first = [unneutralise(cell) for cell in first]  # export neutralises header cells too
     names = [_header_name(cell) for cell in first]
     fields = [_ALIASES.get(name, "") for name in names]
     if "email" in fields:
@@ -193,7 +199,7 @@ def _columns(first: list[str]) -> tuple[list[str], bool]:
 def _preset_columns(first: list[str], preset: Preset) -> tuple[list[str], bool]:
     if any(_UNDECODABLE.search(raw) for raw in first):
         raise SubscriberError("line 1: the header is not UTF-8; save the file as UTF-8")
-    columns = [f"raw:{cell.strip().lower()}" for cell in first]
+    columns = [f"raw:{unneutralise(cell).strip().lower()}" for cell in first]
     preset.email_column(frozenset(column[4:] for column in columns))
     return columns, True
 
@@ -304,7 +310,7 @@ def write_csv(subscribers: Iterable[Subscriber]) -> Iterator[str]:
     iterator = iter(subscribers)
     head = [s for _, s in zip(range(1000), iterator, strict=False)]
     extra = list(dict.fromkeys(key for s in head for key in s.attributes))
-    writer.writerow([*EXPORT_COLUMNS, *extra])
+    writer.writerow([neutralise(cell) for cell in (*EXPORT_COLUMNS, *extra)])  # names too
 
     def rows(chunk: Iterable[Subscriber]) -> None:
         for s in chunk:

@@ -43,6 +43,7 @@ def import_csv(
     preset: Preset | None = None,
 ) -> ImportReport:
     parsed = _parse_all(csv_files(data), sections, preset)
+    del data  # the file's bytes are not needed any more (a big list's are megabytes)
     report = ImportReport(
         rows=parsed.rows,
         duplicates=parsed.duplicates,

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import builtins
+import secrets
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Select,
+    delete,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
@@ -15,10 +27,12 @@ from digest.errors import SubscriberError
 from digest.jsonable import jsonable
 from digest.store.database import Database
 from digest.store.models import (
+    ConfirmationRow,
     DeliveryRow,
     EditionRow,
     ListMemberRow,
     ListRow,
+    SignupRow,
     SubscriberRow,
     SuppressionRow,
 )
@@ -34,6 +48,10 @@ from subscribers.types import (
     SubscriberStatus,
 )
 from subscribers.validation import clean_name, normalize_email, normalize_timezone
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(12)
 
 
 class _DryRun(Exception):
@@ -89,6 +107,7 @@ class SubscriberStore:
                     created_at=now,
                     updated_at=now,
                     paused=False,
+                    confirm_nonce=new_nonce() if status == SubscriberStatus.PENDING else None,
                 )
                 session.add(row)
                 session.flush()
@@ -176,33 +195,51 @@ class SubscriberStore:
         this installation's topic, in ``timezones`` (None in it: no zone set; None: any zone),
         and, with ``not_delivered`` = (topic, date, edition id), not already given that date by
         another zone's edition. Suppression is checked on the rows (it is a keyed hash)."""
-        topic_lists = select(ListRow.id).where(
-            or_(ListRow.topic.is_(None), ListRow.topic == self._topic())
-        )
-        query = select(*columns).where(
+        query = select(*columns).where(*self._row_rule(timezones), self._on_a_list())
+        if not_delivered is not None:
+            query = query.where(~self._delivered_elsewhere(not_delivered))
+        return query
+
+    @staticmethod
+    def _row_rule(timezones: Collection[str | None] | None) -> builtins.list[Any]:
+        """The part of the rule read off the subscriber's own row."""
+        rule: builtins.list[Any] = [
             SubscriberRow.status == SubscriberStatus.ACTIVE,
             SubscriberRow.paused.is_(False),
-            exists().where(
-                ListMemberRow.subscriber_id == SubscriberRow.id,
-                ListMemberRow.list_id.in_(topic_lists),
-            ),
-        )
+        ]
         if timezones is not None:
             named = [zone for zone in timezones if zone is not None]
             unset = SubscriberRow.timezone.is_(None) if None in timezones else false()
-            query = query.where(or_(SubscriberRow.timezone.in_(named), unset))
-        if not_delivered is not None:
-            topic, day, edition_id = not_delivered
-            query = query.where(
-                ~exists().where(
-                    DeliveryRow.subscriber_id == SubscriberRow.id,
-                    DeliveryRow.edition_id == EditionRow.id,
-                    EditionRow.topic == topic,
-                    EditionRow.edition_date == day,
-                    EditionRow.id != edition_id,
-                )
+            rule.append(or_(SubscriberRow.timezone.in_(named), unset))
+        return rule
+
+    def _on_a_list(self) -> ColumnElement[bool]:
+        # A scalar subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an EXISTS into a hash
+        # of every membership, built again for each page of a read; this is one index probe
+        # of the subscriber's own memberships.
+        first = (
+            select(literal(1))
+            .where(
+                ListMemberRow.subscriber_id == SubscriberRow.id,
+                ListRow.id == ListMemberRow.list_id,
+                or_(ListRow.topic.is_(None), ListRow.topic == self._topic()),
             )
-        return query
+            .limit(1)
+            .scalar_subquery()
+        )
+        return first.is_not(None)
+
+    @staticmethod
+    def _delivered_elsewhere(not_delivered: tuple[str, date, int]) -> Exists:
+        topic, day, edition_id = not_delivered
+        # the date's other editions first: then each subscriber is one probe of the
+        # (edition_id, subscriber_id) index
+        others = select(EditionRow.id).where(
+            EditionRow.topic == topic, EditionRow.edition_date == day, EditionRow.id != edition_id
+        )
+        return exists().where(
+            DeliveryRow.edition_id.in_(others), DeliveryRow.subscriber_id == SubscriberRow.id
+        )
 
     def iter_active(
         self,
@@ -212,26 +249,35 @@ class SubscriberStore:
         not_delivered: tuple[str, date, int] | None = None,
     ) -> Iterator[Subscriber]:
         """Who gets the digest (see :meth:`_deliverable`), not suppressed, in id order, read a
-        batch at a time (lists can be large)."""
-        query = self._deliverable(*_COLUMNS, timezones=timezones, not_delivered=not_delivered)
+        batch at a time (lists can be large): one query per page, keyed on the last id.
+
+        The list and delivery checks are columns of the page, not conditions: as conditions,
+        PostgreSQL joins every membership to every page, so a whole read would cost the
+        square of the list's length."""
+        checks = [self._on_a_list().label("on_a_list")]
+        if not_delivered is not None:
+            checks.append(self._delivered_elsewhere(not_delivered).label("delivered"))
+        query = (
+            select(*_COLUMNS, *checks)
+            .where(*self._row_rule(timezones))
+            .order_by(SubscriberRow.id)
+            .limit(batch)
+        )
         last_id = 0
         while True:
             with self._sessions() as session:
                 # plain rows of the columns, not ORM objects: several times faster on big lists
-                rows = builtins.list(
-                    session.execute(
-                        query.where(SubscriberRow.id > last_id)
-                        .order_by(SubscriberRow.id)
-                        .limit(batch)
-                    )
-                )
+                page = builtins.list(session.execute(query.where(SubscriberRow.id > last_id)))
+                rows = [
+                    row for row in page if row.on_a_list and not getattr(row, "delivered", False)
+                ]
                 suppressed = self._suppressed_ids(session, rows)
-            if not rows:
+            if not page:
                 return
             for row in rows:
                 if row.id not in suppressed:
                     yield _subscriber(row)
-            last_id = rows[-1].id
+            last_id = page[-1].id
 
     def active_timezones(self) -> set[str | None]:
         """The distinct time zones of those who get the digest (None: those without one)."""
@@ -296,17 +342,85 @@ class SubscriberStore:
             row = session.get(SubscriberRow, subscriber_id)
             if row is None:
                 raise SubscriberError(f"no subscriber with id {subscriber_id}")
+            if status != row.status:
+                # a new pending period gets a new nonce: links sent before it stop working
+                row.confirm_nonce = new_nonce() if status == SubscriberStatus.PENDING else None
             row.status = status
             row.updated_at = now
             return self._value(session, row)
 
+    def confirmation_nonce(self, subscriber_id: int) -> str | None:
+        """The nonce a confirmation link for this subscriber carries (made on first need);
+        None unless the subscriber is pending."""
+        with self._sessions.begin() as session:
+            row = session.get(SubscriberRow, subscriber_id)
+            if row is None or row.status != SubscriberStatus.PENDING:
+                return None
+            if row.confirm_nonce is None:
+                row.confirm_nonce = new_nonce()
+            return row.confirm_nonce
+
+    def confirm_pending(
+        self, subscriber_id: int, nonce: str | None, *, now: datetime, source: str
+    ) -> Subscriber | None:
+        """Make a pending subscriber active if ``nonce`` is the one their link was sent with.
+
+        None, with nothing changed, for anyone else: already confirmed (the link was used),
+        unsubscribed, bounced, suppressed, or pending again since (a newer link). A link from
+        before nonces existed (``nonce`` None) confirms only a pending row that has none yet.
+        """
+        with self._sessions.begin() as session:
+            row = session.get(SubscriberRow, subscriber_id)
+            if row is None or not self._confirmable(session, row, nonce):
+                return None
+            # the same conditions again in the UPDATE: of two racing clicks, one wins
+            done = session.execute(
+                sa_update(SubscriberRow)
+                .where(
+                    SubscriberRow.id == subscriber_id,
+                    SubscriberRow.status == SubscriberStatus.PENDING,
+                    SubscriberRow.confirm_nonce.is_(None)
+                    if nonce is None
+                    else SubscriberRow.confirm_nonce == nonce,
+                )
+                .values(
+                    status=SubscriberStatus.ACTIVE,
+                    consent_at=now,
+                    consent_source=source,
+                    updated_at=now,
+                    confirm_nonce=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if not done.rowcount:  # type: ignore[attr-defined]
+                return None
+            session.expire(row)
+            return self._value(session, row)
+
+    def can_confirm(self, subscriber_id: int, nonce: str | None) -> bool:
+        """Whether a link with ``nonce`` would confirm this subscriber now (changes nothing)."""
+        with self._sessions() as session:
+            row = session.get(SubscriberRow, subscriber_id)
+            return row is not None and self._confirmable(session, row, nonce)
+
+    def _confirmable(self, session: Session, row: SubscriberRow, nonce: str | None) -> bool:
+        return (
+            row.status == SubscriberStatus.PENDING
+            and row.confirm_nonce == nonce
+            and not self._is_suppressed(session, row.email)
+        )
+
     def confirm(self, subscriber_id: int, *, now: datetime, source: str) -> Subscriber:
-        """A pending subscriber proved they own the address: active, consent recorded."""
+        """A subscriber asked to be subscribed again (preferences page): active, consent
+        recorded."""
         with self._sessions.begin() as session:
             row = session.get(SubscriberRow, subscriber_id)
             if row is None:
                 raise SubscriberError("this subscription no longer exists")
+            if self._is_suppressed(session, row.email):
+                raise SubscriberError(f"{row.email} is on the suppression list")
             if row.status != SubscriberStatus.ACTIVE:
+                row.confirm_nonce = None
                 row.status = SubscriberStatus.ACTIVE
                 row.consent_at = now
                 row.consent_source = source
@@ -356,9 +470,14 @@ class SubscriberStore:
         digest_hash = self.hasher.current(address)
         with self._sessions.begin() as session:
             row = session.scalar(select(SubscriberRow).where(SubscriberRow.email == address))
+            # a sign-up from the form not yet applied holds the address too
+            session.execute(delete(SignupRow).where(SignupRow.email == address))
             if row is not None:
                 # deliveries keep a copy of the address: they go too
                 session.execute(delete(DeliveryRow).where(DeliveryRow.subscriber_id == row.id))
+                session.execute(
+                    delete(ConfirmationRow).where(ConfirmationRow.subscriber_id == row.id)
+                )
                 session.execute(delete(ListMemberRow).where(ListMemberRow.subscriber_id == row.id))
                 session.delete(row)
             copies = session.execute(delete(DeliveryRow).where(DeliveryRow.email == address))

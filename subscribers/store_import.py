@@ -20,6 +20,7 @@ from subscribers.types import ImportReport, RejectedRow, SubscriberStatus
 #: The list a subscriber joins when no list is named; its topic is the configured one.
 DEFAULT_LIST = "default"
 _CHUNK = 500  # bound parameters per IN (...) query, well under SQLite's limit
+_BATCH = 2000  # records written per round of statements
 _RESTRICTIVE = (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED)
 
 #: (session, list names, now) -> the list rows, creating the default list on first use.
@@ -39,6 +40,33 @@ def apply_import(
     # Lists named on the command line must exist (the default one is made on demand).
     lists_named(session, lists, now)
     list_ids = {row.name: row.id for row in session.execute(select(ListRow.name, ListRow.id))}
+    # A batch at a time, in the one transaction: the rows being written and the statements'
+    # parameters stay small whatever the file's size (records hold one row per address).
+    for start in range(0, len(records), _BATCH):
+        _apply_batch(
+            session,
+            lists_named,
+            records[start : start + _BATCH],
+            report,
+            now,
+            source,
+            lists,
+            consented,
+            list_ids,
+        )
+
+
+def _apply_batch(
+    session: Session,
+    lists_named: ListsNamed,
+    records: list[ImportRecord],
+    report: ImportReport,
+    now: datetime,
+    source: str,
+    lists: Sequence[str],
+    consented: bool,
+    list_ids: dict[str, int],
+) -> None:
     existing: dict[str, Any] = {}
     emails = [record.email for record in records]
     for start in range(0, len(emails), _CHUNK):
@@ -126,6 +154,17 @@ def apply_import(
             [{"row_id": g["id"], **{f"new_{key}": g[key] for key in keys}} for g in group],
         )
     _add_memberships(session, wanted, existing, now)
+    imported = [email for email, _ in wanted]
+    for start in range(0, len(imported), _CHUNK):
+        report.pending_ids.extend(
+            session.scalars(
+                select(SubscriberRow.id).where(
+                    SubscriberRow.email.in_(imported[start : start + _CHUNK]),
+                    SubscriberRow.status == SubscriberStatus.PENDING,
+                )
+            )
+        )
+    report.pending = len(report.pending_ids)
 
 
 def _new_status(given: str | None, consented: bool) -> str:

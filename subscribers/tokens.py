@@ -63,13 +63,25 @@ class TokenSigner:
             signer = _ClockSigner
         return URLSafeTimedSerializer(self._keys, salt=f"digest.{CONFIRM}", signer=signer)
 
-    def make(self, purpose: str, subscriber_id: int, *, email: str | None = None) -> str:
+    def make(
+        self,
+        purpose: str,
+        subscriber_id: int,
+        *,
+        email: str | None = None,
+        nonce: str | None = None,
+    ) -> str:
         """A token for ``subscriber_id``; with ``email``, it also carries a short tag of the
         address, so it stops working if the id ever belongs to someone else (a database may
-        reuse the id of a deleted row)."""
+        reuse the id of a deleted row). A confirmation link also carries the subscriber's
+        current ``nonce``, which confirming clears, so the link works once."""
         payload: int | list[int | str] = (
             subscriber_id if email is None else [subscriber_id, address_tag(email)]
         )
+        if nonce is not None:
+            if email is None:
+                raise TokenError("a confirmation nonce needs the address too")
+            payload = [subscriber_id, address_tag(email), nonce]
         if purpose == CONFIRM:
             return str(self._timed().dumps(payload))
         return str(self._serializer(purpose).dumps(payload))
@@ -81,6 +93,13 @@ class TokenSigner:
         self, purpose: str, token: str, *, max_age: timedelta | None = None
     ) -> tuple[int, str | None]:
         """(subscriber id, address tag or None for tokens made without an address)."""
+        subscriber_id, tag, _ = self.read_confirmation(purpose, token, max_age=max_age)
+        return subscriber_id, tag
+
+    def read_confirmation(
+        self, purpose: str, token: str, *, max_age: timedelta | None = None
+    ) -> tuple[int, str | None, str | None]:
+        """(subscriber id, address tag, nonce): the tag and nonce are None when absent."""
         try:
             if purpose == CONFIRM:
                 age = int((max_age or timedelta(hours=72)).total_seconds())
@@ -95,12 +114,14 @@ class TokenSigner:
             raise TokenError(
                 "this link is not valid (it was altered or is meant for another page)"
             ) from exc
-        tag = None
-        if isinstance(value, list) and len(value) == 2 and isinstance(value[1], str):
-            value, tag = value
+        tag = nonce = None
+        if isinstance(value, list) and len(value) in (2, 3):
+            if not all(isinstance(part, str) for part in value[1:]):
+                raise TokenError("this link is not valid")
+            value, tag, nonce = (*value, None)[:3]
         if not isinstance(value, int) or isinstance(value, bool):
             raise TokenError("this link is not valid")
-        return value, tag
+        return value, tag, nonce
 
 
 def address_tag(email: str) -> str:

@@ -92,3 +92,7 @@ class ImportReport:
     #: reason says what the tool called them.
     suppressed: list[RejectedRow] = field(default_factory=list)
     dry_run: bool = False
+    #: Subscribers of the file who are pending after the import (they wait for a confirmation).
+    pending: int = 0
+    #: Their ids, for sending them confirmation emails (not printed).
+    pending_ids: list[int] = field(default_factory=list, repr=False)

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
+from tests.databases import fresh_database, run_sql
 from tests.servers import FeedHTTPServer, SmtpServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -25,7 +26,13 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    for name in ("DIGEST_CONFIG", "DIGEST_SECRET_KEY", "DIGEST_SMTP_PASSWORD", "DIGEST_DEBUG"):
+    for name in (
+        "DIGEST_CONFIG",
+        "DIGEST_SECRET_KEY",
+        "DIGEST_SMTP_PASSWORD",
+        "DIGEST_IMAP_PASSWORD",
+        "DIGEST_DEBUG",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in [name for name in os.environ if name.startswith("DIGEST_") and "__" in name]:
         monkeypatch.delenv(name)  # DIGEST_<SECTION>__<KEY> settings
@@ -52,20 +59,30 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 class Workspace:
-    """A folder with a digest.toml pointing at the test's SMTP server, driven through the CLI."""
+    """A folder with a digest.toml pointing at the test's SMTP server, driven through the CLI.
 
-    def __init__(self, folder: Path, smtp_port: int) -> None:
+    Its database is SQLite's digest.db in the folder, or the test's PostgreSQL database when
+    the tests run on PostgreSQL (tests/databases.py); ``sql`` reads and writes it either way.
+    """
+
+    def __init__(self, folder: Path, smtp_port: int, database: str | None = None) -> None:
         self.folder = folder
         self.config = folder / "digest.toml"
-        self.database = folder / "digest.db"
+        #: The database's SQLAlchemy URL.
+        self.database = database or f"sqlite:///{folder / 'digest.db'}"
         self.smtp_port = smtp_port
         self.write_config()
+
+    def sql(self, statement: str, params: Any = None, **named: Any) -> list[Any]:
+        """Run one statement on the workspace's database (committed); its rows as tuples.
+        ``params`` may be a list of mappings: the statement runs once for each."""
+        return run_sql(self.database, statement, params if params is not None else named)
 
     def write_config(self, extra: str = "", **digest: str) -> None:
         values = {
             "timezone": "UTC",
             "send_time": "06:00",
-            "database": "sqlite:///digest.db",
+            "database": self.database,
             "secret_key": "test-secret-key",
             **digest,
         }
@@ -106,8 +123,15 @@ unsubscribe_mailto = "leave@news.example"
 
 
 @pytest.fixture
-def workspace(isolated: Path, smtp_server: SmtpServer) -> Workspace:
-    return Workspace(isolated, smtp_server.port)
+def database_url(isolated: Path) -> Iterator[str]:
+    """This test's own empty database: SQLite in its folder, or one on the PostgreSQL server."""
+    with fresh_database(f"sqlite:///{isolated / 'digest.db'}") as url:
+        yield url
+
+
+@pytest.fixture
+def workspace(isolated: Path, smtp_server: SmtpServer, database_url: str) -> Workspace:
+    return Workspace(isolated, smtp_server.port, database_url)
 
 
 @pytest.fixture

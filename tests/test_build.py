@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from tests.conftest import Workspace
 
 DAY = "2025-06-02"
@@ -49,14 +47,13 @@ def test_build_json_has_the_documented_shape_and_every_source(workspace, fixture
     titles = " ".join(source["title"] for source in sources).lower()
     for off_topic in ("rovers", "smartphone", "recipe"):
         assert off_topic not in titles
-    with sqlite3.connect(workspace.database) as db:
-        in_window = {
-            url
-            for (url,) in db.execute(
-                "select url from items where published >= '2025-06-01 06:00:00' "
-                "and published < '2025-06-02 06:00:00'"
-            )
-        }
+    in_window = {
+        url
+        for (url,) in workspace.sql(
+            "select url from items where published >= '2025-06-01 06:00:00' "
+            "and published < '2025-06-02 06:00:00'"
+        )
+    }
     assert set(urls) <= in_window
     # the same event from Test Wire and Test Gazette is one story with both outlets
     merged = [story for story in stories if len({s["feed"] for s in story["sources"]}) > 1]
@@ -69,9 +66,8 @@ def test_rebuild_replaces_the_draft_and_a_sent_edition_is_never_rebuilt(workspac
     first = workspace.json("build", "--date", DAY)
     again = workspace.json("build", "--date", DAY)
     assert again["sections"] == first["sections"]
-    with sqlite3.connect(workspace.database) as db:
-        assert db.execute("select count(*) from editions").fetchone() == (1,)
-        db.execute("update editions set status = 'sent'")
+    assert workspace.sql("select count(*) from editions") == [(1,)]
+    workspace.sql("update editions set status = 'sent'")
     result = workspace.invoke("build", "--date", DAY, code=1)
     assert "already sent" in result.stderr
 

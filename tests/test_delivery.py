@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from digest.config import SmtpSettings, load_settings
 from digest.delivery.smtp import SmtpMailer
 from digest.editions.service import Editions
 from tests.conftest import Workspace
+from tests.databases import run_sql
 from tests.servers import SmtpServer
 
 DAY = "2025-06-02"
@@ -43,27 +43,27 @@ def add_subscribers(
     """Bulk insert active subscribers (the CLI would take a process start per address)."""
     workspace.invoke("subscribers", "list")  # creates the database
     stamp = "2025-06-01 00:00:00.000000"
-    with sqlite3.connect(workspace.database) as db:
-        db.executemany(
-            "insert into subscribers (email, name, status, sections, format, consent_at,"
-            " consent_source, created_at, updated_at) values (?, ?, 'active', ?, ?, ?, 'test',"
-            " ?, ?)",
-            [
-                (email, None, json.dumps(sections or []), fmt, stamp, stamp, stamp)
-                for email in emails
-            ],
-        )
-        # on the default list, which is what `digest subscribers add` does
-        db.execute(
-            "insert or ignore into lists (name, topic, created_at) values ('default', null, ?)",
-            (stamp,),
-        )
-        db.execute(
-            "insert or ignore into list_members (list_id, subscriber_id, created_at)"
-            " select lists.id, subscribers.id, ? from lists, subscribers"
-            " where lists.name = 'default'",
-            (stamp,),
-        )
+    workspace.sql(
+        "insert into subscribers (email, name, status, sections, format, consent_at,"
+        " consent_source, created_at, updated_at) values (:email, null, 'active', :sections,"
+        " :fmt, :stamp, 'test', :stamp, :stamp)",
+        [
+            {"email": email, "sections": json.dumps(sections or []), "fmt": fmt, "stamp": stamp}
+            for email in emails
+        ],
+    )
+    # on the default list, which is what `digest subscribers add` does
+    workspace.sql(
+        "insert into lists (name, topic, created_at) values ('default', null, :stamp)"
+        " on conflict do nothing",
+        stamp=stamp,
+    )
+    workspace.sql(
+        "insert into list_members (list_id, subscriber_id, created_at)"
+        " select lists.id, subscribers.id, :stamp from lists, subscribers"
+        " where lists.name = 'default' on conflict do nothing",
+        stamp=stamp,
+    )
 
 
 def built(workspace: Workspace, fixture_feeds: dict[str, str]) -> dict:
@@ -73,13 +73,12 @@ def built(workspace: Workspace, fixture_feeds: dict[str, str]) -> dict:
 
 
 def ledger(workspace: Workspace) -> dict[str, tuple[str, str, str | None]]:
-    with sqlite3.connect(workspace.database) as db:
-        return {
-            email: (status, message_id, reply)
-            for email, status, message_id, reply in db.execute(
-                "select email, status, message_id, last_reply from deliveries"
-            )
-        }
+    return {
+        email: (status, message_id, reply)
+        for email, status, message_id, reply in workspace.sql(
+            "select email, status, message_id, last_reply from deliveries"
+        )
+    }
 
 
 def test_faults_defer_fail_and_retry_with_exact_counts(
@@ -121,10 +120,9 @@ def test_faults_defer_fail_and_retry_with_exact_counts(
     assert "connection lost" in (rows[people[5]][2] or "")
     assert "connection lost" in (rows[people[6]][2] or "")  # timed out
     assert server.connections >= 4  # 421, drop and stall each cost a connection
-    with sqlite3.connect(workspace.database) as db:
-        (status, bounces) = db.execute(
-            "select status, hard_bounces from subscribers where email = ?", (people[3],)
-        ).fetchone()
+    [(status, bounces)] = workspace.sql(
+        "select status, hard_bounces from subscribers where email = :email", email=people[3]
+    )
     assert (status, bounces) == ("bounced", 1)
 
     report = workspace.json("deliveries", "--date", DAY)
@@ -352,8 +350,7 @@ def test_killed_mid_send_the_rerun_sends_the_rest_and_repeats_at_most_one_per_co
     assert duplicates <= connections
     # every repeat is among the deliveries reported as uncertain
     repeated = {email for email, count in received.items() if count > 1}
-    with sqlite3.connect(workspace.database) as db:
-        rows = db.execute("select email from deliveries where uncertain").fetchall()
+    rows = workspace.sql("select email from deliveries where uncertain")
     uncertain = {email for (email,) in rows}
     assert repeated <= uncertain
     assert report.uncertain == len(uncertain)
@@ -417,43 +414,44 @@ def test_each_connection_carries_at_most_messages_per_connection(
     assert smtp_server.handler.connections == 3  # 2 + 2 + 1
 
 
-def test_the_migration_keeps_existing_deliveries(tmp_path):
+def test_the_migration_keeps_existing_deliveries(database_url):
     from alembic import command
 
     from digest.store.database import Database, _alembic_config
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = database_url
     database = Database(url)
     cfg = _alembic_config()
     with database.engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "0003")
     stamp = "2025-06-01 00:00:00.000000"
-    with sqlite3.connect(tmp_path / "old.db") as db:
-        db.execute(
-            "insert into subscribers (id, email, status, sections, format, created_at,"
-            " updated_at) values (1, 'old@example.com', 'active', '[]', 'html', ?, ?)",
-            (stamp, stamp),
-        )
-        db.execute(
-            "insert into editions (id, topic, edition_date, status, content, changes, built_at)"
-            " values (1, 'us-china-trade', '2025-06-01', 'sent', '{}', '[]', ?)",
-            (stamp,),
-        )
-        db.execute(
-            "insert into deliveries (edition_id, subscriber_id, email, status, attempts,"
-            " message_id, created_at) values (1, 1, 'old@example.com', 'sent', 1, '<1@x>', ?)",
-            (stamp,),
-        )
+    run_sql(
+        url,
+        "insert into subscribers (id, email, status, sections, format, created_at,"
+        " updated_at) values (1, 'old@example.com', 'active', '[]', 'html', :stamp, :stamp)",
+        {"stamp": stamp},
+    )
+    run_sql(
+        url,
+        "insert into editions (id, topic, edition_date, status, content, changes, built_at)"
+        " values (1, 'us-china-trade', '2025-06-01', 'sent', '{}', '[]', :stamp)",
+        {"stamp": stamp},
+    )
+    run_sql(
+        url,
+        "insert into deliveries (edition_id, subscriber_id, email, status, attempts,"
+        " message_id, created_at) values (1, 1, 'old@example.com', 'sent', 1, '<1@x>', :stamp)",
+        {"stamp": stamp},
+    )
     database.upgrade()
     database.close()
-    with sqlite3.connect(tmp_path / "old.db") as db:
-        row = db.execute(
-            "select email, status, message_id, name, variant, uncertain from deliveries"
-        ).fetchone()
-        bounces = db.execute("select hard_bounces from subscribers").fetchone()
+    [row] = run_sql(
+        url, "select email, status, message_id, name, variant, uncertain from deliveries"
+    )
+    bounces = run_sql(url, "select hard_bounces from subscribers")
     assert row == ("old@example.com", "sent", "<1@x>", None, None, 0)
-    assert bounces == (0,)
+    assert bounces == [(0,)]
 
 
 def test_an_edition_too_large_to_send_fails_before_anything_is_written(

@@ -7,7 +7,6 @@ injected so the send moments of each zone are exact.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, date, datetime
 from email import message_from_bytes
 from email.message import Message
@@ -240,12 +239,11 @@ def test_a_moved_subscriber_gets_a_date_once(workspace, fixture_feeds, smtp_serv
         "send", "--any-date", "--date", DAY.isoformat(), "--zone", "Europe/London"
     )
     assert report["sent_now"] == 0 and len(smtp_server.handler.messages) == 2
-    with sqlite3.connect(workspace.database) as db:
-        rows = db.execute(
-            "select count(*) from deliveries d join subscribers s on s.id = d.subscriber_id "
-            "where s.email = 'ada@example.com'"
-        ).fetchone()
-    assert rows == (1,)
+    rows = workspace.sql(
+        "select count(*) from deliveries d join subscribers s on s.id = d.subscriber_id "
+        "where s.email = 'ada@example.com'"
+    )
+    assert rows == [(1,)]
 
 
 def test_run_prints_the_story_count_that_went_out(workspace, fixture_feeds, smtp_server):

@@ -78,6 +78,15 @@ def test_a_label_missing_from_the_editions_lowers_recall(tmp_path: Path):
             "labels.jsonl line 1: labels 1 and 2 need",
         ),
         (
+            lambda d: (
+                _copy(d),
+                (d / "labels.jsonl").write_text(
+                    '{"id": "x", "label": 2, "section": "tariffs", "cluster": "c", "story": 3}\n'
+                ),
+            ),
+            "labels.jsonl line 1: 'story' must be a non-empty string",
+        ),
+        (
             lambda d: (_copy(d), (d / "items.jsonl").write_text('{"id": "a"}\n')),
             "items.jsonl line 1: 'link' must be a non-empty string",
         ),
@@ -99,6 +108,51 @@ def test_bad_corpus_is_a_one_line_error(tmp_path: Path, setup, message: str):
 
 def _copy(folder: Path) -> None:
     shutil.copytree(CORPUS, folder)
+
+
+def _split_into_sub_events(folder: Path) -> None:
+    """Label the two reports of the chip rules as two sub-events of one running story."""
+    labels = folder / "labels.jsonl"
+    rows = [json.loads(line) for line in labels.read_text().splitlines()]
+    chip = [row for row in rows if row["cluster"] == "chip-rules"]
+    assert len(chip) == 2
+    for row, part in zip(chip, ("announced", "markets"), strict=True):
+        row.update(cluster=f"chip-rules-{part}", story="chip-rules")
+    labels.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def test_eval_of_several_weeks_reports_each_and_pooled_with_lenient_figures(tmp_path: Path):
+    _copy(tmp_path / "first")
+    _copy(tmp_path / "second")
+    _split_into_sub_events(tmp_path / "second")
+    code, out, _err = run(str(tmp_path / "first"), str(tmp_path / "second"), "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    first, second = report["weeks"]
+    assert (first["corpus"], second["corpus"]) == ("first", "second")
+    assert first["overall"]["cluster_precision"] == 1.0
+    # the edition merges the two sub-events: wrong when strict, neither right nor wrong when
+    # lenient (the graphite pair stays right either way)
+    assert second["overall"]["cluster_precision"] == pytest.approx(1 / 2)
+    assert second["overall"]["lenient_cluster_precision"] == 1.0
+    assert second["overall"]["lenient_cluster_f1"] == 1.0
+    pooled = report["pooled"]
+    assert pooled["items_in_window"] == 2 * first["overall"]["items_in_window"]
+    assert pooled["cluster_precision"] == pytest.approx(3 / 4)
+    assert pooled["lenient_cluster_precision"] == 1.0
+    assert pooled["recall"] == 1.0
+
+    code, out, _err = run(str(tmp_path / "first"), str(tmp_path / "second"))
+    assert code == 0
+    assert "first" in out and "second" in out and "pooled" in out and "LenF1" in out
+
+
+def test_a_missing_week_among_several_is_a_one_line_error(tmp_path: Path):
+    _copy(tmp_path / "first")
+    code, out, err = run(str(tmp_path / "first"), str(tmp_path / "nowhere"))
+    assert code == 2
+    assert "nowhere not found" in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err
 
 
 # --- the metrics on hand-made editions ---------------------------------------------------------
@@ -164,6 +218,34 @@ def test_pairwise_clustering_sections_and_faithfulness_counts():
     assert (day.faithful, day.boilerplate) == (1, 1)
     assert day.off_topic == ("e",) and day.missed == ("z",)
     assert total_score([day, day]).cluster_f1 == pytest.approx(2 / 5)
+
+
+def test_lenient_figures_and_stories_without_a_summary():
+    labels = {
+        "a": Label(2, "diplomacy", "visit-arrival", story="visit"),
+        "b": Label(2, "diplomacy", "visit-talks", story="visit"),
+        "c": Label(2, "tariffs", "duties", story="other-story"),
+        "d": Label(2, "diplomacy", "visit-talks", story="visit"),
+    }
+    ids = {1: "a", 2: "b", 3: "c", 4: "d"}
+    edition = Edition(
+        topic="t",
+        topic_title="T",
+        date=date(2026, 3, 11),
+        window=Window(T, T),
+        sections=(Section("diplomacy", "Talks", (_story("diplomacy", "", 1, 2, 3, 4),)),),
+    )
+    day = score_edition(
+        edition, corpus_ids=ids, labels=labels, source_texts={}, core_in_window=list("abcd")
+    )
+    # one right pair (b, d); two merged sub-events of the visit (a-b, a-d); three pairs with
+    # the duties story, wrong whatever the leniency
+    assert (day.pairs_tp, day.pairs_fp, day.pairs_fn, day.pairs_fp_story) == (1, 5, 0, 2)
+    assert day.cluster_precision == pytest.approx(1 / 6)
+    assert day.lenient_cluster_precision == pytest.approx(1 / 4)
+    assert day.lenient_cluster_f1 == pytest.approx(2 / 5)
+    assert day.summaryless == (("2026-03-11", "t", ("a", "b", "c", "d")),)
+    assert total_score([day, day]).summaryless == day.summaryless * 2
 
 
 def test_faithfulness_needs_every_sentence_verbatim():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from digest.ingest.parse import parse_feed
@@ -13,8 +12,7 @@ from tests.servers import Route
 
 
 def rows(workspace: Workspace, sql: str) -> list[tuple]:
-    with sqlite3.connect(workspace.database) as db:
-        return db.execute(sql).fetchall()
+    return workspace.sql(sql)
 
 
 def add_all(workspace: Workspace, urls: dict[str, str]) -> None:
@@ -214,3 +212,16 @@ def test_canonical_url():
     assert canonical_url("HTTPS://News.Example:443/a?utm_source=x&id=7&fbclid=abc#frag") == (
         "https://news.example/a?id=7"
     )
+
+
+def test_only_well_known_tracking_parameters_are_removed():
+    assert canonical_url("https://n.example/a?cid=123") != canonical_url(
+        "https://n.example/a?cid=456"
+    )
+    kept = "https://n.example/a?cid=1&src=rss&ref=home&rss=1&ocid=2&smid=3&spm=4&ito=5&ns_c=6"
+    assert canonical_url(kept) == kept
+    tracked = (
+        "https://n.example/a?UTM_Source=x&utm_medium=y&fbclid=1&gclid=2&msclkid=3&mc_cid=4"
+        "&mc_eid=5&_hsenc=6&mkt_tok=7&igshid=8&id=9"
+    )
+    assert canonical_url(tracked) == "https://n.example/a?id=9"

@@ -5,8 +5,6 @@ Every test runs against a real loopback HTTP server and checks what was stored."
 from __future__ import annotations
 
 import gzip
-import socket
-import sqlite3
 import time
 import zlib
 from collections.abc import Iterator
@@ -57,8 +55,7 @@ def set_fetch(workspace: Workspace, **values: object) -> None:
 
 
 def rows(workspace: Workspace, sql: str) -> list[tuple]:
-    with sqlite3.connect(workspace.database) as db:
-        return db.execute(sql).fetchall()
+    return workspace.sql(sql)
 
 
 def fetch(workspace: Workspace, code: int = 0) -> dict:
@@ -232,19 +229,13 @@ def test_redirect_to_a_private_address_is_refused(workspace, server, monkeypatch
     """A public-looking host that redirects to loopback: the second hop is refused."""
     set_fetch(workspace, allow_private_addresses=False)
     port = int(server.url("/").rsplit(":", 1)[1].split("/")[0])
-    real_getaddrinfo = socket.getaddrinfo
     real_refuse = fetch_module.refuse_private_host
 
-    def getaddrinfo(host, *args, **kwargs):  # the "public" host lives on loopback here
-        return real_getaddrinfo(
-            "127.0.0.1" if host == "feeds.public.test" else host, *args, **kwargs
-        )
+    def refuse(host: str, port: int, resolver: fetch_module.Resolver) -> list[str]:
+        if host == "feeds.public.test":  # the "public" host lives on loopback here
+            return ["127.0.0.1"]
+        return real_refuse(host, port, resolver)
 
-    def refuse(host: str, port: int) -> None:
-        if host != "feeds.public.test":
-            real_refuse(host, port)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(fetch_module, "refuse_private_host", refuse)
     server.routes["/hop.xml"] = redirect(server.url("/internal.xml"), status=302)
     server.routes["/internal.xml"] = respond(GOOD)

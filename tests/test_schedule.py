@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -131,8 +130,8 @@ def test_catch_up_after_three_days_down_sends_todays_edition_once(
         assert [(r.day, r.run.outcome) for r in results] == [(DAY, RunOutcome.OK)]
         assert sorted(smtp_server.handler.recipients()) == ["ada@example.com", "bob@example.net"]
         assert jobs.catch_up(app) == []  # done: a restart does not send it again
-        editions = sqlite3.connect(workspace.database).execute("select edition_date from editions")
-        assert [row[0] for row in editions] == ["2025-06-02"]
+        editions = workspace.sql("select edition_date from editions")
+        assert [str(row[0]) for row in editions] == ["2025-06-02"]
     with app_at(workspace, SEND + timedelta(hours=13)) as app:
         assert jobs.catch_up(app) == []  # past its time-to-live
     assert len(smtp_server.handler.messages) == 2
@@ -163,9 +162,8 @@ def test_each_subscriber_gets_the_edition_of_their_own_morning(
     workspace, fixture_feeds, smtp_server
 ):
     ready(workspace, fixture_feeds, "ada@example.com", "kai@example.org", "lin@example.net")
-    with sqlite3.connect(workspace.database) as db:
-        db.execute("update subscribers set timezone = 'Australia/Sydney' where email like 'kai%'")
-        db.execute("update subscribers set timezone = 'Nowhere/Land' where email like 'lin%'")
+    workspace.sql("update subscribers set timezone = 'Australia/Sydney' where email like 'kai%'")
+    workspace.sql("update subscribers set timezone = 'Nowhere/Land' where email like 'lin%'")
     sydney_morning = datetime(2025, 6, 2, 6, tzinfo=ZoneInfo("Australia/Sydney"))
     with app_at(workspace, sydney_morning) as app:
         jobs.run_fetch(app)
@@ -309,8 +307,7 @@ def test_run_history_keeps_errors(workspace, fixture_feeds):
 
 def test_send_by_hand_sends_each_zone_its_own_edition(workspace, fixture_feeds, smtp_server):
     ready(workspace, fixture_feeds, "ada@example.com", "kai@example.org")
-    with sqlite3.connect(workspace.database) as db:
-        db.execute("update subscribers set timezone = 'Australia/Sydney' where email like 'kai%'")
+    workspace.sql("update subscribers set timezone = 'Australia/Sydney' where email like 'kai%'")
     workspace.invoke("fetch")
     own = workspace.json("send", "--any-date", "--date", DAY.isoformat())
     assert own["counts"]["sent"] == 1

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from datetime import UTC, date, datetime
-from pathlib import Path
 
+import pytest
 from alembic import command
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.exc import IntegrityError
 
 from digest import jobs
 from digest.app import make_app
 from digest.clock import fixed_clock
 from digest.config import load_settings
-from digest.store.database import Database, _alembic_config, open_database
+from digest.store.database import Database, _alembic_config, driver_url, open_database
 from tests.conftest import Workspace
+from tests.databases import run_sql
 
 
-def database_at(tmp_path: Path, revision: str) -> str:
-    """A database file at an old schema revision; returns its URL."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+def database_at(url: str, revision: str) -> str:
+    """The database at an old schema revision; returns its URL."""
     with Database(url) as database, database.engine.begin() as connection:
         cfg = _alembic_config()
         cfg.attributes["connection"] = connection
@@ -28,37 +29,42 @@ def database_at(tmp_path: Path, revision: str) -> str:
     return url
 
 
-def test_upgrade_keeps_existing_editions_and_allows_one_per_zone(tmp_path: Path):
-    url = database_at(tmp_path, "0004")
-    with sqlite3.connect(tmp_path / "old.db") as db:
-        db.execute(
-            "insert into editions (topic, edition_date, status, content, changes, built_at) "
-            "values ('trade', '2026-03-01', 'sent', ?, '{}', '2026-03-01 05:00:00')",
-            (json.dumps({"kept": True}),),
-        )
+def as_json(value: object) -> object:
+    """A JSON column's value: text on SQLite, already parsed by PostgreSQL's driver."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_upgrade_keeps_existing_editions_and_allows_one_per_zone(database_url: str):
+    url = database_at(database_url, "0004")
+    run_sql(
+        url,
+        "insert into editions (topic, edition_date, status, content, changes, built_at) "
+        "values ('trade', '2026-03-01', 'sent', :content, '{}', '2026-03-01 05:00:00')",
+        {"content": json.dumps({"kept": True})},
+    )
     with open_database(url):  # upgrades to the latest schema
         pass
-    with sqlite3.connect(tmp_path / "old.db") as db:
-        rows = db.execute("select topic, edition_date, status, zone, content from editions")
-        assert rows.fetchall() == [("trade", "2026-03-01", "sent", "", '{"kept": true}')]
-        db.execute(
-            "insert into editions (topic, edition_date, status, content, changes, built_at, zone)"
-            " values ('trade', '2026-03-01', 'draft', '{}', '{}', '2026-03-01 05:00:00', "
-            "'Asia/Tokyo')"
+    rows = run_sql(url, "select topic, edition_date, status, zone, content from editions")
+    assert [(t, str(d), s, z, as_json(c)) for t, d, s, z, c in rows] == [
+        ("trade", "2026-03-01", "sent", "", {"kept": True})
+    ]
+    run_sql(
+        url,
+        "insert into editions (topic, edition_date, status, content, changes, built_at, zone)"
+        " values ('trade', '2026-03-01', 'draft', '{}', '{}', '2026-03-01 05:00:00', "
+        "'Asia/Tokyo')",
+    )
+    with pytest.raises(IntegrityError):  # still one edition per (topic, date, zone)
+        run_sql(
+            url,
+            "insert into editions (topic, edition_date, status, content, changes, built_at)"
+            " values ('trade', '2026-03-01', 'draft', '{}', '{}', '2026-03-01 05:00:00')",
         )
-        duplicate = None
-        try:
-            db.execute(
-                "insert into editions (topic, edition_date, status, content, changes, built_at)"
-                " values ('trade', '2026-03-01', 'draft', '{}', '{}', '2026-03-01 05:00:00')"
-            )
-        except sqlite3.IntegrityError as exc:
-            duplicate = exc
-        assert duplicate is not None  # still one edition per (topic, date, zone)
-        assert {row[0] for row in db.execute("select name from sqlite_master")} >= {
-            "runs",
-            "daemon_lease",
-        }
+    engine = create_engine(driver_url(url))
+    try:
+        assert set(inspect(engine).get_table_names()) >= {"runs", "daemon_lease"}
+    finally:
+        engine.dispose()
 
 
 def test_bad_schedule_settings_give_one_line(workspace: Workspace):
@@ -82,27 +88,29 @@ def test_each_run_logs_one_key_value_line(workspace: Workspace, smtp_server, cap
     assert " sent=1 " in line and "sent_now=1" in line
 
 
-def test_upgrade_to_0007_moves_editor_changes_to_the_date(tmp_path: Path):
-    url = database_at(tmp_path, "0006")
+def test_upgrade_to_0007_moves_editor_changes_to_the_date(database_url: str):
+    url = database_at(database_url, "0006")
     zone_change = json.dumps({"exclude": ["tokyo-only"]})
     own_change = json.dumps({"exclude": ["abc"], "note": "Hello"})
-    with sqlite3.connect(tmp_path / "old.db") as db:
-        for zone, changes in (("Asia/Tokyo", zone_change), ("", own_change)):
-            db.execute(
-                "insert into editions (topic, edition_date, status, content, changes, built_at,"
-                " zone) values ('trade', '2026-03-01', 'draft', '{}', ?, "
-                "'2026-03-01 05:00:00', ?)",
-                (changes, zone),
-            )
-        db.execute(
-            "insert into editions (topic, edition_date, status, content, changes, built_at)"
-            " values ('trade', '2026-03-02', 'draft', '{}', '{}', '2026-03-02 05:00:00')"
-        )
+    run_sql(
+        url,
+        "insert into editions (topic, edition_date, status, content, changes, built_at,"
+        " zone) values ('trade', '2026-03-01', 'draft', '{}', :changes, "
+        "'2026-03-01 05:00:00', :zone)",
+        [
+            {"changes": changes, "zone": zone}
+            for zone, changes in (("Asia/Tokyo", zone_change), ("", own_change))
+        ],
+    )
+    run_sql(
+        url,
+        "insert into editions (topic, edition_date, status, content, changes, built_at)"
+        " values ('trade', '2026-03-02', 'draft', '{}', '{}', '2026-03-02 05:00:00')",
+    )
     with open_database(url):
         pass
-    with sqlite3.connect(tmp_path / "old.db") as db:
-        rows = db.execute("select topic, edition_date, changes from edition_changes").fetchall()
+    rows = run_sql(url, "select topic, edition_date, changes from edition_changes")
     # the date keeps its own zone's changes; a date without changes gets no row
-    assert [(t, d, json.loads(c)) for t, d, c in rows] == [
+    assert [(t, str(d), as_json(c)) for t, d, c in rows] == [
         ("trade", "2026-03-01", {"exclude": ["abc"], "note": "Hello"})
     ]

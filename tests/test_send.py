@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from click.testing import CliRunner
 
 from digest.cli import cli
@@ -101,10 +99,7 @@ def test_a_refused_recipient_fails_alone_and_the_send_still_exits_0(
     assert report["counts"]["failed"] == 1
     assert any("zoe@example.org" in failure and "550" in failure for failure in report["failures"])
     assert sorted(smtp_server.handler.recipients()) == ["ada@example.com", "bob@example.net"]
-    with sqlite3.connect(workspace.database) as db:
-        (reply,) = db.execute(
-            "select last_reply from deliveries where status = 'failed'"
-        ).fetchone()
+    [(reply,)] = workspace.sql("select last_reply from deliveries where status = 'failed'")
     assert reply.startswith("recipient zoe@example.org refused: 550")
 
 
@@ -127,8 +122,7 @@ def test_unreachable_smtp_server_exits_non_zero_and_loses_nothing(
 
 def test_unsubscribed_before_the_send_gets_nothing(workspace, fixture_feeds, smtp_server):
     ready(workspace, fixture_feeds)
-    with sqlite3.connect(workspace.database) as db:
-        db.execute("update subscribers set status = 'unsubscribed' where email = 'bob@example.net'")
+    workspace.sql("update subscribers set status = 'unsubscribed' where email = 'bob@example.net'")
     report = workspace.json("send", "--any-date", "--date", DAY)
     assert report["counts"]["sent"] == 2
     assert "bob@example.net" not in smtp_server.handler.recipients()
@@ -200,11 +194,8 @@ def test_a_dropped_connection_defers_that_delivery_and_the_rest_go_out(
     assert again["sent_now"] == 0 and again["next_retry"] is not None
     assert len(smtp_server.handler.messages) == 2
     # once due (here: made due by hand), only the deferred one goes out, with its Message-ID
-    with sqlite3.connect(workspace.database) as db:
-        (message_id,) = db.execute(
-            "select message_id from deliveries where status = 'deferred'"
-        ).fetchone()
-        db.execute("update deliveries set next_attempt_at = '2000-01-01 00:00:00'")
+    [(message_id,)] = workspace.sql("select message_id from deliveries where status = 'deferred'")
+    workspace.sql("update deliveries set next_attempt_at = '2000-01-01 00:00:00'")
     smtp_server.handler.drop.clear()
     final = workspace.json("send", "--any-date", "--date", DAY)
     assert final["counts"]["sent"] == 3 and final["sent_now"] == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,10 +16,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from digest.loopback import free_port
 from digest.schedule import daily_job
 from tests.conftest import Workspace
+from tests.databases import run_sql
 from tests.servers import RecordingHandler
 
 LEASE = "[schedule]\nlease_seconds = 3\n"
@@ -93,9 +94,8 @@ def wait_until(predicate, timeout: float = 30) -> None:  # noqa: ANN001
     assert predicate()
 
 
-def query(database: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(database) as db:
-        return db.execute(sql).fetchall()
+def query(database: str, sql: str) -> list[tuple]:
+    return run_sql(database, sql)
 
 
 def test_daily_job_fetches_builds_and_sends_today(workspace, fixture_feeds, smtp_server):
@@ -130,8 +130,7 @@ def test_serve_stores_its_jobs_and_stops_cleanly_on_sigterm(workspace: Workspace
         assert f"pid {serve.process.pid}" in holder
         # a subscriber in a new time zone gets that zone's jobs while the daemon runs
         workspace.invoke("subscribers", "add", "kenji@example.jp")
-        with sqlite3.connect(workspace.database) as db:
-            db.execute("update subscribers set timezone = 'Asia/Tokyo'")
+        workspace.sql("update subscribers set timezone = 'Asia/Tokyo'")
         wait_until(lambda: "send:Asia/Tokyo" in stored_jobs(workspace.database))
         tokyo = time.gmtime(stored_jobs(workspace.database)["send:Asia/Tokyo"])
         assert (tokyo.tm_hour, tokyo.tm_min) == (22, 15)  # 07:15 in Tokyo
@@ -187,11 +186,11 @@ def test_next_local_crosses_midnight_and_dst():
     )
 
 
-def stored_jobs(database: Path) -> dict[str, float]:
+def stored_jobs(database: str) -> dict[str, float]:
     """APScheduler's rows: job id -> next run (epoch seconds); empty before the first start."""
     try:
         return dict(query(database, "select id, next_run_time from apscheduler_jobs"))
-    except sqlite3.OperationalError:
+    except (OperationalError, ProgrammingError):  # no such table (each database its own error)
         return {}
 
 
@@ -215,8 +214,7 @@ def test_a_second_serve_refuses_and_takes_over_when_the_lease_expires(workspace:
         assert query(workspace.database, "select count(*) from daemon_lease") == [(1,)]
         # the lease runs out (3 s here); rather than wait, move its expiry into the past
         past = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
-        with sqlite3.connect(workspace.database) as db:
-            db.execute("update daemon_lease set expires_at = ?", (past,))
+        workspace.sql("update daemon_lease set expires_at = :past", past=past)
         third = ServeProcess(workspace.config)
         try:
             third.wait_for("next run:")
@@ -256,13 +254,13 @@ class GatedHandler(RecordingHandler):
             self.gate.set()
 
 
-def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path):
+def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path, database_url: str):
     handler = GatedHandler(before=2)
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        workspace = Workspace(isolated, port)
+        workspace = Workspace(isolated, port, database_url)
         # the send time was 30 minutes ago: the start-up catch-up sends it right away
         send_time = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%H:%M")
         workspace.write_config(extra=LEASE + ONE_CONNECTION, send_time=send_time)
@@ -293,19 +291,19 @@ def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path)
         [(outcome,)] = query(workspace.database, "select outcome from runs where job = 'send'")
         assert outcome == "stopped"
         [(day,)] = query(workspace.database, "select edition_date from editions")
-        workspace.invoke("send", "--any-date", "--date", day)
+        workspace.invoke("send", "--any-date", "--date", str(day))
         assert sorted(handler.recipients()) == sorted(people)  # everyone once, nobody twice
     finally:
         controller.stop()
 
 
-def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path):
+def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path, database_url: str):
     handler = GatedHandler(before=2)
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        workspace = Workspace(isolated, port)
+        workspace = Workspace(isolated, port, database_url)
         workspace.write_config(extra=ONE_CONNECTION)
         people = [f"reader{i}@example.com" for i in range(8)]
         for email in people:
@@ -353,8 +351,7 @@ def test_a_daemon_whose_lease_was_taken_stops(workspace: Workspace):
     serve = ServeProcess(workspace.config)
     try:
         serve.wait_for("next run:")
-        with sqlite3.connect(workspace.database) as db:
-            db.execute("update daemon_lease set holder = 'another host pid 1'")
+        workspace.sql("update daemon_lease set holder = 'another host pid 1'")
         code = serve.process.wait(timeout=30)
     finally:
         serve.kill()

@@ -90,8 +90,10 @@ def test_head_revision_is_alembics_head():
     assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
-def test_an_old_database_is_still_upgraded_and_a_current_one_left_alone(tmp_path: Path):
-    url = database_at(tmp_path, "0005")
+def test_an_old_database_is_still_upgraded_and_a_current_one_left_alone(
+    tmp_path: Path, database_url: str
+):
+    url = database_at(database_url, "0005")
     with open_database(url, migrate=False) as database:
         assert database.revision() == "0005"
     with open_database(url) as database:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 
 from digest.app import make_app
 from digest.config import load_settings
 from tests.conftest import Workspace
+from tests.databases import dump
 
 
 def emails(workspace: Workspace, *args: str) -> list[str]:
@@ -115,10 +115,8 @@ def test_erase_removes_personal_data_and_keeps_the_address_suppressed(
     workspace.invoke("subscribers", "add", "ada@example.com", "--name", "Ada Lovelace")
     workspace.invoke("subscribers", "erase", "ada@example.com", "--yes")
     assert emails(workspace) == []
-    db = sqlite3.connect(workspace.database)
-    dump = "\n".join(db.iterdump())
-    db.close()
-    assert "ada@example.com" not in dump and "Lovelace" not in dump
+    everything = dump(workspace.database)
+    assert "ada@example.com" not in everything and "Lovelace" not in everything
     assert (
         "suppression list"
         in workspace.invoke("subscribers", "add", "ada@example.com", code=2).stderr
@@ -183,20 +181,17 @@ def test_upgrade_puts_existing_subscribers_on_the_default_list(workspace: Worksp
 
     from digest.store.database import Database, _alembic_config
 
-    url = f"sqlite:///{workspace.database}"
+    url = workspace.database
     with Database(url) as database:
         cfg = _alembic_config()
         with database.engine.begin() as connection:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "0002")
-    db = sqlite3.connect(workspace.database)
-    db.execute(
+    workspace.sql(
         "INSERT INTO subscribers (email, name, status, sections, format, created_at, updated_at)"
         " VALUES ('old@example.com', 'Old', 'active', '[]', 'html', '2024-01-01 00:00:00',"
         " '2024-01-01 00:00:00')"
     )
-    db.commit()
-    db.close()
     shown = workspace.json("subscribers", "show", "old@example.com")  # migrates to head
     assert shown["lists"] == ["default"] and shown["status"] == "active"
     assert active_emails(workspace) == ["old@example.com"]

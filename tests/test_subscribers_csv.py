@@ -223,3 +223,29 @@ def test_parse_reports_multiline_records_by_their_first_line():
     parsed = parse_csv(data)
     assert parsed.records[0].name == "Ada Lovelace"
     assert [(row.line, row.email) for row in parsed.rejected] == [(4, "bad")]
+
+
+def test_export_neutralises_formula_looking_header_cells_and_reads_them_back(
+    workspace: Workspace, tmp_path: Path
+):
+    hostile = ['=HYPERLINK("http://evil.example","x")', "+cmd", "-", "@SUM(A1)"]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([["email", *hostile], ["ada@example.com", "1", "2", "3", "4"]])
+    data = buffer.getvalue().encode()
+    workspace.json("subscribers", "import", str(write(tmp_path, "in.csv", data)), "--consented")
+    assert set(workspace.json("subscribers", "show", "ada@example.com")["attributes"]) == set(
+        hostile
+    )
+    exported = workspace.invoke("subscribers", "export").stdout
+    rows = list(csv.reader(io.StringIO(exported)))
+    assert rows[0][9:] == ["'" + h for h in hostile]
+    for cell in rows[0]:
+        assert not cell.startswith(("=", "+", "-", "@", "\t")), cell
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    copy = Workspace(fresh, workspace.smtp_port)
+    path = write(tmp_path, "out.csv", exported.encode())
+    assert copy.json("subscribers", "import", str(path), "--consented")["rejected"] == []
+    assert copy.json("subscribers", "show", "ada@example.com")["attributes"] == dict(
+        zip(hostile, ["1", "2", "3", "4"], strict=True)
+    )

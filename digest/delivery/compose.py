@@ -10,21 +10,24 @@ joins those bytes with the encoded per-subscriber strings.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from email.charset import Charset
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from digest.delivery.bodies import Body, Hole, html_body, text_body
 from digest.delivery.message import (
     POLICY,
-    _address,
     _check_addr_spec,
     ascii_address,
     check_header_value,
     check_unsubscribe,
+    display_name,
+    folded_address,
     parse_sender,
 )
 from digest.delivery.smtp import DotSafe
@@ -40,6 +43,8 @@ _SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
 # Room left for the per-subscriber strings when the template's size is checked up front.
 _PERSONAL_ALLOWANCE = 2048
+
+_UTF8 = Charset("utf-8")
 
 #: Signs a finished message; returns the header lines to put in front of it.
 Signer = Callable[[bytes], bytes]
@@ -60,6 +65,7 @@ class MessageTemplate:
         unsubscribe_mailto: str | None = None,
         text_only: bool = False,
         sign: Signer | None = None,
+        feedback_id: str | None = None,
     ) -> None:
         sender_name, sender_addr = parse_sender(sender)
         check_header_value("Subject", rendered.subject)
@@ -70,9 +76,11 @@ class MessageTemplate:
         self._sign = sign
         # The fixed headers, encoded and folded once by the email package.
         fixed = EmailMessage(policy=POLICY)
-        fixed["From"] = _address("From", sender_name, sender_addr)
+        fixed.set_raw("From", folded_address("From", sender_name, sender_addr).decode("ascii"))
         fixed["Subject"] = " ".join(rendered.subject.split())
         fixed["List-Id"] = list_id.strip()
+        if feedback_id:
+            fixed["Feedback-ID"] = check_header_value("Feedback-ID", feedback_id)
         head = fixed.as_bytes(policy=POLICY)
         self._fixed_headers = head[: head.index(b"\r\n\r\n") + 2]
         markers = {
@@ -181,16 +189,24 @@ def _date_header(date: datetime) -> bytes:
 
 
 def _to_header(recipient: str, name: str | None) -> bytes:
-    """The To value: ``addr`` or ``Name <addr>``, a non-ASCII name RFC 2047-encoded."""
+    """The To value: ``addr`` or ``Name <addr>``, a non-ASCII name as RFC 2047 encoded-words
+    of at most 75 characters, one per folded line."""
     recipient = check_header_value("To", recipient).strip()
     _check_addr_spec("To", recipient)
     addr = ascii_address(recipient, "To")
-    display = " ".join(check_header_value("To", name or "").split())
+    display = display_name(check_header_value("To", name or ""))
     if not display:
         return addr.encode("ascii")
-    value = formataddr((display, addr), charset="utf-8")
-    # Header.encode folds long encoded names with a bare LF; SMTP needs CRLF.
-    value = value.replace("\r\n", "\n").replace("\n", "\r\n")
-    if any(len(line) > 990 for line in value.split("\r\n")):
-        raise HeaderError("To header is too long")
-    return value.encode("ascii")
+    if display.isascii():
+        return formataddr((display, addr)).encode("ascii")
+    # The email package's charset splits the name at character boundaries; its header folding
+    # does the same but takes milliseconds a name, too slow for one message per subscriber.
+    try:
+        lengths = itertools.chain([72], itertools.repeat(75))  # "To: " shares the first line
+        words = [word for word in _UTF8.header_encode_lines(display, lengths) if word]
+    except UnicodeError as exc:
+        raise HeaderError(f"To name cannot be encoded: {exc}") from exc
+    last_line = len(words[-1]) + (len("To: ") if len(words) == 1 else 1)
+    fold = " " if last_line + 1 + len(addr) + 2 <= 78 else "\r\n "
+    folded = "\r\n ".join(words)
+    return f"{folded}{fold}<{addr}>".encode("ascii")

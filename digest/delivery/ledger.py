@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Insert,
     Select,
@@ -28,6 +29,7 @@ from sqlalchemy import (
 
 from digest.store.database import Database
 from digest.store.models import DeliveryRow, EditionRow
+from digest.store.retry import retrying
 from digest.store.rows import value_of
 from digest.types import Delivery, DeliveryStatus
 from subscribers.store import SubscriberStore
@@ -82,11 +84,25 @@ def _insert_ignoring_duplicates(dialect: str) -> Insert:
     )
 
 
-@functools.cache
-def _claim_statements() -> tuple[tuple[Select[Any], ...], Any]:
-    """The claim's statements, built once (building them costs more than running them)."""
-    edition = DeliveryRow.edition_id == bindparam("edition")
-    conditions = (
+_RETURNED = (
+    DeliveryRow.id,
+    DeliveryRow.edition_id,
+    DeliveryRow.subscriber_id,
+    DeliveryRow.email,
+    DeliveryRow.status,
+    DeliveryRow.attempts,
+    DeliveryRow.message_id,
+    DeliveryRow.last_reply,
+    DeliveryRow.name,
+    DeliveryRow.variant,
+    DeliveryRow.uncertain,
+)
+
+
+def _due_conditions() -> tuple[ColumnElement[bool], ...]:
+    """A row is due when pending, deferred to a time that has come, or claimed by a sender
+    whose lease ran out."""
+    return (
         DeliveryRow.status == DeliveryStatus.PENDING,
         and_(
             DeliveryRow.status == DeliveryStatus.DEFERRED,
@@ -98,6 +114,27 @@ def _claim_statements() -> tuple[tuple[Select[Any], ...], Any]:
             DeliveryRow.claimed_at < bindparam("expired", type_=DeliveryRow.claimed_at.type),
         ),
     )
+
+
+def _claimed_values() -> dict[str, Any]:
+    return {
+        "status": DeliveryStatus.SENDING,
+        "claimed_at": bindparam("now", type_=DeliveryRow.claimed_at.type),
+        "claim_token": bindparam("token"),
+        "attempts": DeliveryRow.attempts + 1,
+        # Taking over an expired claim (the SET sees the row's old status): its sender may have
+        # handed the message to the server already.
+        "uncertain": or_(
+            DeliveryRow.uncertain.is_(True), DeliveryRow.status == DeliveryStatus.SENDING
+        ),
+    }
+
+
+@functools.cache
+def _claim_statements() -> tuple[tuple[Select[Any], ...], Any]:
+    """The claim's statements, built once (building them costs more than running them)."""
+    edition = DeliveryRow.edition_id == bindparam("edition")
+    conditions = _due_conditions()
     candidates = tuple(
         select(DeliveryRow.id).where(edition, condition).limit(bindparam("limit"))
         for condition in conditions
@@ -105,26 +142,30 @@ def _claim_statements() -> tuple[tuple[Select[Any], ...], Any]:
     claim = (
         update(DeliveryRow)
         .where(DeliveryRow.id.in_(bindparam("ids", expanding=True)), or_(*conditions))
-        .values(
-            status=DeliveryStatus.SENDING,
-            claimed_at=bindparam("now", type_=DeliveryRow.claimed_at.type),
-            attempts=DeliveryRow.attempts + 1,
-        )
-        .returning(
-            DeliveryRow.id,
-            DeliveryRow.edition_id,
-            DeliveryRow.subscriber_id,
-            DeliveryRow.email,
-            DeliveryRow.status,
-            DeliveryRow.attempts,
-            DeliveryRow.message_id,
-            DeliveryRow.last_reply,
-            DeliveryRow.name,
-            DeliveryRow.variant,
-            DeliveryRow.uncertain,
-        )
+        .values(**_claimed_values())
+        .returning(*_RETURNED)
     )
     return candidates, claim
+
+
+@functools.cache
+def _skip_locked_claim() -> Any:
+    """PostgreSQL's claim in one statement: each claimer locks the due rows it takes and skips
+    those another claimer holds, so claimers never wait on or race for the same rows."""
+    due = (
+        select(DeliveryRow.id)
+        .where(DeliveryRow.edition_id == bindparam("edition"), or_(*_due_conditions()))
+        .order_by(DeliveryRow.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(due))
+        .values(**_claimed_values())
+        .returning(*_RETURNED)
+    )
 
 
 @functools.cache
@@ -136,10 +177,12 @@ def _record_statement() -> Any:
         .where(
             table.c.id == bindparam("row_id"),
             table.c.status == DeliveryStatus.SENDING,
+            table.c.claim_token == bindparam("token"),
         )
         .values(
             status=bindparam("new_status"),
             claimed_at=None,
+            claim_token=None,
             last_reply=bindparam("reply"),
             sent_at=bindparam("sent", type_=table.c.sent_at.type),
             next_attempt_at=bindparam("next_at", type_=table.c.next_attempt_at.type),
@@ -171,9 +214,9 @@ class Ledger:
         are kept as they are, so a second sender, or a re-run, adds nothing. Returns how many
         rows were created.
         """
+        statement = _insert_ignoring_duplicates(self._engine.dialect.name)
         with self._engine.begin() as connection:
             before = self._row_count(connection, edition_id)
-            statement = _insert_ignoring_duplicates(self._engine.dialect.name)
             stream = iter(subscribers)
             while chunk := list(itertools.islice(stream, batch)):
                 connection.execute(
@@ -230,9 +273,12 @@ class Ledger:
         now: datetime,
         lease: timedelta,
         limit: int,
+        token: str,
         due_before: datetime | None = None,
     ) -> list[Delivery]:
-        """Atomically take up to ``limit`` rows that are due; each is sent by one claimer only.
+        """Atomically take up to ``limit`` rows that are due, in id order, for the sender
+        ``token`` names; each is sent by one claimer only. A row taken over from a claim whose
+        lease ran out is flagged uncertain.
 
         Deferred rows are due when their next attempt is at or before ``due_before`` (default:
         ``now``).
@@ -242,9 +288,19 @@ class Ledger:
             "due_at": min(now, due_before or now),
             "expired": now - lease,
             "now": now,
+            "token": token,
         }
+        if self._engine.dialect.name == "postgresql":
+            statement = _skip_locked_claim()
+
+            def skip_locked() -> list[Delivery]:
+                with self._engine.begin() as connection:
+                    rows = connection.execute(statement, {**params, "limit": limit}).all()
+                return sorted((Delivery(**row._asdict()) for row in rows), key=lambda d: d.id)
+
+            return retrying(skip_locked)
         for _ in range(10):
-            claimed = self._claim_once(params, limit=limit)
+            claimed = retrying(lambda: self._claim_once(params, limit=limit))
             if claimed is not None:
                 return claimed
         return []  # other senders kept taking the rows first; they are sending them
@@ -270,8 +326,11 @@ class Ledger:
             return None
         return sorted((Delivery(**row._asdict()) for row in rows), key=lambda d: d.id)
 
-    def record(self, outcomes: Iterable[Outcome], *, now: datetime, max_hard_bounces: int) -> None:
-        """Record the outcomes of claimed rows in one transaction.
+    def record(
+        self, outcomes: Iterable[Outcome], *, now: datetime, max_hard_bounces: int, token: str
+    ) -> None:
+        """Record the outcomes of rows the sender ``token`` holds, in one transaction; a row
+        another sender has taken over since is left to that sender.
 
         A hard bounce counts against the subscriber; at ``max_hard_bounces`` they are marked
         bounced and get nothing more.
@@ -280,43 +339,81 @@ class Ledger:
         if not outcomes:
             return
         statement = _record_statement()
-        with self._engine.begin() as session:
-            session.execute(
-                statement,
-                [
-                    {
-                        "row_id": o.delivery_id,
-                        "new_status": o.status,
-                        "reply": o.reply,
-                        "sent": now if o.status == DeliveryStatus.SENT else None,
-                        "next_at": o.next_attempt_at
-                        if o.status == DeliveryStatus.DEFERRED
-                        else None,
-                    }
-                    for o in outcomes
-                ],
-            )
+        # In id order, so two transactions that lock the same rows lock them in the same order.
+        outcomes.sort(key=lambda o: o.delivery_id)
+
+        def write() -> None:
+            with self._engine.begin() as connection:
+                connection.execute(statement, parameters)
+
+        parameters = [
+            {
+                "row_id": o.delivery_id,
+                "token": token,
+                "new_status": o.status,
+                "reply": o.reply,
+                "sent": now if o.status == DeliveryStatus.SENT else None,
+                "next_at": o.next_attempt_at if o.status == DeliveryStatus.DEFERRED else None,
+            }
+            for o in outcomes
+        ]
+        retrying(write)
         bounced = [o.subscriber_id for o in outcomes if o.hard_bounce]
         if bounced:
             self._subscribers.record_hard_bounces(
                 bounced, now=now, max_hard_bounces=max_hard_bounces
             )
 
-    def release(self, delivery_ids: Iterable[int]) -> None:
-        """Give back claimed rows that were never attempted (e.g. the server was unreachable)."""
+    def release(self, delivery_ids: Iterable[int], *, token: str) -> None:
+        """Give back rows the sender ``token`` holds and never attempted (e.g. the server was
+        unreachable)."""
         ids = list(delivery_ids)
         if not ids:
             return
-        with self._sessions.begin() as session:
-            session.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id.in_(ids), DeliveryRow.status == DeliveryStatus.SENDING)
-                .values(
-                    status=DeliveryStatus.PENDING,
-                    claimed_at=None,
-                    attempts=DeliveryRow.attempts - 1,
+        ids.sort()  # the same lock order as every other writer
+
+        def give_back() -> None:
+            with self._sessions.begin() as session:
+                session.execute(
+                    update(DeliveryRow)
+                    .where(
+                        DeliveryRow.id.in_(ids),
+                        DeliveryRow.status == DeliveryStatus.SENDING,
+                        DeliveryRow.claim_token == token,
+                    )
+                    .values(
+                        status=DeliveryStatus.PENDING,
+                        claimed_at=None,
+                        claim_token=None,
+                        attempts=DeliveryRow.attempts - 1,
+                    )
                 )
-            )
+
+        retrying(give_back)
+
+    def renew(self, edition_id: int, *, token: str, now: datetime) -> set[int]:
+        """Extend the lease of every row the sender ``token`` still holds; returns their ids.
+
+        A row missing from the answer was taken over by another sender after this one's lease
+        ran out (it was paused, or too slow): this sender must not send it.
+        """
+
+        def extend() -> set[int]:
+            with self._engine.begin() as connection:
+                return set(
+                    connection.scalars(
+                        update(DeliveryRow)
+                        .where(
+                            DeliveryRow.edition_id == edition_id,
+                            DeliveryRow.status == DeliveryStatus.SENDING,
+                            DeliveryRow.claim_token == token,
+                        )
+                        .values(claimed_at=now)
+                        .returning(DeliveryRow.id)
+                    )
+                )
+
+        return retrying(extend)
 
     def counts(self, edition_id: int) -> dict[str, int]:
         counts = dict.fromkeys(DeliveryStatus.ALL, 0)

@@ -33,8 +33,16 @@ __all__ = [
 #: written verbatim instead of being refolded.
 POLICY = SMTP.clone(refold_source="none", cte_type="7bit")
 
+#: Folds address headers on lines of at most 76 characters, so each RFC 2047 encoded-word
+#: is at most 75 long as the RFC requires (the default 78 lets one reach 77).
+_ADDRESS_POLICY = POLICY.clone(max_line_length=76)
+
 #: RFC 5322's limit on a line, CRLF excluded.
 _MAX_LINE = 998
+
+#: A display name longer than this is shortened (ending in "…") in the To and From headers:
+#: mail programs show only the start anyway, and a long non-ASCII one would take many lines.
+MAX_DISPLAY_NAME = 64
 
 # Everything str.splitlines() splits on, plus NUL: any of them could start a new header line.
 _LINE_BREAKING = re.compile(r"[\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -107,6 +115,28 @@ def ascii_address(addr: str, header: str = "To") -> str:
     return f"{local}@{domain}"
 
 
+def display_name(name: str | None) -> str:
+    """A display name for a header: one line of single spaces, at most MAX_DISPLAY_NAME
+    characters. The email package's folding then splits a non-ASCII one into RFC 2047
+    encoded-words of at most 75 characters, on lines of at most 78."""
+    text = " ".join((name or "").split())
+    if len(text) > MAX_DISPLAY_NAME:
+        text = text[: MAX_DISPLAY_NAME - 1].rstrip() + "…"
+    return text
+
+
+def folded_address(header: str, name: str | None, addr: str) -> bytes:
+    """``Name <addr>`` as the header's folded value (CRLF between lines, none at the end)."""
+    address = _address(header, name, addr)
+    try:
+        line = _ADDRESS_POLICY.fold_binary(
+            header, _ADDRESS_POLICY.header_store_parse(header, address)[1]
+        )
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise HeaderError(f"{header} header cannot be encoded: {exc}") from exc
+    return line[len(header) + 2 : -2]
+
+
 def _address(header: str, name: str | None, addr: str) -> Address:
     check_header_value(header, addr)
     if name is not None:
@@ -114,7 +144,7 @@ def _address(header: str, name: str | None, addr: str) -> Address:
     _check_addr_spec(header, addr)
     local, _, domain = ascii_address(addr, header).rpartition("@")
     try:
-        return Address(display_name=(name or "").strip(), username=local, domain=domain)
+        return Address(display_name=display_name(name), username=local, domain=domain)
     except (ValueError, IndexError, TypeError) as exc:
         raise HeaderError(f"{header} is not a valid address: {addr!r}") from exc
 
@@ -192,8 +222,8 @@ def build_message(
     unsubscribe = check_unsubscribe(unsubscribe_url, unsubscribe_mailto)
 
     message = EmailMessage(policy=POLICY)
-    message["From"] = _address("From", sender_name, sender_addr)
-    message["To"] = _address("To", recipient_name, recipient.strip())
+    message.set_raw("From", folded_address("From", sender_name, sender_addr).decode("ascii"))
+    message.set_raw("To", folded_address("To", recipient_name, recipient.strip()).decode("ascii"))
     message["Subject"] = " ".join(email.subject.split())
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id.strip()

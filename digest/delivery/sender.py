@@ -16,6 +16,7 @@ import queue
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from digest.clock import Clock
 from digest.config import DeliverySettings
 from digest.delivery.ledger import Ledger, Outcome
+from digest.delivery.quota import RelayQuota, SharedRateLimiter
 from digest.delivery.smtp import SmtpMailer
 from digest.errors import (
     DeliveryError,
@@ -51,6 +53,13 @@ CLAIM_AHEAD_SECONDS = 0.5
 RECORD_BATCH = 64
 WAKE_EVERY = 0.1
 
+#: A claim is known to be ours for this share of the lease after the ledger last said so (at a
+#: claim or a renewal); past it, a connection waits for the next renewal before a message's
+#: text goes. Renewals come every third of the lease, so a sender that is not stalled never
+#: waits.
+OWNED_SHARE = 0.5
+RENEW_SHARE = 1 / 3
+
 #: Builds one delivery's message bytes (raises HeaderError or MessageTooLargeError).
 Compose = Callable[[Delivery], bytes]
 
@@ -63,18 +72,21 @@ class SenderResult:
     stopped: bool = False
     #: Why the run paused (many consecutive failures), or None.
     paused: str | None = None
+    #: Claimed rows another sender took over (this one was stalled past its lease): not sent.
+    lost: int = 0
 
 
 class RateLimiter:
     """Spaces messages evenly so that all connections together stay under ``rate`` per second."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, *, halted: threading.Event | None = None) -> None:
         self._interval = 1.0 / rate if rate > 0 else 0.0
         self._next = 0.0
         self._lock = threading.Lock()
+        # Waiting for a slot ends early once the run is halted (the caller looks again).
+        self._halted = halted or threading.Event()
 
-    def wait(self, halted: threading.Event | None = None) -> None:
-        """Wait for this message's slot; returns early once ``halted`` is set."""
+    def wait(self) -> None:
         if not self._interval:
             return
         with self._lock:
@@ -82,17 +94,15 @@ class RateLimiter:
             slot = max(now, self._next)
             self._next = slot + self._interval
         if slot > now:
-            if halted is None:
-                time.sleep(slot - now)
-            else:
-                halted.wait(slot - now)
+            self._halted.wait(slot - now)
 
 
 @dataclass(frozen=True, slots=True)
 class _Result:
     delivery: Delivery
-    #: "sent", "temporary", "permanent", "bounce", "invalid", "unavailable", or "unstarted"
-    #: (taken after the run was halted: given back untouched).
+    #: "sent", "temporary", "permanent", "bounce", "invalid", "unavailable", "unstarted"
+    #: (taken after the run was halted: given back untouched) or "lost" (another sender took
+    #: the row over: not sent, not recorded).
     kind: str
     reply: str
     #: Set once the outcome is in the ledger (or the run is over); the worker that sent it
@@ -102,6 +112,10 @@ class _Result:
 
 class _Abandoned(Exception):
     """The run ended (it failed) while a worker waited to send: the message must not go."""
+
+
+class _Lost(Exception):
+    """Another sender took the row over while this one waited: the message must not go."""
 
 
 class DeliveryRun:
@@ -122,8 +136,12 @@ class DeliveryRun:
         stop: threading.Event | None = None,
         on_message: Callable[[Delivery, str], None] | None = None,
         deliverable: Callable[[Iterable[int]], dict[int, str | None]],
+        envelope_for: Callable[[Delivery], str] | None = None,
+        quota: RelayQuota | None = None,
     ) -> None:
         self.ledger = ledger
+        # A per-delivery envelope sender (VERP), when bounces are traced to their message.
+        self.envelope_for = envelope_for
         # Who may still be mailed, re-read per batch: an unsubscribe, pause or suppression
         # during a send is honoured.
         self.deliverable = deliverable
@@ -137,7 +155,17 @@ class DeliveryRun:
         self.expires_at = expires_at
         self.stop = stop or threading.Event()
         self.on_message = on_message
-        self.limiter = RateLimiter(settings.rate_per_second)
+        # The relay's quota, shared with every other sender on the database when there is one.
+        self.quota = quota
+        # Set by the main thread on a pause, a stop or a dead relay: every worker looks at it
+        # before each message and again just before sending it, so nothing new starts.
+        self._halted = threading.Event()
+        self.limiter: RateLimiter | SharedRateLimiter = (
+            SharedRateLimiter(quota, settings.rate_per_second)
+            if quota is not None and settings.rate_per_second > 0
+            else RateLimiter(settings.rate_per_second, halted=self._halted)
+        )
+        self._next_note = 0.0
         self._jobs: queue.Queue[Delivery | None] = queue.Queue()
         # Results since the main thread last looked, and its alarm clock.
         self._done: list[_Result] = []
@@ -145,12 +173,18 @@ class DeliveryRun:
         self._wake = threading.Event()
         # Set by the main thread: how few queued rows call for a claim.
         self._low_water = 0
-        # Set by the main thread on a pause, a stop or a dead relay: every worker looks at it
-        # before each message and again just before sending it, so nothing new starts.
-        self._halted = threading.Event()
         # Set when the main thread has left: a waiting worker drops its message instead.
         self._gone = False
         self._recorded: list[threading.Event] = []
+        # Whose claims these are: the ledger records and releases only this sender's rows.
+        self.token = uuid.uuid4().hex
+        # Ownership, kept by the main thread: the rows it holds, those another sender took
+        # over, until when (monotonic) the rest are known to be ours, and when to renew.
+        self._held: set[int] = set()
+        self._lost: frozenset[int] = frozenset()
+        self._owned_until = 0.0
+        self._renew_at = 0.0
+        self._renewed = threading.Event()
 
     # --- main thread -----------------------------------------------------------------------
 
@@ -178,6 +212,8 @@ class DeliveryRun:
         finished = 0  # messages attempted, for the pace that sizes claims
         try:
             while True:
+                if self._held and time.monotonic() >= self._renew_at:
+                    self._renew(lease)
                 halted = self.stop.is_set() or result.paused or unavailable
                 if halted:
                     self._halted.set()
@@ -191,14 +227,19 @@ class DeliveryRun:
                         if time.monotonic() >= next_take_over:
                             self.ledger.take_over(self.edition_id, now=self.clock(), lease=lease)
                             next_take_over = time.monotonic() + min(lease.total_seconds(), 10.0)
+                        claimed_at = time.monotonic()
                         batch = self.ledger.claim(
                             self.edition_id,
                             now=self.clock(),
                             lease=lease,
                             limit=ahead - queued,
+                            token=self.token,
                             due_before=started,
                         )
                         exhausted = not batch
+                        if batch and not self._held:  # else the older claims bound ownership
+                            self._owned(claimed_at, lease)
+                        self._held.update(d.id for d in batch)
                         outstanding += self._dispatch(batch)
                 if outstanding == 0 and (halted or exhausted):
                     break
@@ -206,16 +247,22 @@ class DeliveryRun:
                     continue
                 results = self._collect()
                 outstanding -= len(results)
+                self._held.difference_update(item.delivery.id for item in results)
                 outcomes = []
                 unstarted = [item.delivery.id for item in results if item.kind == "unstarted"]
                 if unstarted:
-                    self.ledger.release(unstarted)
+                    self.ledger.release(unstarted, token=self.token)
                     results = [item for item in results if item.kind != "unstarted"]
+                lost = [item for item in results if item.kind == "lost"]
+                if lost:
+                    result.lost += len(lost)
+                    results = [item for item in results if item.kind != "lost"]
                 finished += len(results)
+                reset, tail = False, 0  # for the count shared with the other senders
                 for item in results:
                     if item.kind == "unavailable":
                         alive -= 1
-                        self.ledger.release([item.delivery.id])
+                        self.ledger.release([item.delivery.id], token=self.token)
                         exhausted = False  # the row is due again, for a connection still up
                         if alive == 0:
                             unavailable = item.reply
@@ -225,10 +272,12 @@ class DeliveryRun:
                     if outcome.status == DeliveryStatus.SENT:
                         result.sent += 1
                         consecutive_failures = 0
+                        reset, tail = True, 0
                     else:
                         result.failures.append(f"{item.delivery.email}: {outcome.reply}")
                         if item.kind != "invalid":
                             consecutive_failures += 1
+                            tail += 1
                 unrecorded.extend(
                     zip((r for r in results if r.kind != "unavailable"), outcomes, strict=True)
                 )
@@ -236,6 +285,11 @@ class DeliveryRun:
                     last = result.failures[-1] if result.failures else ""
                     result.paused = f"{consecutive_failures} failures in a row (last: {last})"
                     self._halted.set()  # at once: workers start nothing more while we record
+                shared = self._note_shared(reset, tail)
+                if shared >= self.settings.pause_after_failures and not result.paused:
+                    last = result.failures[-1] if result.failures else ""
+                    result.paused = f"{shared} failures in a row over all senders (last: {last})"
+                    self._halted.set()
                 # Everything collected goes in at once, whichever connections sent it.
                 self._record(unrecorded)
         finally:
@@ -263,6 +317,7 @@ class DeliveryRun:
             [outcome for _, outcome in unrecorded],
             now=self.clock(),
             max_hard_bounces=self.settings.max_hard_bounces,
+            token=self.token,
         )
         for item, _ in unrecorded:
             if item.recorded is not None:
@@ -282,7 +337,8 @@ class DeliveryRun:
             for d in batch
             if d.subscriber_id not in active
         ]
-        self.ledger.record(skipped, now=self.clock(), max_hard_bounces=1)
+        self.ledger.record(skipped, now=self.clock(), max_hard_bounces=1, token=self.token)
+        self._held.difference_update(o.delivery_id for o in skipped)
         queued = 0
         for delivery in batch:
             if delivery.subscriber_id in active:
@@ -310,8 +366,48 @@ class DeliveryRun:
                 break
             if job is not None:
                 waiting.append(job.id)
-        self.ledger.release(waiting)
+        self.ledger.release(waiting, token=self.token)
+        self._held.difference_update(waiting)
         return len(waiting)
+
+    def _note_shared(self, reset: bool, tail: int) -> int:
+        """Add these outcomes to the failures in a row counted over every sender; returns the
+        count (0 without a shared quota). Successes alone are told at most once a second."""
+        if self.quota is None or not (tail or (reset and time.monotonic() >= self._next_note)):
+            return 0
+        self._next_note = time.monotonic() + 1.0
+        return self.quota.note(reset=reset, tail=tail)
+
+    def _owned(self, verified_at: float, lease: timedelta) -> None:
+        """The ledger said at ``verified_at`` (monotonic) that the held rows are ours."""
+        seconds = lease.total_seconds()
+        self._owned_until = verified_at + seconds * OWNED_SHARE
+        self._renew_at = verified_at + seconds * RENEW_SHARE
+        self._renewed.set()
+
+    def _renew(self, lease: timedelta) -> None:
+        """Extend the lease of the rows held; those another sender took over are not sent."""
+        verified_at = time.monotonic()
+        owned = self.ledger.renew(self.edition_id, token=self.token, now=self.clock())
+        taken = self._held - owned
+        if taken:
+            self._lost = self._lost | taken
+        self._owned(verified_at, lease)
+
+    # --- ownership, seen from the workers ----------------------------------------------------
+
+    def _check_owned(self, delivery: Delivery) -> None:
+        """Return only while ``delivery`` is known to be this sender's; raise _Lost once
+        another sender has it, _Abandoned once the run is over."""
+        while not self._gone and time.monotonic() >= self._owned_until:
+            # stalled past what the last renewal vouches for: ask for a renewal and wait
+            self._renewed.clear()
+            self._wake.set()
+            self._renewed.wait(WAKE_EVERY)
+        if self._gone:
+            raise _Abandoned
+        if delivery.id in self._lost:
+            raise _Lost
 
     def _outcome(self, item: _Result) -> Outcome:
         d = item.delivery
@@ -359,12 +455,16 @@ class DeliveryRun:
         with self._done_lock:
             self._recorded.append(recorded)
 
+        current: Delivery | None = None
+
         def ready() -> None:
             if not recorded.is_set():
                 self._wake.set()  # record what there is: this connection waits for it
                 recorded.wait()
             if self._gone:
                 raise _Abandoned
+            if current is not None:
+                self._check_owned(current)
 
         def failed(item: _Result) -> None:
             # Wait until the main thread has counted it: failures in a row pause the run
@@ -380,6 +480,10 @@ class DeliveryRun:
                 if self._halted.is_set() or self.stop.is_set():
                     self._report(_Result(delivery, "unstarted", ""))
                     continue
+                if delivery.id in self._lost:
+                    self._report(_Result(delivery, "lost", ""))
+                    continue
+                current = delivery
                 try:
                     message = self.compose(delivery)
                     recipient = self.to_address(delivery.email)
@@ -397,16 +501,24 @@ class DeliveryRun:
                         self._report(_Result(delivery, "unavailable", str(exc)))
                         return
                     on_connection = 0
-                self.limiter.wait(self._halted)
+                self.limiter.wait()
                 if self._halted.is_set() or self.stop.is_set():  # set while composing or waiting
                     self._report(_Result(delivery, "unstarted", ""))
                     continue
                 on_connection += 1
                 try:
-                    reply = mailer.send(self.envelope_from, recipient, message, ready=ready)
+                    envelope = (
+                        self.envelope_from
+                        if self.envelope_for is None
+                        else self.envelope_for(delivery)
+                    )
+                    reply = mailer.send(envelope, recipient, message, ready=ready)
                 except _Abandoned:
                     mailer = None  # dropped mid-DATA: the server did not take the message
                     return
+                except _Lost:
+                    mailer = None  # dropped mid-DATA, likewise; the next row may go
+                    self._report(_Result(delivery, "lost", ""))
                 except SmtpUnavailableError as exc:  # reconnecting after a drop failed
                     mailer = None
                     self._report(_Result(delivery, "unavailable", str(exc)))

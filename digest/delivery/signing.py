@@ -22,6 +22,7 @@ SIGNED_HEADERS = (
     b"Date",
     b"Message-ID",
     b"List-Id",
+    b"Feedback-ID",
     b"List-Unsubscribe",
     b"List-Unsubscribe-Post",
     b"MIME-Version",

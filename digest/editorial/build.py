@@ -4,9 +4,10 @@
 
 Headline rule: a story's headline and link are those of the source whose title is most central
 to the story — the title whose content words are used by the largest share of the story's
-items (summed over its distinct words, divided by the square root of their number so that long
-titles do not win by length; titles longer than 25 words count half as they read like
-standfirsts). Ties go to the earliest published source, then to the lowest item id.
+outlets (two feeds of one outlet count once), summed over its distinct words, divided by the
+square root of their number so that long titles do not win by length; titles longer than 25
+words count half as they read like standfirsts. Ties go to the earliest published source, then
+to the lowest item id.
 """
 
 from __future__ import annotations
@@ -27,14 +28,17 @@ __all__ = ["build_edition", "choose_headline"]
 
 def choose_headline(analyses: Sequence[Analysis]) -> int:
     """Index in `analyses` of the item giving the story its headline (rule in module doc)."""
-    n = len(analyses)
-    if n == 1:
+    if len(analyses) == 1:
         return 0
     title_words = [set(content_words(a.title_tokens)) for a in analyses]
-    doc_freq: dict[str, int] = {}
+    # agreement is counted per outlet: two feeds of one newspaper are one voice
+    used_by: dict[str, set[str]] = {}
     for k, a in enumerate(analyses):
+        outlet = a.item.outlet or a.item.feed_title
         for word in title_words[k] | set(content_words(a.text_tokens)):
-            doc_freq[word] = doc_freq.get(word, 0) + 1
+            used_by.setdefault(word, set()).add(outlet)
+    doc_freq = {word: len(outlets) for word, outlets in used_by.items()}
+    n = len({a.item.outlet or a.item.feed_title for a in analyses})
 
     def centrality(k: int) -> float:
         words = title_words[k]
@@ -94,13 +98,22 @@ def build_edition(
             key=lambda item: (item.published, item.id),
         )
         sources = tuple(
-            Source(item_id=i.id, feed=i.feed_title, title=i.title, url=i.url, published=i.published)
+            Source(
+                item_id=i.id,
+                feed=i.feed_title,
+                title=i.title,
+                url=i.url,
+                published=i.published,
+                outlet=i.outlet,
+            )
             for i in [headline, *others]
         )
-        summary = summarize(group, max_words, cleaned=[a.clean for a in analyses])
+        summary = summarize(
+            group, max_words, cleaned=[a.clean for a in analyses], headline=headline.title
+        )
         section = choose_section(section_totals(info[i.id][2] for i in group), topic)
         score = story_score(
-            outlets=len({i.feed_title for i in group}),
+            outlets=len({i.outlet or i.feed_title for i in group}),  # two feeds of one count once
             relevance=max(info[i.id][1] for i in group),
             latest=max(i.published for i in group),
             window=window,

@@ -24,6 +24,7 @@ Ties are broken by publication time and item id, so the result does not depend o
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -176,6 +177,29 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return dot / (na * nb) if na and nb else 0.0
 
 
+def _cosine(a: dict[str, float], b: dict[str, float], na: float, nb: float) -> float:
+    """:func:`cosine` with both norms known (same arithmetic, so the same value to the bit)."""
+    if len(a) > len(b):
+        a, b = b, a
+        na, nb = nb, na
+    dot = sum(v * b.get(w, 0.0) for w, v in a.items())
+    return dot / (na * nb) if na and nb else 0.0
+
+
+def _pairs_sharing(sets: Sequence[set[str]]) -> Counter[tuple[int, int]]:
+    """(a, b) with a < b -> how many words sets a and b share, for the pairs sharing any."""
+    postings: dict[str, list[int]] = defaultdict(list)
+    for k, words in enumerate(sets):
+        for word in words:
+            postings[word].append(k)
+    shared: Counter[tuple[int, int]] = Counter()
+    for holders in postings.values():
+        for x, a in enumerate(holders):
+            for b in holders[x + 1 :]:
+                shared[(a, b)] += 1
+    return shared
+
+
 def cluster_items(
     items: Sequence[Item],
     *,
@@ -192,13 +216,23 @@ def cluster_items(
 
     `token_pairs` (title tokens, text tokens) per item may be given when already computed;
     `background` is :func:`document_frequencies` over a larger set of the same days' items.
+
+    Two clusters can only merge when some pair of their items is strongly linked (shares rare
+    words and is alike at least ``link_factor`` times the threshold), so only those pairs are
+    looked at: an inverted index over the rare words finds the linked item pairs, and a merge
+    updates only the clusters linked to the merged ones. The result is that of the all-pairs
+    method (:mod:`digest.editorial.cluster_exact`) at a cost that grows about linearly with
+    the day's items instead of with their cube.
     """
     if not items:
         return []
     if token_pairs is None:
         token_pairs = [(tokens(i.title), tokens(clean_text(i.text))) for i in items]
-    order = sorted(range(len(items)), key=lambda k: (items[k].published, items[k].id))
+    n = len(items)
+    order = sorted(range(n), key=lambda k: (items[k].published, items[k].id))
+    position = {k: p for p, k in enumerate(order)}
     vectors = item_vectors(token_pairs, title_boost=title_boost, background=background)
+    norms = [math.sqrt(sum(v * v for v in vec.values())) for vec in vectors]
     window = timedelta(hours=window_hours)
 
     # Places many of the items mention are the topic's own sides, not new actors: ignored.
@@ -212,7 +246,6 @@ def cluster_items(
         if count >= max(_USUAL_PLACE * len(items), _USUAL_PLACE_MIN)
     }
     named = [{_PLACES[t] for t in title if t in _PLACES} - usual for title, _ in token_pairs]
-
     reacting = [any(_reacts(t) for t in title) for title, _ in token_pairs]
 
     # Start from one cluster per item (items sharing a canonical URL start together).
@@ -226,19 +259,11 @@ def cluster_items(
             if url:
                 by_url[url] = len(clusters)
             clusters.append([k])
+    home = {k: c for c, members in enumerate(clusters) for k in members}
 
-    # Average-link agglomeration: repeatedly merge the two clusters whose items are on average
-    # most alike, while that average reaches the threshold, some pair of their items is alike
-    # at least link_factor times the threshold, and the merged cluster spans at most the
-    # merge window.
-    n = len(items)
-    sim = [[0.0] * n for _ in range(n)]
-    for a in range(n):
-        for b in range(a + 1, n):
-            sim[a][b] = sim[b][a] = cosine(vectors[a], vectors[b])
     # A link between two stories must rest on words that name the event: at least min_shared
     # words in common that are rare in the day's news (common ones like "growth" or "slump"
-    # join unrelated pieces that happen to be short).
+    # join unrelated pieces that happen to be short), one of them in a headline.
     # Without a day of news around them, nothing tells which words are rare: the rule is off.
     if background is None or background[1] < _MIN_BACKGROUND:
         min_shared = 0
@@ -247,66 +272,102 @@ def cluster_items(
     # (with few items to go by, a word a quarter of them use is not rare either)
     rare_limit = min(rare_limit, _COMMON_SHARE * day_n)
     rare = [{w for w in vec if day_df.get(w, 0) <= rare_limit} for vec in vectors]
-    # ...and one of them must be in a headline: what the story is about, not a detail.
     headline = [set(content_words(title)) & rare[k] for k, (title, _) in enumerate(token_pairs)]
 
-    def linked(a: int, b: int) -> bool:
-        if min_shared <= 0:
-            return True
-        shared = rare[a] & rare[b]
-        return len(shared) >= min_shared and bool(shared & (headline[a] | headline[b]))
+    similarities: dict[tuple[int, int], float] = {}
 
-    link = [[sim[a][b] if a != b and linked(a, b) else 0.0 for b in range(n)] for a in range(n)]
-    alive = {c: members for c, members in enumerate(clusters)}
+    def sim(a: int, b: int) -> float:
+        key = (a, b) if a < b else (b, a)
+        value = similarities.get(key)
+        if value is None:
+            x, y = key
+            value = similarities[key] = _cosine(vectors[x], vectors[y], norms[x], norms[y])
+        return value
+
+    # Strong links: the item pairs that can start a merge. With the rule on, they share
+    # min_shared rare words, found through an index of the rare words; with it off, any word.
+    min_link = threshold * link_factor
+    neighbours: dict[int, set[int]] = {c: set() for c in range(len(clusters))}
+    if min_shared > 0:
+        candidates = _pairs_sharing(rare)
+    else:
+        candidates = _pairs_sharing([set(vec) for vec in vectors])
+    for (a, b), count in candidates.items():
+        c, d = home[a], home[b]
+        if c == d or d in neighbours[c] or count < min_shared:
+            continue
+        if min_shared > 0 and not (rare[a] & rare[b] & (headline[a] | headline[b])):
+            continue
+        if sim(a, b) >= min_link:
+            neighbours[c].add(d)
+            neighbours[d].add(c)
+
+    alive = dict(enumerate(clusters))
     span = {c: (items[m[0]].published, items[m[-1]].published) for c, m in alive.items()}
     places = {c: set().union(*(named[k] for k in m)) for c, m in alive.items()}
     mentions = {c: set().union(*(mentioned[k] for k in m)) for c, m in alive.items()}
     reaction = {c: all(reacting[k] for k in m) for c, m in alive.items()}
+    version = dict.fromkeys(alive, 0)
     total: dict[tuple[int, int], float] = {}
-    strongest: dict[tuple[int, int], float] = {}
-    ids = sorted(alive)
-    for x, c in enumerate(ids):
-        for d in ids[x + 1 :]:
-            value = sum(sim[a][b] for a in alive[c] for b in alive[d])
-            if value > 0:
-                total[(c, d)] = value
-                strongest[(c, d)] = max(link[a][b] for a in alive[c] for b in alive[d])
-    min_link = threshold * link_factor
-    while True:
-        best, best_pair = threshold, None
-        for (c, d), value in total.items():
-            start = min(span[c][0], span[d][0])
-            end = max(span[c][1], span[d][1])
-            if end - start > window:
-                continue
-            if strongest[(c, d)] < min_link:
-                continue
-            if places[c] - mentions[d] or places[d] - mentions[c]:
-                continue
-            if reaction[c] != reaction[d]:
-                continue
-            average = value / (len(alive[c]) * len(alive[d]))
-            if average >= best and (best_pair is None or average > best or (c, d) < best_pair):
-                best, best_pair = average, (c, d)
-        if best_pair is None:
-            break
-        c, d = best_pair
-        alive[c] = sorted(alive[c] + alive.pop(d), key=order.index)
-        span[c] = (min(span[c][0], span[d][0]), max(span[c][1], span[d][1]))
+
+    def summed(c: int, d: int) -> float:
+        return sum(sim(a, b) for a in alive[c] for b in alive[d])
+
+    # Average-link agglomeration over the linked cluster pairs: repeatedly merge the pair whose
+    # items are on average most alike (ties: lowest cluster numbers), while that average
+    # reaches the threshold. A heap holds the candidates; an entry whose clusters changed since
+    # it was pushed is stale and skipped. Whether a pair may merge (window, places, reactions)
+    # only changes when one of its clusters does, so a refused entry is simply dropped.
+    heap: list[tuple[float, int, int, int, int]] = []
+
+    def push(c: int, d: int) -> None:
+        average = total[(c, d)] / (len(alive[c]) * len(alive[d]))
+        if average >= threshold:
+            heapq.heappush(heap, (-average, c, d, version[c], version[d]))
+
+    for c, linked in neighbours.items():
+        for d in linked:
+            if c < d:
+                total[(c, d)] = summed(c, d)
+                push(c, d)
+
+    while heap:
+        _, c, d, seen_c, seen_d = heapq.heappop(heap)
+        if c not in alive or d not in alive or version[c] != seen_c or version[d] != seen_d:
+            continue
+        start = min(span[c][0], span[d][0])
+        end = max(span[c][1], span[d][1])
+        if end - start > window:
+            continue
+        if places[c] - mentions[d] or places[d] - mentions[c]:
+            continue
+        if reaction[c] != reaction[d]:
+            continue
+        # Merge d into c (c < d), then renew c's totals with every cluster linked to either.
+        others = (neighbours.pop(d) | neighbours[c]) - {c, d}
+        before = {
+            e: (
+                total.pop((min(c, e), max(c, e)), None),
+                total.pop((min(d, e), max(d, e)), None),
+            )
+            for e in others
+        }
+        del total[(c, d)]
+        kept = {e: (summed(c, e) if of_c is None else of_c) for e, (of_c, _) in before.items()}
+        joined = {e: (summed(d, e) if of_d is None else of_d) for e, (_, of_d) in before.items()}
+        alive[c] = sorted(alive[c] + alive.pop(d), key=position.__getitem__)
+        span[c] = (start, end)
         del span[d]
         places[c] |= places.pop(d)
         mentions[c] |= mentions.pop(d)
         reaction.pop(d)  # equal to reaction[c]: only like clusters merge
-        merged: dict[tuple[int, int], float] = {}
-        merged_strongest: dict[tuple[int, int], float] = {}
-        for (x, y), value in total.items():
-            x2 = c if x == d else x
-            y2 = c if y == d else y
-            if x2 == y2:
-                continue
-            key = (min(x2, y2), max(x2, y2))
-            merged[key] = merged.get(key, 0.0) + value
-            merged_strongest[key] = max(merged_strongest.get(key, 0.0), strongest[(x, y)])
-        total, strongest = merged, merged_strongest
-    groups = sorted(alive.values(), key=lambda m: order.index(m[0]))
+        version[c] += 1
+        neighbours[c] = others
+        for e in others:
+            neighbours[e].discard(d)
+            neighbours[e].add(c)
+            key = (min(c, e), max(c, e))
+            total[key] = kept[e] + joined[e]
+            push(*key)
+    groups = sorted(alive.values(), key=lambda m: position[m[0]])
     return [[items[k] for k in group] for group in groups]

@@ -5,8 +5,12 @@
   listed first in the topic; a story matching no section term goes to the topic's last section.
 - A story's score grows with the number of distinct outlets that carried it, its best item's
   relevance and its recency within the edition's window (weights in the topic's options).
-- Within a section stories are ordered by score (then earliest first); sections are ordered by
-  the total score of their stories, and empty sections are dropped.
+- Within a section stories are ordered by score (then earliest first). Sections are ordered by
+  the score of their lead story times the section's ``rank_weight`` (then by that weight times
+  their stories' total, then in the topic's order), and empty sections are dropped: the section
+  of the day's most important story leads, however many small stories another section
+  gathers, and colour (company and market news, weighted below 1) leads only when it clearly
+  outweighs the day's policy news.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ def order_sections(stories: Iterable[Story], topic: Topic) -> tuple[Section, ...
         by_key.setdefault(story.section, []).append(story)
     titles = {section.key: section.title for section in topic.sections}
     position = {section.key: n for n, section in enumerate(topic.sections)}
+    weight = {section.key: section.rank_weight for section in topic.sections}
     sections = []
     for key, group in by_key.items():
         if not group:
@@ -79,6 +84,10 @@ def order_sections(stories: Iterable[Story], topic: Topic) -> tuple[Section, ...
         group.sort(key=lambda s: (-s.score, s.published, s.title))
         sections.append(Section(key=key, title=titles.get(key, key), stories=tuple(group)))
     sections.sort(
-        key=lambda s: (-sum(story.score for story in s.stories), position.get(s.key, len(position)))
+        key=lambda s: (
+            -s.stories[0].score * weight.get(s.key, 1.0),
+            -sum(story.score for story in s.stories) * weight.get(s.key, 1.0),
+            position.get(s.key, len(position)),
+        )
     )
     return tuple(sections)

@@ -7,7 +7,10 @@ Everything here is pure and cheap: plain functions over strings, no state betwee
   first on ...", photo credits, bylines).
 - :func:`tokens` turns text into lower-case matching tokens: accents folded, "U.S." -> "us",
   possessives dropped and a light plural stemming applied, so that topic phrases match
-  "tariffs", "Huawei's" or "U.S." without regular expressions per term.
+  "tariffs", "Huawei's" or "U.S." without regular expressions per term. Tokens are Unicode
+  words: Cyrillic, Greek or Korean words are tokens like English ones, and Chinese or Japanese
+  text (written without spaces) gives overlapping pairs of characters, so that an item in any
+  script is scored and clustered, and a topic term in that script ("出口管制") matches it.
 - :func:`content_words` keeps the tokens that carry meaning (no stop words, no numbers).
 - :func:`split_sentences` splits prose into sentences, each a verbatim substring of its input.
 """
@@ -148,7 +151,10 @@ _ABBREVIATIONS = {
 _ABBREV_RE = re.compile(r"(?<![\w.])(?:u\.s\.a\.|u\.s\.|u\.k\.|e\.u\.|u\.n\.|p\.r\.c\.)", re.I)
 _ABBREV_HINTS = ("u.s.", "u.k.", "e.u.", "u.n.", "p.r.c.")
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+#: Runs of Chinese characters and Japanese kana, written without spaces between words.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+#: A word in any script: letters and digits, no underscore.
+_WORD = re.compile(r"[^\W_]+")
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -176,11 +182,18 @@ _PUNCTUATION = str.maketrans(
 
 
 def normalize(text: str) -> str:
-    """Lower-case ASCII-folded text with abbreviations ("U.S.") joined and possessives dropped."""
+    """Lower-case text with accents folded, abbreviations ("U.S.") joined, possessives dropped.
+
+    Letters of other scripts are kept (compatibility forms such as full-width letters become
+    their plain forms).
+    """
     text = text.translate(_PUNCTUATION)
     if not text.isascii():
-        # fold accents ("Café" -> "Cafe"); other non-ASCII characters become spaces
-        text = _NON_ASCII.sub(" ", _COMBINING.sub("", unicodedata.normalize("NFKD", text)))
+        # fold accents ("Café" -> "Cafe"), then put other scripts' marks back on their letters
+        text = unicodedata.normalize("NFKD", text)
+        text = _COMBINING.sub("", text)
+        if not text.isascii():
+            text = unicodedata.normalize("NFC", text)
     text = text.lower()
     # the regular expressions only run when their cheap hints are present
     if any(hint in text for hint in _ABBREV_HINTS):
@@ -202,8 +215,29 @@ def stem(token: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Matching tokens of `text`: normalized, split on non-alphanumerics, stemmed."""
-    return [_stem_cached(tok) for tok in _NON_WORD.split(normalize(text)) if tok]
+    """Matching tokens of `text`: normalized, split into words, stemmed.
+
+    Chinese and Japanese runs become overlapping character pairs ("出口管制" -> "出口", "口管",
+    "管制"; a lone character stays itself), the usual way to index text without spaces.
+    """
+    text = normalize(text)
+    if text.isascii():
+        return [_stem_cached(tok) for tok in _NON_WORD.split(text) if tok]
+    found: list[str] = []
+    for word in _WORD.findall(text):
+        if word.isascii():
+            found.append(_stem_cached(word))
+            continue
+        start = 0
+        for run in _CJK.finditer(word):
+            if run.start() > start:
+                found.append(_stem_cached(word[start : run.start()]))
+            chars = run.group()
+            found.extend(chars[k : k + 2] for k in range(max(1, len(chars) - 1)))
+            start = run.end()
+        if start < len(word):
+            found.append(_stem_cached(word[start:]))
+    return found
 
 
 _stem_cached = lru_cache(maxsize=65536)(stem)

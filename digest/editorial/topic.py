@@ -85,7 +85,16 @@ def parse_topic(data: dict[str, Any], *, default_key: str | None = None) -> Topi
             raise ValueError(f"section key {skey!r} appears twice")
         seen.add(skey)
         terms = _terms(entry.get("terms", []), f"section {skey!r} terms")
-        sections.append(TopicSection(key=skey, title=stitle, terms=terms))
+        rank_weight = entry.get("rank_weight", 1.0)
+        if (
+            isinstance(rank_weight, bool)
+            or not isinstance(rank_weight, (int, float))
+            or rank_weight < 0
+        ):
+            raise ValueError(f"section {skey!r}: 'rank_weight' must be a number of 0 or more")
+        sections.append(
+            TopicSection(key=skey, title=stitle, terms=terms, rank_weight=float(rank_weight))
+        )
 
     options = data.get("options", {})
     if not isinstance(options, dict):

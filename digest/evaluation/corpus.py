@@ -4,7 +4,7 @@ Layout (one window of news)::
 
     feeds/<slug>.xml   one RSS/Atom file per outlet, served over loopback HTTP for the replay
     items.jsonl        every item: {"id", "link", "title", "description", "published", ...}
-    labels.jsonl       hand labels: {"id", "label": 0|1|2, "section", "cluster"}
+    labels.jsonl       hand labels: {"id", "label": 0|1|2, "section", "cluster"[, "story"]}
 
 ``id`` is the first 12 hex digits of the SHA-1 of the item's link; items without a label line
 are off-topic (label 0). Every problem is one :class:`CorpusError` line naming file and line.
@@ -43,6 +43,8 @@ class Label:
     label: int
     section: str | None
     cluster: str | None
+    #: The running story (several days, several clusters) the item's cluster is a sub-event of.
+    story: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +163,13 @@ def _read_labels(path: Path) -> dict[str, Label]:
         cluster = row.get("cluster")
         if label and not (isinstance(section, str) and section and isinstance(cluster, str)):
             raise CorpusError(f"{where}: labels 1 and 2 need 'section' and 'cluster' strings")
+        story = row.get("story")
+        if story is not None and not (isinstance(story, str) and story.strip()):
+            raise CorpusError(f"{where}: 'story' must be a non-empty string when given")
         labels[item_id] = Label(
             label=int(label),
             section=section if label else None,
             cluster=(cluster or f"item:{item_id}") if label else None,
+            story=story if label else None,
         )
     return labels

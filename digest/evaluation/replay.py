@@ -110,6 +110,7 @@ def run_eval(
     if unplaced:  # label-2 items with no time at all: missed by every edition
         total = _with_missed(total, unplaced)
     named = set(total.missed) | set(total.off_topic)
+    named |= {cid for _, _, ids in total.summaryless for cid in ids}
     return EvalReport(
         corpus=corpus.folder.name,
         topic=topic.key,

@@ -1,13 +1,21 @@
-"""HTTP fetching with httpx: conditional GET, bounded in time and size, http(s) only."""
+"""HTTP fetching with httpx: conditional GET, bounded in time and size, http(s) only.
+
+A host name is resolved once per request, by the fetcher's resolver; the addresses are checked
+(unless private ones are allowed) and the connection goes to one of those very addresses, with
+the name kept in the Host header and as the TLS server name (so the certificate is still checked
+against the name). Resolving again to connect would let a DNS answer change in between
+(DNS rebinding: public for the check, loopback for the connection).
+"""
 
 from __future__ import annotations
 
-import ipaddress
 import socket
+import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -17,6 +25,7 @@ import httpx
 
 from digest.config import FetchSettings
 from digest.errors import FetchError, HttpStatusError, one_line
+from digest.ingest.addresses import non_public_reason
 from digest.types import FetchedFeed
 
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -28,6 +37,9 @@ ACCEPT = (
 #: Content-Encodings we decode ourselves, so the size cap counts decompressed bytes.
 ENCODINGS = "gzip, deflate"
 
+#: ``(host, port) -> IP addresses``, in the order to try them; FetchError when none.
+Resolver = Callable[[str, int], Sequence[str]]
+
 
 class HttpFetcher:
     """Fetches feed documents over pooled clients. Thread-safe; close it when done.
@@ -36,9 +48,18 @@ class HttpFetcher:
     comes up, so a run over plain-http feeds never pays for it.
     """
 
-    def __init__(self, settings: FetchSettings, *, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        resolver: Resolver | None = None,
+        tls_context: ssl.SSLContext | None = None,
+    ):
         self._settings = settings
         self._transport = transport
+        self._resolver = resolver or resolve_host
+        self._tls_context = tls_context  # None: the system's CAs
         self._clients: dict[str, httpx.Client] = {}
         self._lock = threading.Lock()
 
@@ -58,13 +79,18 @@ class HttpFetcher:
                         "Accept": ACCEPT,
                         "Accept-Encoding": ENCODINGS,
                     },
-                    transport=self._transport,
-                    # Plain http never does TLS: no need to load the CA store for it.
-                    verify=scheme == "https",
-                    limits=httpx.Limits(max_connections=max(10, self._settings.concurrency * 2)),
+                    transport=self._transport or self._own_transport(scheme),
                 )
                 self._clients[scheme] = client
             return client
+
+    def _own_transport(self, scheme: str) -> httpx.BaseTransport:
+        limits = httpx.Limits(max_connections=max(10, self._settings.concurrency * 2))
+        if scheme != "https":
+            # Plain http never does TLS: no need to load the CA store for it.
+            return httpx.HTTPTransport(verify=False, limits=limits)
+        context = httpx.create_ssl_context(verify=self._tls_context or True)
+        return _PoolPerName(lambda: httpx.HTTPTransport(verify=context, limits=limits))
 
     def close(self) -> None:
         with self._lock:
@@ -103,7 +129,8 @@ class HttpFetcher:
             )
             client = self._client(urlsplit(current).scheme)
             try:
-                with client.stream("GET", current, headers=headers, timeout=timeout) as response:
+                response = self._open(client, current, headers, timeout, deadline)
+                with closing(response):
                     status = response.status_code
                     if status == 304:
                         return FetchedFeed(
@@ -155,6 +182,43 @@ class HttpFetcher:
                 raise FetchError(f"bad URL {current}: {one_line(exc)}") from exc
         raise FetchError(f"more than {self._settings.max_redirects} redirects")
 
+    def _open(
+        self,
+        client: httpx.Client,
+        url: str,
+        headers: dict[str, str],
+        timeout: httpx.Timeout,
+        deadline: float,
+    ) -> httpx.Response:
+        """Send the GET to an address the name resolved to (and was checked for), streaming.
+
+        The addresses are tried in turn, as a plain connect would (IPv6 then IPv4, say).
+        """
+        target = httpx.URL(url)
+        host = target.raw_host.decode("ascii")
+        port = target.port or (443 if target.scheme == "https" else 80)
+        if self._settings.allow_private_addresses:
+            addresses = list(self._resolver(host, port))
+        else:
+            addresses = refuse_private_host(host, port, self._resolver)
+        if not addresses:
+            raise FetchError(f"cannot resolve {host}: no address")
+        pinned_headers = {**headers, "Host": target.netloc.decode("ascii")}
+        for n, address in enumerate(addresses):
+            request = client.build_request(
+                "GET",
+                target.copy_with(host=address.split("%", 1)[0]),
+                headers=pinned_headers,
+                timeout=timeout,
+                extensions={"sni_hostname": host},  # TLS name and certificate check: the name
+            )
+            try:
+                return client.send(request, stream=True)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if n == len(addresses) - 1 or time.monotonic() >= deadline:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _too_slow(self) -> str:
         return f"gave up after the {self._settings.deadline_seconds:g} s deadline"
 
@@ -182,7 +246,6 @@ class HttpFetcher:
     def _check_url(self, url: str) -> None:
         try:
             parts = urlsplit(url)
-            port = parts.port
         except ValueError as exc:
             raise FetchError(f"bad URL {url}: {exc}") from exc
         if parts.scheme not in ("http", "https"):
@@ -191,8 +254,31 @@ class HttpFetcher:
             )
         if not parts.hostname:
             raise FetchError("URL has no host")
-        if not self._settings.allow_private_addresses:
-            refuse_private_host(parts.hostname, port or (443 if parts.scheme == "https" else 80))
+
+
+class _PoolPerName(httpx.BaseTransport):
+    """A connection pool per TLS server name. Requests go to IP addresses (see the module's
+    docstring), and one pool keyed by address alone would hand a kept-alive connection whose
+    certificate was checked for one name to a request for another name on the same address."""
+
+    def __init__(self, make: Callable[[], httpx.BaseTransport]) -> None:
+        self._make = make
+        self._pools: dict[str, httpx.BaseTransport] = {}
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        name = str(request.extensions.get("sni_hostname") or request.url.host)
+        with self._lock:
+            pool = self._pools.get(name)
+            if pool is None:
+                pool = self._pools[name] = self._make()
+        return pool.handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            for pool in self._pools.values():
+                pool.close()
+            self._pools.clear()
 
 
 class _Decoder:
@@ -247,20 +333,28 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
-def refuse_private_host(host: str, port: int) -> None:
-    """FetchError when ``host`` resolves to a private, loopback, link-local or reserved address."""
+def resolve_host(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, in the system's order of preference."""
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise FetchError(f"cannot resolve {host}: {exc.strerror}") from exc
     except (UnicodeError, OSError) as exc:
         raise FetchError(f"cannot resolve {host}: {one_line(exc)}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-        if not address.is_global:
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def refuse_private_host(host: str, port: int, resolver: Resolver = resolve_host) -> list[str]:
+    """The addresses of ``host``; FetchError when any is not public (private, loopback,
+    link-local, reserved, or an IPv6 form of such an IPv4 address): a name with one such
+    address is refused whole, since any of them may be the one used.
+    """
+    addresses = list(resolver(host, port))
+    for text in addresses:
+        reason = non_public_reason(text)
+        if reason is not None:
             raise FetchError(
-                f"{host} resolves to a non-public address ({address}); "
+                f"{host} resolves to a {reason}; "
                 "set [fetch] allow_private_addresses = true to allow it"
             )
+    return addresses

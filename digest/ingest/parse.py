@@ -11,10 +11,12 @@ import html
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from digest.controls import strip_controls
 from digest.errors import ParseError
 from digest.ingest.formats import NotHandled, RawEntry, RawFeed, read_fast, strip_doctype
 from digest.ingest.sanitize import HtmlSanitizer, plain_title, sanitized_to_text
-from digest.ingest.urls import canonical_url
+from digest.ingest.sniff import non_feed_description
+from digest.ingest.urls import canonical_url, http_link, script_like
 from digest.types import ParsedFeed, ParsedItem
 
 #: A date this far past the fetch time is a feed's mistake; it is clamped to the fetch time.
@@ -49,7 +51,7 @@ def _parse(body: bytes, *, url: str, now: datetime, content_type: str | None) ->
         item = _item(entry, feed_url=url, now=now, sanitizer=sanitizer)
         if item is not None and item.guid not in items:  # a feed may repeat an entry
             items[item.guid] = item
-    title = plain_title(raw.title) or None
+    title = strip_controls(plain_title(raw.title)) or None
     return ParsedFeed(
         title=title, items=tuple(items.values()), format=raw.format, problems=problems
     )
@@ -71,7 +73,8 @@ def _read_with_feedparser(
     reason = parsed.get("bozo_exception")
     detail = str(reason).splitlines()[0] if reason else ""
     if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
-        raise ParseError(f"not a feed: {detail or 'no feed found in the document'}")
+        found = non_feed_description(body, content_type)
+        raise ParseError(f"not a feed: {found or detail or 'no feed found in the document'}")
     entries = [_raw_entry(entry, url) for entry in parsed.entries]
     problems = (f"not well-formed, read leniently: {detail}",) if parsed.get("bozo") else ()
     title = parsed.feed.get("title", "")
@@ -95,16 +98,22 @@ def _raw_entry(entry: Any, feed_url: str) -> RawEntry:
 def _item(
     entry: RawEntry, *, feed_url: str, now: datetime, sanitizer: HtmlSanitizer
 ) -> ParsedItem | None:
-    link = entry.link
-    title = plain_title(entry.title) if entry.title_is_html else " ".join(entry.title.split())
-    body_html = entry.content_html.strip()
+    # Control characters go before anything else reads the text (and again after the HTML
+    # is cleaned, which may turn an entity such as &#x1b; back into one).
+    link = http_link(strip_controls(entry.link))  # without an http(s) link: points to its feed
+    raw_title = strip_controls(entry.title)
+    title = plain_title(raw_title) if entry.title_is_html else " ".join(raw_title.split())
+    title = strip_controls(title)
+    body_html = strip_controls(entry.content_html).strip()
     if not title and not body_html and not link:
         return None
     summary_html = sanitizer.clean(body_html, base_url=entry.content_base or link or feed_url)
-    text = sanitized_to_text(summary_html)
+    summary_html = strip_controls(summary_html)
+    text = strip_controls(sanitized_to_text(summary_html))
     if not title:
         title = " ".join(text.split()[:12]) or link
-    guid = entry.guid or link or _content_id(title, text)
+    given = strip_controls(entry.guid)
+    guid = (given if not script_like(given) else "") or link or _content_id(title, text)
     published = entry.published or now
     return ParsedItem(
         guid=guid[:2048],

@@ -16,7 +16,7 @@ import gettext
 import html
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -59,6 +59,7 @@ _OUTLET_MAX = 80
 _ALSO_MAX = 6
 
 _PREHEADER_STORIES = 3
+_BRIEF_STORIES = 3
 _PREHEADER_MAX_LENGTH = 140
 # Invisible filler after the preheader so mail clients do not pad the preview with body text.
 _PREHEADER_SPACER = "&#847;&zwnj;&nbsp;" * 40
@@ -308,10 +309,14 @@ class EditionRenderer:
         if per_section is None and not web:
             per_section = self.max_stories_per_section
         sections = []
+        shown_stories: list[Story] = []
         left = total
         numbers = iter(range(1, 1_000_000))
         zone = edition.zone or self.timezone
-        local_time = Dates(self.language, zone).time
+        dates = Dates(self.language, zone)
+        # a byline's time alone is ambiguous when the window covers parts of two days
+        spans = dates.spans_two_days(edition.window.start, edition.window.end)
+        local_time = dates.day_time if spans else dates.time
         for section in edition.sections:
             if not section.stories:
                 continue
@@ -321,6 +326,7 @@ class EditionRenderer:
             shown = section.stories[:room]
             if left is not None:
                 left -= len(shown)
+            shown_stories.extend(shown)
             sections.append(
                 _SectionView(
                     key=section.key,
@@ -354,6 +360,11 @@ class EditionRenderer:
             "story_count": story_count,
             "shown_count": shown_count,
             "section_count": len(sections),
+            # "Today in brief": the headlines of the top stories the email shows
+            "brief": [
+                _truncate(_one_line(story.title) or "(untitled)", _TITLE_MAX)
+                for story in _top_stories(shown_stories)[:_BRIEF_STORIES]
+            ],
             "preheader": _preheader(edition, self._translations),
             "preheader_spacer": Markup(_PREHEADER_SPACER),
             "web": web,
@@ -367,10 +378,14 @@ def _story_view(
     *,
     full: bool = False,
 ) -> _StoryView:
+    # one entry per outlet: two feeds of one newspaper (same key) are listed once
     outlets: dict[str, str] = {}
+    seen: set[str] = set()
     for source in story.sources:
         name = _truncate(_one_line(source.feed), _OUTLET_MAX)
-        if name and name not in outlets:
+        key = source.outlet or name
+        if name and key not in seen and name not in outlets:
+            seen.add(key)
             outlets[name] = safe_url(source.url, fallback="")
     names = list(outlets)
     title = _one_line(story.title) or "(untitled)"
@@ -394,24 +409,32 @@ def _story_view(
         source=names[0] if names else "",
         also=tuple(listed),
         also_more=len(also) - len(listed),
-        time=local_time(story.published),
+        # the byline is the headline's source: its outlet with its own time
+        time=local_time(story.sources[0].published if story.sources else story.published),
         published=story.published,
         links=tuple(links),
     )
 
 
-def _ranked(edition: Edition) -> list[Story]:
-    """Stories by score, highest first; ties keep the edition's order."""
-    return sorted(edition.stories, key=lambda story: -story.score)
+def _top_stories(stories: Sequence[Story]) -> list[Story]:
+    """The email's first story, then the others by score (ties keep the email's order).
+
+    The first story leads whatever the scores say: a reader opening the email on the subject's
+    promise must find that story at the top, and sections may be ordered (or a story pinned) so
+    that the highest-scored story sits lower down.
+    """
+    if not stories:
+        return []
+    return [stories[0], *sorted(stories[1:], key=lambda story: -story.score)]
 
 
 def _lead_story(edition: Edition) -> Story | None:
-    ranked = _ranked(edition)
-    return ranked[0] if ranked else None
+    top = _top_stories(edition.stories)
+    return top[0] if top else None
 
 
 def _preheader(edition: Edition, language: gettext.NullTranslations) -> str:
-    titles = [_one_line(story.title) for story in _ranked(edition)[:_PREHEADER_STORIES]]
+    titles = [_one_line(s.title) for s in _top_stories(edition.stories)[:_PREHEADER_STORIES]]
     titles = [title for title in titles if title]
     if not titles:
         quiet = language.gettext("No major developments on %(topic)s today.")

@@ -24,9 +24,13 @@ class Database:
     """An engine plus a session factory; closed with ``close()`` or a ``with`` block."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = url = driver_url(url)
         try:
-            self.engine: Engine = create_engine(url, future=True)
+            # pre_ping: a connection the pool kept across a database restart is replaced
+            # instead of failing the next command or job.
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        except ImportError as exc:  # the URL's driver is not installed
+            raise StoreError(missing_driver(url, exc)) from exc
         except (SQLAlchemyError, ValueError) as exc:
             raise StoreError(redact(f"cannot open database {url}: {one_line(exc)}")) from exc
         if self.engine.dialect.name == "sqlite":
@@ -96,6 +100,28 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def driver_url(url: str) -> str:
+    """The URL with the driver digest installs: a bare ``postgresql://`` (or ``postgres://``, as
+    hosting services write it) would ask SQLAlchemy for psycopg2; digest uses psycopg 3."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare) :]
+    return url
+
+
+def shown_url(url: str) -> str:
+    """The URL as printed: with its password masked (even in a URL SQLAlchemy cannot parse)."""
+    return redact(url)
+
+
+def missing_driver(url: str, exc: ImportError) -> str:
+    """One line saying what to install for a URL whose driver is missing."""
+    if url.startswith("postgresql+psycopg"):
+        return "install psycopg: pip install 'digest[postgres]'"
+    module = exc.name or one_line(exc)
+    return f"the database driver for {url.partition(':')[0]} is not installed (no module {module})"
 
 
 def open_database(url: str, *, migrate: bool = True) -> Database:

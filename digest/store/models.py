@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -67,6 +68,8 @@ class FeedRow(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     #: Not fetched before this: Retry-After, or backoff after repeated failures.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The outlet's name as an admin gave it (`feeds add --name`, `feeds rename`), else NULL.
+    outlet: Mapped[str | None] = mapped_column(String(200))
 
 
 class ItemRow(Base):
@@ -148,6 +151,9 @@ class SubscriberRow(Base):
 
     #: Permanent (5xx) refusals so far; at [delivery] max_hard_bounces the status is "bounced".
     hard_bounces: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: While pending: the secret a confirmation link must carry; cleared on confirming, so a
+    #: link works once and only for the pending period it was sent in.
+    confirm_nonce: Mapped[str | None] = mapped_column(String(32))
 
 
 class ListRow(Base):
@@ -180,9 +186,61 @@ class SuppressionRow(Base):
     __tablename__ = "suppressions"
 
     address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    #: Why: "admin", "erased", "complaint"...
-    reason: Mapped[str] = mapped_column(String(64))
+    #: Why: "admin", "erased", "complaint", or what an import said...
+    reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConfirmationRow(Base):
+    """A confirmation email waiting to go out (the outbox): queued by the subscribe form or a
+    command, sent by `digest serve` or `digest confirmations send`, never inside a request."""
+
+    __tablename__ = "confirmation_outbox"
+    __table_args__ = (
+        Index("ix_confirmation_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_confirmation_outbox_subscriber", "subscriber_id", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: No foreign key: a subscriber erased meanwhile leaves a row that is skipped.
+    subscriber_id: Mapped[int] = mapped_column(Integer)
+    #: queued, sending (claimed by a sender), sent, skipped (no longer pending), failed.
+    status: Mapped[str] = mapped_column(String(16))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SignupRow(Base):
+    """A sign-up from the public form, waiting to be applied (the subscriber made pending, a
+    confirmation queued) by `digest serve` or `digest confirmations send`. The form only adds
+    this row, the same work whoever the address belongs to; applied rows are deleted."""
+
+    __tablename__ = "signup_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(256))
+    list_name: Mapped[str | None] = mapped_column(String(128))
+    #: Consent source for the subscriber: the form and the client's address.
+    source: Mapped[str] = mapped_column(String(256))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateLimitRow(Base):
+    """One fixed window of a rate limit (the sign-up form's), shared by every web worker."""
+
+    __tablename__ = "rate_limits"
+
+    #: The limit's key: its scope and who it counts (a client network, a hashed address).
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    #: When the window ends, in seconds since the epoch (what the limiter library counts in).
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class DeliveryRow(Base):
@@ -190,6 +248,8 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
         Index("ix_deliveries_edition_status", "edition_id", "status"),
+        # A bounce report names the message it is about by its Message-ID.
+        Index("ix_deliveries_message_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -212,6 +272,23 @@ class DeliveryRow(Base):
     variant: Mapped[str | None] = mapped_column(String(512))
     #: Taken over from a sender that died mid-send: it may have been delivered twice.
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The sender holding the row while it is "sending": only it may record or release it,
+    #: and it stops sending the row once another sender has taken it over.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+
+
+class RelayQuotaRow(Base):
+    """The relay's quota, shared by every sender on the database: a token bucket (``tokens``
+    at ``stamp``, epoch seconds) and the messages that failed in a row, whoever sent them."""
+
+    __tablename__ = "relay_quota"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float)
+    #: What the last take granted (read back in the same statement).
+    last_grant: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RunRow(Base):
@@ -241,3 +318,34 @@ class DaemonLeaseRow(Base):
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
     renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BounceReportRow(Base):
+    """One bounce or complaint about one address, as reported once (a DSN, an ARF report or a
+    webhook event): the same report seen again finds its row and changes nothing."""
+
+    __tablename__ = "bounce_reports"
+    __table_args__ = (
+        UniqueConstraint("report_key", "email", name="uq_bounce_reports_key_email"),
+        Index("ix_bounce_reports_edition_kind", "edition_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The report's identity: its Message-ID, the hash of its bytes, or the provider's event id.
+    report_key: Mapped[str] = mapped_column(String(512))
+    #: The address the report is about (the delivery's, when the report names the delivery).
+    email: Mapped[str] = mapped_column(String(320))
+    #: "hard", "soft" or "complaint".
+    kind: Mapped[str] = mapped_column(String(16))
+    #: "dsn", "arf", "ses", "postmark", "mailgun" or "sendgrid".
+    source: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL")
+    )
+    edition_id: Mapped[int | None] = mapped_column(ForeignKey("editions.id", ondelete="SET NULL"))
+    #: Erasing a subscriber erases the reports about them.
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE")
+    )
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, select, text, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import ColumnElement, delete, func, inspect, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from digest.store.database import Database
 from digest.store.models import DaemonLeaseRow, DeliveryRow, EditionRow, RunRow
@@ -219,12 +219,13 @@ class OperatorQueries:
     def scheduled_jobs(self) -> list[tuple[str, datetime | None]]:
         """APScheduler's stored jobs (id, next run in UTC); empty when no daemon ever ran."""
         with self._sessions() as session:
-            try:
-                rows = session.execute(
-                    text("SELECT id, next_run_time FROM apscheduler_jobs ORDER BY next_run_time")
-                ).all()
-            except OperationalError:  # the table appears with the first `digest serve`
+            # The table appears with the first `digest serve`. Asked first rather than caught:
+            # each database raises its own error, and PostgreSQL's aborts the transaction.
+            if not inspect(session.connection()).has_table("apscheduler_jobs"):
                 return []
+            rows = session.execute(
+                text("SELECT id, next_run_time FROM apscheduler_jobs ORDER BY next_run_time")
+            ).all()
         return [
             (job_id, datetime.fromtimestamp(stamp, UTC) if stamp is not None else None)
             for job_id, stamp in rows

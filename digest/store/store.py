@@ -35,14 +35,20 @@ class Store:
     def __init__(self, database: Database) -> None:
         self.database = database
         self._sessions = database.sessions
+        # the public suffix list that groups feeds into outlets, read at the first need
+        self._suffixes: Any = None
 
     # --- feeds ---------------------------------------------------------------------------
 
-    def add_feed(self, url: str, *, title: str | None, now: datetime) -> Feed:
+    def add_feed(
+        self, url: str, *, title: str | None, now: datetime, outlet: str | None = None
+    ) -> Feed:
         with self._sessions.begin() as session:
             if session.scalar(select(FeedRow.id).where(FeedRow.url == url)) is not None:
                 raise UsageError(f"feed already added: {url}")
-            row = FeedRow(url=url, title=title, created_at=now, consecutive_failures=0)
+            row = FeedRow(
+                url=url, title=title, created_at=now, consecutive_failures=0, outlet=outlet
+            )
             session.add(row)
             session.flush()
             return _feed(row, 0)
@@ -119,6 +125,15 @@ class Store:
                 results.append((new, changed, note))
         return results
 
+    def set_feed_outlet(self, url: str, outlet: str) -> Feed:
+        """Name the outlet a feed belongs to (feeds given one name are one outlet)."""
+        with self._sessions.begin() as session:
+            row = session.scalar(select(FeedRow).where(FeedRow.url == url))
+            if row is None:
+                raise UsageError(f"no such feed: {url}")
+            row.outlet = outlet
+            return _feed(row, 0)
+
     def set_feed_enabled(self, url: str, *, now: datetime) -> Feed:
         """Fetch a disabled or backed-off feed again from the next run on."""
         with self._sessions.begin() as session:
@@ -133,14 +148,31 @@ class Store:
     # --- items ---------------------------------------------------------------------------
 
     def items_published_between(self, start: datetime, end: datetime) -> list[Item]:
+        """The items published in [start, end), each with its outlet (digest/outlets.py)."""
+        from digest.outlets import load_suffixes, outlets_of
+
         with self._sessions() as session:
-            rows = session.execute(
-                select(ItemRow, FeedRow.title, FeedRow.url)
-                .join(FeedRow, FeedRow.id == ItemRow.feed_id)
+            rows = session.scalars(
+                select(ItemRow)
                 .where(ItemRow.published >= start, ItemRow.published < end)
                 .order_by(ItemRow.published, ItemRow.id)
             ).all()
-            return [_item(row, feed_title or feed_url) for row, feed_title, feed_url in rows]
+            feeds = [_feed(row, 0) for row in session.scalars(select(FeedRow))]
+            links: dict[int, list[str]] = {}
+            for row in rows:
+                links.setdefault(row.feed_id, []).append(row.url)
+            if self._suffixes is None:
+                self._suffixes = load_suffixes()
+            outlets = outlets_of(feeds, links, self._suffixes)
+            return [
+                value_of(
+                    Item,
+                    row,
+                    feed_title=outlets[row.feed_id].name,
+                    outlet=outlets[row.feed_id].key,
+                )
+                for row in rows
+            ]
 
     def count_items(self) -> int:
         with self._sessions() as session:
@@ -399,10 +431,6 @@ def _feed(row: FeedRow, item_count: int) -> Feed:
     return value_of(
         Feed, row, consecutive_failures=row.consecutive_failures or 0, item_count=item_count
     )
-
-
-def _item(row: ItemRow, feed_title: str) -> Item:
-    return value_of(Item, row, feed_title=feed_title)
 
 
 def _edition(row: EditionRow) -> Edition:

@@ -6,9 +6,12 @@ once; a GET only shows a page with a button, because mail scanners follow links.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, Response, render_template, request
 
 from digest.app import App, make_app
+from digest.bounces.hooks import hooks_blueprint
 from digest.config import find_config, load_settings
 from digest.errors import TokenError
 from digest.render.templates import web_loader
@@ -18,8 +21,16 @@ from subscribers.types import Subscriber, SubscriberStatus
 from subscribers.web import add_subscription_routes
 
 
-def create_web_app(app: App) -> Flask:
+def create_web_app(app: App, *, sns_url_allowed: Callable[[str], bool] | None = None) -> Flask:
+    """``sns_url_allowed``: where SNS signing certificates may come from (default: Amazon's
+    SNS hosts over https; the tests allow their loopback server)."""
     web = Flask(__name__)
+    if app.settings.web.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # the client's address (for the sign-up limits) from the proxies' X-Forwarded-For
+        proxies = app.settings.web.trusted_proxies
+        web.wsgi_app = ProxyFix(web.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
     web.jinja_loader = web_loader(app.settings.digest.templates_path)
     web.jinja_env.autoescape = True  # our templates end in .j2, which Flask would not escape
     signer = app.signer()
@@ -68,6 +79,12 @@ def create_web_app(app: App) -> Flask:
         return Response("ok\n", mimetype="text/plain")
 
     web.register_blueprint(archive_blueprint(app))
+    # /hooks/ses, /hooks/postmark, /hooks/mailgun, /hooks/sendgrid: ESP bounce webhooks.
+    web.register_blueprint(
+        hooks_blueprint(app)
+        if sns_url_allowed is None
+        else hooks_blueprint(app, sns_url_allowed=sns_url_allowed)
+    )
     return web
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from flask import Blueprint, Response, render_template
 
 from digest.app import App
+from digest.controls import strip_controls
 from digest.editions.service import PUBLIC_STATUSES, Editions
 from digest.sendtimes import known_zone
 from digest.types import Edition
@@ -102,7 +103,7 @@ def atom_feed(app: App, entries: list[tuple[Edition, datetime]]) -> bytes:
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
         if text is not None:
-            element.text = text
+            element.text = strip_controls(text)  # XML has no place for them, old rows included
         return element
 
     root = ET.Element(f"{{{ATOM_NS}}}feed")

@@ -104,3 +104,35 @@ def test_short_pieces_sharing_only_common_words_stay_apart():
     background = (common, 1000)
     assert len(cluster_items([a, b], background=background, min_shared=0)) == 1
     assert len(cluster_items([a, b], background=background)) == 2
+
+
+def _ids(clusters):
+    return [[item.id for item in cluster] for cluster in clusters]
+
+
+def test_blocked_clustering_gives_the_exact_methods_clusters_on_a_generated_day():
+    from digest.editorial.cluster_exact import cluster_items_exact
+    from tests.editorial.generated import generated_day
+
+    for seed in (1, 2, 3):
+        items, background = generated_day(60, seed=seed)
+        blocked = cluster_items(items, background=background)
+        exact = cluster_items_exact(items, background=background)
+        assert _ids(blocked) == _ids(exact)
+        # the day has real work in it: several multi-item stories, not everything merged
+        sizes = sorted(map(len, blocked))
+        assert sizes[-1] > 1 and len(sizes) > 30
+        # and without a background (every shared word may link) the two still agree
+        few = items[:40]
+        assert _ids(cluster_items(few)) == _ids(cluster_items_exact(few))
+
+
+def test_items_in_chinese_cluster_by_their_words():
+    first = make_item("商务部宣布对镓和锗实施出口管制", "中国商务部宣布对镓和锗实施出口管制。")
+    second = make_item(
+        "中国对镓锗实施出口管制", "商务部表示将对镓和锗实施出口管制。", feed="Other Wire"
+    )
+    other = make_item("上海股市周一上涨", "上海股市周一收高，科技股领涨。", feed="Third Wire")
+    clusters = cluster_items([first, second, other])
+    assert sorted(map(len, clusters)) == [1, 2]
+    assert {i.id for i in max(clusters, key=len)} == {first.id, second.id}

@@ -55,3 +55,65 @@ def test_select_relevant_keeps_order_and_scores(topic):
     kept = select_relevant(items, topic)
     assert [item for item, _ in kept] == [fx.CHIP_RULES[0], fx.TARIFF_STORY]
     assert all(score >= topic.threshold for _, score in kept)
+
+
+def test_an_item_in_another_script_is_scored_not_invisible(topic):
+    from digest.editorial.relevance import analyze, compile_topic
+    from digest.editorial.topic import parse_topic
+
+    chinese = make_item("中国加强稀土出口管制", "商务部宣布对稀土实施出口管制。")
+    russian = make_item("Китай ввёл пошлины на американские чипы", "Пекин ответил на санкции.")
+    japanese = make_item("中国、米国製半導体に関税", "中国商務省は関税を発表した。")
+    for item in (chinese, russian, japanese):
+        analysis = analyze(item)
+        assert analysis.title_tokens and analysis.text_tokens
+        # the bundled topic is English: scored (and judged off-topic), not skipped
+        assert compile_topic(topic).scorecard(analysis).score == 0
+    # a topic with terms in those scripts finds them, in titles and texts alike
+    local = parse_topic(
+        {
+            "key": "local",
+            "title": "Local terms",
+            "threshold": 5.0,
+            "subject_terms": {"中国": 2.0, "китай": 2.0, "пекин": 2.0},
+            "policy_terms": {"出口管制": 3.0, "пошлины": 3.0, "関税": 3.0, "санкции": 2.0},
+            "sections": [{"key": "all", "title": "All"}],
+        }
+    )
+    for item in (chinese, russian, japanese):
+        assert relevance_score(item, local) >= local.threshold
+
+
+def test_a_company_name_alone_is_not_a_policy_story(topic):
+    # the China side (a Chinese company) with no measure at all: a gadget story, kept out
+    gadget = make_item(
+        "Huawei's new smartwatch outlasts its rivals",
+        "Huawei's latest watch adds health features and a week of battery life.",
+    )
+    assert relevance_score(gadget, topic) == 0
+    sanctioned = make_item(
+        "Huawei faces new US sanctions",
+        "Washington added Huawei suppliers to the entity list, widening export controls.",
+    )
+    assert relevance_score(sanctioned, topic) >= topic.threshold
+
+
+def test_economic_forums_and_legal_action_against_a_measure_count(topic):
+    summit = make_item(
+        "G7 leaders take on Beijing at their summit",
+        "Leaders said they would protect sensitive technology.",
+    )
+    lawsuit = make_item(
+        "TikTok sues state over ban on the app",
+        "The app filed a lawsuit arguing the state ban was unconstitutional.",
+    )
+    assert relevance_score(summit, topic) >= topic.threshold
+    assert relevance_score(lawsuit, topic) >= topic.threshold
+
+
+def test_a_sea_standoff_is_security_not_trade(topic):
+    standoff = make_item(
+        "China and the Philippines trade accusations over South China Sea standoff",
+        "Coast guard ships from China and the Philippines faced off near a disputed shoal.",
+    )
+    assert relevance_score(standoff, topic) < topic.threshold

@@ -51,16 +51,30 @@ def test_newsletter_promotions_removed():
     assert "raised duties on Chinese steel." in cleaned and "Officials expect a reply." in cleaned
 
 
-def test_tokens_fold_accents_and_split_on_other_scripts():
+def test_tokens_fold_accents_and_keep_other_scripts():
     assert tokens("Café owners in Zürich\u2003met 中国 buyers; U.K. firms' U.S.A. sales") == [
         "cafe",
         "owner",
         "in",
         "zurich",
         "met",
+        "中国",
         "buyer",
         "uk",
         "firm",
         "usa",
         "sale",
     ]
+
+
+def test_tokens_are_unicode_words_in_every_script():
+    # Russian, Greek and Korean words are words; full-width letters are letters
+    assert tokens("Китай вводит ПОШЛИНЫ") == ["китаи", "вводит", "пошлины"]
+    assert tokens("Η Κίνα και οι δασμοί") == ["η", "κινα", "και", "οι", "δασμοι"]
+    assert tokens("한국 수출 통제") == ["한국", "수출", "통제"]
+    assert tokens("ＵＳ ｔａｒｉｆｆｓ") == ["us", "tariff"]
+    # Chinese and Japanese, written without spaces, give overlapping character pairs
+    assert tokens("中国限制镓出口") == ["中国", "国限", "限制", "制镓", "镓出", "出口"]
+    assert tokens("米国の輸出規制") == ["米国", "国の", "の輸", "輸出", "出規", "規制"]
+    assert tokens("Huawei的芯片") == ["huawei", "的芯", "芯片"]
+    assert tokens("镓") == ["镓"]

@@ -1,0 +1,1 @@
+"""Asynchronous bounces and complaints: VERP envelope senders, report parsing, webhooks."""

@@ -1,0 +1,165 @@
+"""The exact (all pairs) clustering, kept as the reference :func:`cluster_items` is checked against.
+
+Same rules as :mod:`digest.editorial.cluster`, computed the straightforward way: the similarity
+of every pair of items, and at each step a scan over every pair of clusters. Its cost grows with
+the cube of the day's items once merges start, so the pipeline never calls it; the tests and the
+clustering benchmark compare the blocked method's clusters and time with it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
+
+from digest.editorial.cluster import (
+    _COMMON_SHARE,
+    _MIN_BACKGROUND,
+    _MIN_DOCUMENTS,
+    _PLACES,
+    _USUAL_PLACE,
+    _USUAL_PLACE_MIN,
+    _reacts,
+    cosine,
+    item_vectors,
+)
+from digest.editorial.text import clean_text, content_words, tokens
+from digest.types import Item
+
+__all__ = ["cluster_items_exact"]
+
+
+def cluster_items_exact(
+    items: Sequence[Item],
+    *,
+    threshold: float = 0.15,
+    window_hours: float = 36.0,
+    title_boost: float = 2.0,
+    token_pairs: Sequence[tuple[Sequence[str], Sequence[str]]] | None = None,
+    background: tuple[Counter[str], int] | None = None,
+    link_factor: float = 1.75,
+    min_shared: int = 2,
+    rare_share: float = 0.05,
+) -> list[list[Item]]:
+    """Group `items` by event; each group and the list of groups ordered by publication time.
+
+    `token_pairs` (title tokens, text tokens) per item may be given when already computed;
+    `background` is :func:`document_frequencies` over a larger set of the same days' items.
+    """
+    if not items:
+        return []
+    if token_pairs is None:
+        token_pairs = [(tokens(i.title), tokens(clean_text(i.text))) for i in items]
+    order = sorted(range(len(items)), key=lambda k: (items[k].published, items[k].id))
+    vectors = item_vectors(token_pairs, title_boost=title_boost, background=background)
+    window = timedelta(hours=window_hours)
+
+    # Places many of the items mention are the topic's own sides, not new actors: ignored.
+    mentioned = [
+        {_PLACES[t] for t in (*title, *text) if t in _PLACES} for title, text in token_pairs
+    ]
+    common = Counter(place for found in mentioned for place in found)
+    usual = {
+        place
+        for place, count in common.items()
+        if count >= max(_USUAL_PLACE * len(items), _USUAL_PLACE_MIN)
+    }
+    named = [{_PLACES[t] for t in title if t in _PLACES} - usual for title, _ in token_pairs]
+
+    reacting = [any(_reacts(t) for t in title) for title, _ in token_pairs]
+
+    # Start from one cluster per item (items sharing a canonical URL start together).
+    clusters: list[list[int]] = []
+    by_url: dict[str, int] = {}
+    for k in order:
+        url = items[k].canonical_url
+        if url and url in by_url:
+            clusters[by_url[url]].append(k)
+        else:
+            if url:
+                by_url[url] = len(clusters)
+            clusters.append([k])
+
+    # Average-link agglomeration: repeatedly merge the two clusters whose items are on average
+    # most alike, while that average reaches the threshold, some pair of their items is alike
+    # at least link_factor times the threshold, and the merged cluster spans at most the
+    # merge window.
+    n = len(items)
+    sim = [[0.0] * n for _ in range(n)]
+    for a in range(n):
+        for b in range(a + 1, n):
+            sim[a][b] = sim[b][a] = cosine(vectors[a], vectors[b])
+    # A link between two stories must rest on words that name the event: at least min_shared
+    # words in common that are rare in the day's news (common ones like "growth" or "slump"
+    # join unrelated pieces that happen to be short).
+    # Without a day of news around them, nothing tells which words are rare: the rule is off.
+    if background is None or background[1] < _MIN_BACKGROUND:
+        min_shared = 0
+    day_df, day_n = background or (Counter(), 0)
+    rare_limit = rare_share * max(day_n, _MIN_DOCUMENTS)
+    # (with few items to go by, a word a quarter of them use is not rare either)
+    rare_limit = min(rare_limit, _COMMON_SHARE * day_n)
+    rare = [{w for w in vec if day_df.get(w, 0) <= rare_limit} for vec in vectors]
+    # ...and one of them must be in a headline: what the story is about, not a detail.
+    headline = [set(content_words(title)) & rare[k] for k, (title, _) in enumerate(token_pairs)]
+
+    def linked(a: int, b: int) -> bool:
+        if min_shared <= 0:
+            return True
+        shared = rare[a] & rare[b]
+        return len(shared) >= min_shared and bool(shared & (headline[a] | headline[b]))
+
+    link = [[sim[a][b] if a != b and linked(a, b) else 0.0 for b in range(n)] for a in range(n)]
+    alive = {c: members for c, members in enumerate(clusters)}
+    span = {c: (items[m[0]].published, items[m[-1]].published) for c, m in alive.items()}
+    places = {c: set().union(*(named[k] for k in m)) for c, m in alive.items()}
+    mentions = {c: set().union(*(mentioned[k] for k in m)) for c, m in alive.items()}
+    reaction = {c: all(reacting[k] for k in m) for c, m in alive.items()}
+    total: dict[tuple[int, int], float] = {}
+    strongest: dict[tuple[int, int], float] = {}
+    ids = sorted(alive)
+    for x, c in enumerate(ids):
+        for d in ids[x + 1 :]:
+            value = sum(sim[a][b] for a in alive[c] for b in alive[d])
+            if value > 0:
+                total[(c, d)] = value
+                strongest[(c, d)] = max(link[a][b] for a in alive[c] for b in alive[d])
+    min_link = threshold * link_factor
+    while True:
+        best, best_pair = threshold, None
+        for (c, d), value in total.items():
+            start = min(span[c][0], span[d][0])
+            end = max(span[c][1], span[d][1])
+            if end - start > window:
+                continue
+            if strongest[(c, d)] < min_link:
+                continue
+            if places[c] - mentions[d] or places[d] - mentions[c]:
+                continue
+            if reaction[c] != reaction[d]:
+                continue
+            average = value / (len(alive[c]) * len(alive[d]))
+            if average >= best and (best_pair is None or average > best or (c, d) < best_pair):
+                best, best_pair = average, (c, d)
+        if best_pair is None:
+            break
+        c, d = best_pair
+        alive[c] = sorted(alive[c] + alive.pop(d), key=order.index)
+        span[c] = (min(span[c][0], span[d][0]), max(span[c][1], span[d][1]))
+        del span[d]
+        places[c] |= places.pop(d)
+        mentions[c] |= mentions.pop(d)
+        reaction.pop(d)  # equal to reaction[c]: only like clusters merge
+        merged: dict[tuple[int, int], float] = {}
+        merged_strongest: dict[tuple[int, int], float] = {}
+        for (x, y), value in total.items():
+            x2 = c if x == d else x
+            y2 = c if y == d else y
+            if x2 == y2:
+                continue
+            key = (min(x2, y2), max(x2, y2))
+            merged[key] = merged.get(key, 0.0) + value
+            merged_strongest[key] = max(merged_strongest.get(key, 0.0), strongest[(x, y)])
+        total, strongest = merged, merged_strongest
+    groups = sorted(alive.values(), key=lambda m: order.index(m[0]))
+    return [[items[k] for k in group] for group in groups]
