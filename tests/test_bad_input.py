@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from click.testing import CliRunner, Result
 
 from digest.cli import cli
 from tests.conftest import Workspace
+from tests.databases import on_postgres
 
 
 def one_line(result: Result, code: int) -> str:
@@ -44,12 +44,17 @@ def test_a_read_only_database_is_one_line_without_items_or_addresses(
     workspace.invoke("feeds", "add", fixture_feeds["wire"])
     workspace.invoke("fetch")
     workspace.invoke("subscribers", "add", "ada@example.com", "--name", "Ada Lovelace")
-    with sqlite3.connect(workspace.database) as db:
-        titles = [title for (title,) in db.execute("select title from items")]
+    titles = [title for (title,) in workspace.sql("select title from items")]
     assert titles
-    # SQLite's read-only mode: what a database file the user cannot write looks like (chmod
-    # does not stop root, which may run this suite).
-    workspace.write_config(database=f"sqlite:///file:{workspace.database}?mode=ro&uri=true")
+    if on_postgres():  # a role or replica that may only read
+        read_only = f"{workspace.database}?options=-c%20default_transaction_read_only%3Don"
+    else:
+        # SQLite's read-only mode: what a database file the user cannot write looks like
+        # (chmod does not stop root, which may run this suite).
+        read_only = (
+            f"sqlite:///file:{workspace.database.removeprefix('sqlite:///')}?mode=ro&uri=true"
+        )
+    workspace.write_config(database=read_only)
     assert workspace.json("subscribers", "list")[0]["email"] == "ada@example.com"  # reads work
     for args in (
         ("subscribers", "add", "bob@example.com"),
@@ -58,7 +63,7 @@ def test_a_read_only_database_is_one_line_without_items_or_addresses(
     ):
         result = workspace.invoke(*args, code=None)
         line = one_line(result, 1)
-        assert "readonly database" in line, line
+        assert "readonly database" in line or "read-only transaction" in line, line
         assert "@example.com" not in result.output and "Lovelace" not in result.output
         assert not any(title in result.output for title in titles)
         assert "INSERT" not in result.output and "[parameters" not in result.output
