@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from digest.app import make_app
 from digest.config import load_settings
 from subscribers.optin import request_confirmation, send_queued
 from subscribers.outbox import ConfirmationOutbox
 from tests.conftest import Workspace
-
-T0 = datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.sites import T0, Clock
 
 
 def test_the_daemons_job_sends_what_the_form_queued(workspace: Workspace, smtp_server):

@@ -9,7 +9,8 @@ server.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from contextlib import ExitStack
+from datetime import timedelta
 
 import pytest
 
@@ -17,23 +18,12 @@ from digest.app import make_app
 from digest.config import load_settings
 from subscribers.optin import send_queued
 from tests.conftest import Workspace
-
-T0 = datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.sites import T0, Clock, web_site
 
 
 @pytest.fixture
 def workers(workspace: Workspace):
     """Two web workers on one database, with a shared clock; limits set low for the test."""
-    from digest.web.app import create_web_app
-
     workspace.config.write_text(
         workspace.config.read_text().replace(
             "[web]",
@@ -43,11 +33,9 @@ def workers(workspace: Workspace):
         )
     )
     clock = Clock()
-    apps = [make_app(load_settings(workspace.config), clock=clock) for _ in range(2)]
-    clients = [create_web_app(app).test_client() for app in apps]
-    yield apps, clients, clock
-    for app in apps:
-        app.close()
+    with ExitStack() as stack:
+        sites = [stack.enter_context(web_site(workspace, clock)) for _ in range(2)]
+        yield [app for app, _ in sites], [client for _, client in sites], clock
 
 
 def post(client, email: str, ip: str, **extra: str):
