@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from digest.cli import cli
 from tests.databases import fresh_database, run_sql
+from tests.misbehaving import MisbehavingServer
 from tests.servers import FeedHTTPServer, SmtpServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -53,6 +54,15 @@ def feed_http() -> Iterator[FeedHTTPServer]:
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def misbehaving() -> Iterator[MisbehavingServer]:
+    """A loopback HTTP server whose routes each test sets to answer as badly as it needs."""
+    server = MisbehavingServer()
     server.start()
     yield server
     server.stop()
