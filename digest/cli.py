@@ -27,9 +27,12 @@ from digest.errors import (
     DeliveryPausedError,
     DigestError,
     SmtpUnavailableError,
+    SubscriberError,
     UsageError,
+    database_error,
     one_line,
 )
+from digest.redact import redact
 from subscribers.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -77,19 +80,26 @@ class DigestGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except DigestError as exc:
-            click.echo(f"digest: error: {show_controls(str(exc))}", err=True)
+            click.echo(f"digest: error: {show_controls(redact(str(exc)))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("digest: interrupted", err=True)
             ctx.exit(130)
         except Exception as exc:  # a bug (one line, with what to report), or the database went away
-            if _database_unavailable(exc):
-                click.echo(f"digest: error: database: {one_line(exc)}", err=True)
-                ctx.exit(1)
+            # The driver's words only: SQLAlchemy's message quotes the statement and its
+            # parameters (item text, addresses).
+            stored = database_error(exc)
+            if stored is not None and _database_unavailable(exc):
+                click.echo(f"digest: error: {show_controls(redact(str(stored)))}", err=True)
+                ctx.exit(stored.exit_code)
             if os.environ.get("DIGEST_DEBUG"):
                 raise
+            if stored is not None:
+                click.echo(f"digest: error: {show_controls(redact(str(stored)))}", err=True)
+                ctx.exit(stored.exit_code)
             click.echo(
-                f"digest: internal error: {type(exc).__name__}: {show_controls(str(exc))} "
+                f"digest: internal error: {type(exc).__name__}: "
+                f"{show_controls(redact(one_line(exc)))} "
                 "(please report it with the command you ran)",
                 err=True,
             )
@@ -784,7 +794,8 @@ def subscribers_erase(email: str, yes: bool) -> None:
     app = _session().app()
     if not yes:
         click.confirm(f"Erase every record of {email}? This cannot be undone", abort=True)
-    app.subscribers.erase(email, now=app.clock())
+    if not app.subscribers.erase(email, now=app.clock()):
+        raise SubscriberError(f"no subscriber {email}: nothing stored about it, nothing erased")
     click.echo(f"erased {email}; the address stays suppressed (kept only as a keyed hash)")
 
 
@@ -912,14 +923,17 @@ def lists_group() -> None:
 
 @lists_group.command("add")
 @click.argument("name")
-@click.option("--topic", help="Topic key the list receives (default: the configured topic).")
+@click.option(
+    "--topic",
+    help="Topic key or topic file the list receives (default: the configured topic).",
+)
 @click.option("--description", help="A note for admins.")
 def lists_add(name: str, topic: str | None, description: str | None) -> None:
     """Create a list."""
+    from subscribers.admin import create_list
+
     app = _session().app()
-    created = app.subscribers.create_list(
-        name, now=app.clock(), topic=topic, description=description
-    )
+    created = create_list(app, name, topic=topic, description=description)
     topic = created.topic or f"the configured topic, {app.topic.key}"
     click.echo(f"created list {created.name} ({topic})")
 

@@ -17,6 +17,7 @@ import click
 from digest.controls import show_controls
 from digest.fields import fields_of
 from digest.jsonable import jsonable
+from digest.redact import redact
 from digest.types import DeliveryStatus, Edition, Feed, FeedCheck, FeedFetchReport
 from subscribers.types import Subscriber
 
@@ -65,7 +66,7 @@ def print_init(result: InitResult) -> None:
             "new secret key; the former one is in old_secret_keys, so links already sent keep "
             "working (restart `digest serve` and `digest web` to use it)"
         )
-    console.print(f"database ready: {result.database}")
+    console.print(f"database ready: {redact(result.database)}")
     console.print("next: `digest feeds add URL`, `digest subscribers add EMAIL`, `digest run`")
 
 

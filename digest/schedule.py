@@ -34,6 +34,7 @@ from digest.app import App, make_app
 from digest.config import Settings, load_settings
 from digest.editions.service import groups
 from digest.errors import ConfigError, DigestError, LockError, one_line
+from digest.redact import redact
 from digest.sendtimes import LocalDailyTrigger, latest_send, next_send
 from digest.stopping import stop_on_signals
 from digest.store.database import driver_url
@@ -230,6 +231,14 @@ def sync_jobs(scheduler: BackgroundScheduler, settings: Settings, zones: list[st
             scheduler.remove_job(job_id, jobstore="default")
 
 
+class RedactingFormatter(logging.Formatter):
+    """Log lines, tracebacks included, never show a URL's password (a database error quotes
+    the URL it was given)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def build_scheduler(settings: Settings, zones: list[str]) -> BackgroundScheduler:
     if settings.path is None:
         raise ConfigError(
@@ -253,9 +262,9 @@ def build_scheduler(settings: Settings, zones: list[str]) -> BackgroundScheduler
 
 def serve(settings: Settings, *, echo: Callable[[str], None]) -> None:
     """Run until SIGTERM or SIGINT; a send in progress finishes its current message first."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if settings.path is None:
