@@ -1,4 +1,4 @@
-"""What the web tests share: a clock the test moves, and the site on a workspace's database."""
+"""What the web tests share: a start time, and the site on a workspace's database."""
 
 from __future__ import annotations
 
@@ -10,19 +10,10 @@ from flask.testing import FlaskClient
 
 from digest.app import App, make_app
 from digest.config import load_settings
+from tests.clocks import Clock
 from tests.conftest import Workspace
 
 T0 = datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    """Stands at ``now`` until the test moves it, so expiry and windows need no waiting."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @contextmanager

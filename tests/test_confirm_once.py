@@ -10,15 +10,16 @@ import pytest
 from digest.errors import SubscriberError
 from subscribers.optin import confirm_url, send_queued
 from subscribers.tokens import CONFIRM, UNSUBSCRIBE
+from tests.clocks import Clock
 from tests.conftest import Workspace
-from tests.sites import T0, Clock, web_site
+from tests.sites import T0, web_site
 
 NEUTRAL = "Nothing to confirm"
 
 
 @pytest.fixture
 def site(workspace: Workspace):
-    clock = Clock()
+    clock = Clock(T0)
     with web_site(workspace, clock) as (app, client):
         yield app, client, clock
 

@@ -17,8 +17,9 @@ import pytest
 from digest.app import make_app
 from digest.config import load_settings
 from subscribers.optin import send_queued
+from tests.clocks import Clock
 from tests.conftest import Workspace
-from tests.sites import T0, Clock, web_site
+from tests.sites import T0, web_site
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def workers(workspace: Workspace):
             1,
         )
     )
-    clock = Clock()
+    clock = Clock(T0)
     with ExitStack() as stack:
         sites = [stack.enter_context(web_site(workspace, clock)) for _ in range(2)]
         yield [app for app, _ in sites], [client for _, client in sites], clock
@@ -99,7 +100,7 @@ def test_a_filled_honeypot_gets_the_usual_answer_and_nothing_is_stored_or_sent(
 def test_the_database_counter_loses_no_hit_under_concurrent_workers(workspace: Workspace):
     from subscribers.signup_limits import DatabaseStorage
 
-    clock = Clock()
+    clock = Clock(T0)
     apps = [make_app(load_settings(workspace.config), clock=clock) for _ in range(4)]
     try:
         stores = [DatabaseStorage(database=app.database, clock=clock) for app in apps]

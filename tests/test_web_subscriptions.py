@@ -12,13 +12,14 @@ from digest.app import make_app
 from digest.config import load_settings
 from subscribers.optin import send_queued
 from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenSigner
+from tests.clocks import Clock
 from tests.conftest import Workspace
-from tests.sites import T0, Clock, web_site
+from tests.sites import T0, web_site
 
 
 @pytest.fixture
 def site(workspace: Workspace):
-    clock = Clock()
+    clock = Clock(T0)
     with web_site(workspace, clock) as (app, client):
         app.subscribers.add("ada@example.com", name="Ada", now=T0)
         yield app, client, clock
