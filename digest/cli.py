@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -165,12 +165,25 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+_Row = TypeVar("_Row")
+
+
 def _report(as_json: bool, data: Callable[[], Any], show: Callable[[], object]) -> None:
     """Print a result for a script (``--json``: ``data()`` as JSON) or for a person."""
     if as_json:
         _print_json(data())
     else:
         show()
+
+
+def _report_rows(
+    as_json: bool,
+    rows: list[_Row],
+    as_dict: Callable[[_Row], Any],
+    show: Callable[[list[_Row]], object],
+) -> None:
+    """A listing: for a script, a JSON list of ``as_dict(row)``; for a person, ``show(rows)``."""
+    _report(as_json, lambda: [as_dict(row) for row in rows], lambda: show(rows))
 
 
 @click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -320,11 +333,7 @@ def feeds_check(url: str, as_json: bool) -> None:
 def feeds_list(as_json: bool) -> None:
     """List feeds with the outcome of their last fetch."""
     listed = _session().app().store.list_feeds()
-    _report(
-        as_json,
-        lambda: [console.feed_dict(feed) for feed in listed],
-        lambda: console.print_feeds(listed),
-    )
+    _report_rows(as_json, listed, console.feed_dict, console.print_feeds)
 
 
 @feeds.command("remove")
@@ -627,11 +636,7 @@ def runs(limit: int, job: str | None, as_json: bool) -> None:
     from digest.store.runs import RunLog
 
     history = RunLog(_session().app().database).recent(limit=limit, job=job)
-    _report(
-        as_json,
-        lambda: [overview.run_dict(run) for run in history],
-        lambda: overview.print_runs(history),
-    )
+    _report_rows(as_json, history, overview.run_dict, overview.print_runs)
 
 
 @cli.command()
@@ -735,11 +740,7 @@ def subscribers_remove(email: str, list_name: str | None) -> None:
 def subscribers_list(status: str | None, list_name: str | None, as_json: bool) -> None:
     """List subscribers."""
     listed = _session().app().subscribers.list(status, list_name=list_name)
-    _report(
-        as_json,
-        lambda: [console.subscriber_dict(s) for s in listed],
-        lambda: console.print_subscribers(listed),
-    )
+    _report_rows(as_json, listed, console.subscriber_dict, console.print_subscribers)
 
 
 @subscribers.command("show")
@@ -945,10 +946,11 @@ def lists_list(as_json: bool) -> None:
 
     app = _session().app()
     found = app.subscribers.lists()
-    _report(
+    _report_rows(
         as_json,
-        lambda: [subscriber_console.list_dict(lst) for lst in found],
-        lambda: subscriber_console.print_lists(found, app.topic.key),
+        found,
+        subscriber_console.list_dict,
+        lambda lists: subscriber_console.print_lists(lists, app.topic.key),
     )
 
 

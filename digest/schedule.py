@@ -346,21 +346,16 @@ def _run_schedule(
         scheduler.add_job(
             catch_up_job, args=[str(settings.path)], id=CATCH_UP_JOB_ID, jobstore="local"
         )
-        scheduler.add_job(
-            confirmations_job,
-            IntervalTrigger(seconds=CONFIRMATIONS_EVERY_SECONDS),
-            args=[str(settings.path)],
-            id=CONFIRMATIONS_JOB_ID,
-            jobstore="local",
-            coalesce=True,
-            max_instances=1,
-        )
+        periodic = [(confirmations_job, CONFIRMATIONS_EVERY_SECONDS, CONFIRMATIONS_JOB_ID)]
         if settings.digest.require_approval:
+            periodic.append((approvals_job, APPROVALS_EVERY_SECONDS, APPROVALS_JOB_ID))
+        for job, seconds, job_id in periodic:
+            # one run at a time: a slow round is not stacked up behind itself
             scheduler.add_job(
-                approvals_job,
-                IntervalTrigger(seconds=APPROVALS_EVERY_SECONDS),
+                job,
+                IntervalTrigger(seconds=seconds),
                 args=[str(settings.path)],
-                id=APPROVALS_JOB_ID,
+                id=job_id,
                 jobstore="local",
                 coalesce=True,
                 max_instances=1,
