@@ -9,7 +9,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
@@ -194,12 +195,22 @@ def stored_jobs(database: str) -> dict[str, float]:
         return {}
 
 
-def test_a_second_serve_refuses_and_takes_over_when_the_lease_expires(workspace: Workspace):
+def serve_holding_a_short_lease(workspace: Workspace) -> ServeProcess:
+    """`digest serve` started (its database made first) with a short lease, once it is up."""
     workspace.write_config(extra=LEASE)
     workspace.invoke("feeds", "list")
-    first = ServeProcess(workspace.config)
+    serve = ServeProcess(workspace.config)
     try:
-        first.wait_for("next run:")
+        serve.wait_for("next run:")
+    except BaseException:
+        serve.kill()
+        raise
+    return serve
+
+
+def test_a_second_serve_refuses_and_takes_over_when_the_lease_expires(workspace: Workspace):
+    first = serve_holding_a_short_lease(workspace)
+    try:
         second = subprocess.run(
             [sys.executable, "-m", "digest", "--config", str(workspace.config), "serve"],
             capture_output=True,
@@ -254,19 +265,45 @@ class GatedHandler(RecordingHandler):
             self.gate.set()
 
 
-def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path, database_url: str):
+READERS = [f"reader{i}@example.com" for i in range(8)]
+
+
+@contextmanager
+def relay_holding_the_third(
+    isolated: Path, database_url: str, extra: str, **digest: str
+) -> Iterator[tuple[GatedHandler, Workspace]]:
+    """A relay that holds the third message, and a workspace of READERS that sends to it."""
     handler = GatedHandler(before=2)
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         workspace = Workspace(isolated, port, database_url)
-        # the send time was 30 minutes ago: the start-up catch-up sends it right away
-        send_time = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%H:%M")
-        workspace.write_config(extra=LEASE + ONE_CONNECTION, send_time=send_time)
-        people = [f"reader{i}@example.com" for i in range(8)]
-        for email in people:
+        workspace.write_config(extra=extra, **digest)
+        for email in READERS:
             workspace.invoke("subscribers", "add", email)
+        yield handler, workspace
+    finally:
+        controller.stop()
+
+
+def assert_in_flight_finished(handler: GatedHandler, workspace: Workspace) -> None:
+    """The two before the signal and the one in flight went out and are recorded as sent; the
+    rest went back to pending."""
+    delivered = handler.recipients()
+    assert len(delivered) == 3
+    statuses = dict(
+        query(workspace.database, "select status, count(*) from deliveries group by status")
+    )
+    assert statuses == {"sent": len(delivered), "pending": len(READERS) - len(delivered)}
+
+
+def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path, database_url: str):
+    # the send time was 30 minutes ago: the start-up catch-up sends it right away
+    send_time = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%H:%M")
+    with relay_holding_the_third(
+        isolated, database_url, LEASE + ONE_CONNECTION, send_time=send_time
+    ) as (handler, workspace):
         serve = ServeProcess(workspace.config)
         try:
 
@@ -281,33 +318,16 @@ def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path,
             serve.kill()
         assert code == 0, serve.stderr
         assert "Traceback" not in serve.stderr
-        delivered = handler.recipients()
-        assert len(delivered) == 3  # the two before the signal, and the one in flight
-        statuses = dict(
-            query(workspace.database, "select status, count(*) from deliveries group by status")
-        )
-        # the message in flight was finished and recorded; the rest went back to pending
-        assert statuses == {"sent": len(delivered), "pending": len(people) - len(delivered)}
+        assert_in_flight_finished(handler, workspace)
         [(outcome,)] = query(workspace.database, "select outcome from runs where job = 'send'")
         assert outcome == "stopped"
         [(day,)] = query(workspace.database, "select edition_date from editions")
         workspace.invoke("send", "--any-date", "--date", str(day))
-        assert sorted(handler.recipients()) == sorted(people)  # everyone once, nobody twice
-    finally:
-        controller.stop()
+        assert sorted(handler.recipients()) == sorted(READERS)  # everyone once, nobody twice
 
 
 def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path, database_url: str):
-    handler = GatedHandler(before=2)
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        workspace = Workspace(isolated, port, database_url)
-        workspace.write_config(extra=ONE_CONNECTION)
-        people = [f"reader{i}@example.com" for i in range(8)]
-        for email in people:
-            workspace.invoke("subscribers", "add", email)
+    with relay_holding_the_third(isolated, database_url, ONE_CONNECTION) as (handler, workspace):
         send = ServeProcess(workspace.config, "send", "--any-date", "--date", "2026-02-03")
         try:
 
@@ -322,16 +342,9 @@ def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path, d
             send.kill()
         stderr = send.stderr
         assert "stopped: run `digest send` again" in stderr and "Traceback" not in stderr
-        delivered = handler.recipients()
-        assert len(delivered) == 3  # the two before the signal, and the one in flight
-        statuses = dict(
-            query(workspace.database, "select status, count(*) from deliveries group by status")
-        )
-        assert statuses == {"sent": len(delivered), "pending": len(people) - len(delivered)}
+        assert_in_flight_finished(handler, workspace)
         workspace.invoke("send", "--any-date", "--date", "2026-02-03")
-        assert sorted(handler.recipients()) == sorted(people)
-    finally:
-        controller.stop()
+        assert sorted(handler.recipients()) == sorted(READERS)
 
 
 def test_serve_without_a_config_file_refuses(isolated):
@@ -346,11 +359,8 @@ def test_serve_without_a_config_file_refuses(isolated):
 
 
 def test_a_daemon_whose_lease_was_taken_stops(workspace: Workspace):
-    workspace.write_config(extra=LEASE)
-    workspace.invoke("feeds", "list")
-    serve = ServeProcess(workspace.config)
+    serve = serve_holding_a_short_lease(workspace)
     try:
-        serve.wait_for("next run:")
         workspace.sql("update daemon_lease set holder = 'another host pid 1'")
         code = serve.process.wait(timeout=30)
     finally:
