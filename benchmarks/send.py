@@ -44,11 +44,10 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import UTC, datetime
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import insert
+from population import DAY, add_readers, build_sample_edition
 
 from digest import services
 from digest.app import App, make_app
@@ -61,14 +60,11 @@ from digest.config import (
     WebSettings,
 )
 from digest.editions.service import Editions
-from digest.loopback import FeedServer, free_port
-from digest.store.models import SubscriberRow
+from digest.loopback import free_port
 from digest.types import Edition
 
 #: CPU seconds of this process (all threads) per phase: steadier than wall time on a busy host.
 _CPU: dict[str, float] = {}
-SAMPLES = Path(__file__).resolve().parent.parent / "digest" / "samples"
-DAY = date(2026, 3, 10)
 
 
 class _Sink:
@@ -112,43 +108,10 @@ def _send(subscribers: int, connections: int, port: int) -> tuple[float, int, in
     """The full path; returns (seconds, messages sent, message size)."""
     with (
         tempfile.TemporaryDirectory() as tmp,
-        FeedServer(SAMPLES) as feeds,
         make_app(_settings(tmp, port, connections)) as app,
     ):
-        for path in sorted(SAMPLES.glob("*.xml")):
-            services.add_feed(app, feeds.url(path.name))
-        services.fetch(app)
-        Editions(app).build(Editions(app).key(DAY))
-        now = datetime.now(UTC)
-        with app.database.engine.begin() as connection:
-            for start in range(0, subscribers, 5000):
-                connection.execute(
-                    insert(SubscriberRow),
-                    [
-                        {
-                            "email": f"reader{n}@bench.example",
-                            "name": f"Reader {n}" if n % 3 else None,
-                            "status": "active",
-                            "sections": [],
-                            "format": "html",
-                            "consent_at": now,
-                            "consent_source": "bench",
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                        for n in range(start, min(start + 5000, subscribers))
-                    ],
-                )
-            # on the default list, which is what `digest subscribers add` does
-            connection.exec_driver_sql(
-                "insert or ignore into lists (name, topic, created_at)"
-                " values ('default', null, '2025-06-01 00:00:00')"
-            )
-            connection.exec_driver_sql(
-                "insert or ignore into list_members (list_id, subscriber_id, created_at)"
-                " select lists.id, subscribers.id, '2025-06-01 00:00:00' from lists, subscribers"
-                " where lists.name = 'default'"
-            )
+        build_sample_edition(app)
+        add_readers(app, subscribers, datetime.now(UTC), names=True)
         size = services.send(app, _edition(app), dry_run=True).sizes["html"]
         started, cpu = time.perf_counter(), time.process_time()
         report = services.send(app, _edition(app))

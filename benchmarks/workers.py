@@ -30,24 +30,21 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, make_url, text
+from population import add_readers, build_sample_edition
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
-from digest import services
 from digest.app import make_app
 from digest.config import load_settings
 from digest.delivery.message import make_message_id
 from digest.editions.service import Editions
-from digest.loopback import FeedServer, free_port
+from digest.loopback import free_port
 from digest.store.database import driver_url
-from digest.store.models import SubscriberRow
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "digest" / "samples"
-DAY = date(2026, 3, 10)
 
 _SINK = """
 import asyncio, sys
@@ -151,44 +148,10 @@ rate_per_second = {rate}
 
 def lead(config: Path, subscribers: int) -> None:
     """The leader's part: an edition being sent, with a ledger row per subscriber."""
-    with FeedServer(SAMPLES) as feeds, make_app(load_settings(config)) as app:
-        for path in sorted(SAMPLES.glob("*.xml")):
-            services.add_feed(app, feeds.url(path.name))
-        services.fetch(app)
-        editions = Editions(app)
-        edition = editions.build(editions.key(DAY))
+    with make_app(load_settings(config)) as app:
+        edition = build_sample_edition(app)
         now = datetime.now(UTC)
-        with app.database.engine.begin() as connection:
-            for start in range(0, subscribers, 5000):
-                connection.execute(
-                    insert(SubscriberRow),
-                    [
-                        {
-                            "email": f"reader{n}@bench.example",
-                            "status": "active",
-                            "sections": [],
-                            "format": "html",
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                        for n in range(start, min(start + 5000, subscribers))
-                    ],
-                )
-            connection.execute(
-                text(
-                    "INSERT INTO lists (name, topic, created_at) VALUES ('default', NULL, :now)"
-                    " ON CONFLICT DO NOTHING"
-                ),
-                {"now": now},
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO list_members (list_id, subscriber_id, created_at)"
-                    " SELECT lists.id, subscribers.id, :now FROM lists, subscribers"
-                    " ON CONFLICT DO NOTHING"
-                ),
-                {"now": now},
-            )
+        add_readers(app, subscribers, now)
         assert edition.id is not None
         app.ledger.ensure_rows(
             edition.id,
@@ -196,6 +159,7 @@ def lead(config: Path, subscribers: int) -> None:
             make_message_id=lambda: make_message_id("bench.example"),
             now=now,
         )
+        editions = Editions(app)
         editions.start_sending(editions.with_changes(edition))
 
 

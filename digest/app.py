@@ -14,6 +14,7 @@ from digest.clock import Clock, system_clock
 from digest.config import Settings
 from digest.store.database import Database, open_database
 from digest.store.store import Store
+from digest.topic_files import missing_topic
 
 if TYPE_CHECKING:
     from digest.delivery.ledger import Ledger
@@ -134,6 +135,8 @@ def make_app(
     topic: Topic | None = None,
 ) -> App:
     """Build the application; any part may be injected (tests, the demo)."""
+    if topic is None and (missing := missing_topic(settings.digest.topic)) is not None:
+        raise missing  # before the database: a typo must not leave a digest.db behind
     db = database or open_database(settings.digest.database)
 
     def smtp_mailer() -> SmtpMailer:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -27,9 +27,12 @@ from digest.errors import (
     DeliveryPausedError,
     DigestError,
     SmtpUnavailableError,
+    SubscriberError,
     UsageError,
+    database_error,
     one_line,
 )
+from digest.redact import redact
 from subscribers.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -77,19 +80,26 @@ class DigestGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except DigestError as exc:
-            click.echo(f"digest: error: {show_controls(str(exc))}", err=True)
+            click.echo(f"digest: error: {show_controls(redact(str(exc)))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("digest: interrupted", err=True)
             ctx.exit(130)
         except Exception as exc:  # a bug (one line, with what to report), or the database went away
-            if _database_unavailable(exc):
-                click.echo(f"digest: error: database: {one_line(exc)}", err=True)
-                ctx.exit(1)
+            # The driver's words only: SQLAlchemy's message quotes the statement and its
+            # parameters (item text, addresses).
+            stored = database_error(exc)
+            if stored is not None and _database_unavailable(exc):
+                click.echo(f"digest: error: {show_controls(redact(str(stored)))}", err=True)
+                ctx.exit(stored.exit_code)
             if os.environ.get("DIGEST_DEBUG"):
                 raise
+            if stored is not None:
+                click.echo(f"digest: error: {show_controls(redact(str(stored)))}", err=True)
+                ctx.exit(stored.exit_code)
             click.echo(
-                f"digest: internal error: {type(exc).__name__}: {show_controls(str(exc))} "
+                f"digest: internal error: {type(exc).__name__}: "
+                f"{show_controls(redact(one_line(exc)))} "
                 "(please report it with the command you ran)",
                 err=True,
             )
@@ -155,12 +165,25 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+_Row = TypeVar("_Row")
+
+
 def _report(as_json: bool, data: Callable[[], Any], show: Callable[[], object]) -> None:
     """Print a result for a script (``--json``: ``data()`` as JSON) or for a person."""
     if as_json:
         _print_json(data())
     else:
         show()
+
+
+def _report_rows(
+    as_json: bool,
+    rows: list[_Row],
+    as_dict: Callable[[_Row], Any],
+    show: Callable[[list[_Row]], object],
+) -> None:
+    """A listing: for a script, a JSON list of ``as_dict(row)``; for a person, ``show(rows)``."""
+    _report(as_json, lambda: [as_dict(row) for row in rows], lambda: show(rows))
 
 
 @click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -310,11 +333,7 @@ def feeds_check(url: str, as_json: bool) -> None:
 def feeds_list(as_json: bool) -> None:
     """List feeds with the outcome of their last fetch."""
     listed = _session().app().store.list_feeds()
-    _report(
-        as_json,
-        lambda: [console.feed_dict(feed) for feed in listed],
-        lambda: console.print_feeds(listed),
-    )
+    _report_rows(as_json, listed, console.feed_dict, console.print_feeds)
 
 
 @feeds.command("remove")
@@ -617,11 +636,7 @@ def runs(limit: int, job: str | None, as_json: bool) -> None:
     from digest.store.runs import RunLog
 
     history = RunLog(_session().app().database).recent(limit=limit, job=job)
-    _report(
-        as_json,
-        lambda: [overview.run_dict(run) for run in history],
-        lambda: overview.print_runs(history),
-    )
+    _report_rows(as_json, history, overview.run_dict, overview.print_runs)
 
 
 @cli.command()
@@ -725,11 +740,7 @@ def subscribers_remove(email: str, list_name: str | None) -> None:
 def subscribers_list(status: str | None, list_name: str | None, as_json: bool) -> None:
     """List subscribers."""
     listed = _session().app().subscribers.list(status, list_name=list_name)
-    _report(
-        as_json,
-        lambda: [console.subscriber_dict(s) for s in listed],
-        lambda: console.print_subscribers(listed),
-    )
+    _report_rows(as_json, listed, console.subscriber_dict, console.print_subscribers)
 
 
 @subscribers.command("show")
@@ -783,7 +794,8 @@ def subscribers_erase(email: str, yes: bool) -> None:
     app = _session().app()
     if not yes:
         click.confirm(f"Erase every record of {email}? This cannot be undone", abort=True)
-    app.subscribers.erase(email, now=app.clock())
+    if not app.subscribers.erase(email, now=app.clock()):
+        raise SubscriberError(f"no subscriber {email}: nothing stored about it, nothing erased")
     click.echo(f"erased {email}; the address stays suppressed (kept only as a keyed hash)")
 
 
@@ -911,14 +923,17 @@ def lists_group() -> None:
 
 @lists_group.command("add")
 @click.argument("name")
-@click.option("--topic", help="Topic key the list receives (default: the configured topic).")
+@click.option(
+    "--topic",
+    help="Topic key or topic file the list receives (default: the configured topic).",
+)
 @click.option("--description", help="A note for admins.")
 def lists_add(name: str, topic: str | None, description: str | None) -> None:
     """Create a list."""
+    from subscribers.admin import create_list
+
     app = _session().app()
-    created = app.subscribers.create_list(
-        name, now=app.clock(), topic=topic, description=description
-    )
+    created = create_list(app, name, topic=topic, description=description)
     topic = created.topic or f"the configured topic, {app.topic.key}"
     click.echo(f"created list {created.name} ({topic})")
 
@@ -931,10 +946,11 @@ def lists_list(as_json: bool) -> None:
 
     app = _session().app()
     found = app.subscribers.lists()
-    _report(
+    _report_rows(
         as_json,
-        lambda: [subscriber_console.list_dict(lst) for lst in found],
-        lambda: subscriber_console.print_lists(found, app.topic.key),
+        found,
+        subscriber_console.list_dict,
+        lambda lists: subscriber_console.print_lists(lists, app.topic.key),
     )
 
 

@@ -8,6 +8,7 @@ Unknown keys produce warnings, not errors, so a file written for a later version
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import secrets
@@ -98,6 +99,9 @@ class SmtpSettings:
     timeout_seconds: float = 30.0
     #: Extra CA certificates (PEM) to trust, for a relay with a private CA; "" trusts the system's.
     ca_file: str = ""
+    #: Log in over an unencrypted connection (security = "none"): only for a relay on this
+    #: machine or a trusted link; otherwise the password would cross the network in clear.
+    allow_plaintext_auth: bool = False
     #: From DIGEST_SMTP_PASSWORD, never from the file.
     password: str = field(default="", repr=False)
 
@@ -337,6 +341,10 @@ def _coerce(table: str, key: str, value: Any, expected: type) -> Any:
         return tuple(value)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if expected is float and isinstance(value, float) and not math.isfinite(value):
+        # nan compares false with every bound, so it would slip past them all (a deadline
+        # of nan is no deadline); inf means "never", which no setting here should
+        raise ConfigError(f"[{table}] {key} must be a finite number, not {value!r}")
     if expected is bool and not isinstance(value, bool):
         raise ConfigError(f"[{table}] {key} must be true or false, not {value!r}")
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
@@ -372,6 +380,16 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"[fetch] concurrency must be between 1 and 64, not {fetch.concurrency}")
     if fetch.deadline_seconds <= 0 or fetch.timeout_seconds <= 0:
         raise ConfigError("[fetch] timeout_seconds and deadline_seconds must be positive")
+    if fetch.max_bytes < 1 or fetch.max_redirects < 0:
+        raise ConfigError(
+            "[fetch] max_bytes must be at least 1 and max_redirects must not be negative"
+        )
+    if settings.smtp.timeout_seconds <= 0:
+        raise ConfigError(
+            f"[smtp] timeout_seconds must be positive, not {settings.smtp.timeout_seconds}"
+        )
+    if not 0 < settings.web.port < 65536:
+        raise ConfigError(f"[web] port out of range: {settings.web.port}")
     mailto = settings.web.unsubscribe_mailto
     if mailto and not _ADDRESS.fullmatch(mailto):
         raise ConfigError(f"[web] unsubscribe_mailto must be a plain address, not {mailto!r}")
@@ -455,7 +473,7 @@ def resolve_database_url(url: str, base: Path) -> str:
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != "sqlite:///:memory:":
         rest = url[len(prefix) :]
-        if rest and not rest.startswith("/"):
+        if rest and not rest.startswith(("/", "file:")):  # file: is an SQLite URI, as given
             return prefix + str((base / rest).resolve())
     return url
 
@@ -543,6 +561,9 @@ username = ""
 sender = "US–China Trade Digest <digest@localhost>"
 # A PEM file of CA certificates to trust, for a relay whose certificate a private CA signed.
 ca_file = ""
+# With security = "none", a username is refused (the password would go out unencrypted)
+# unless this is true: only for a relay on this machine.
+allow_plaintext_auth = false
 
 [web]
 # Public address of `digest web`: unsubscribe and preferences links point here.

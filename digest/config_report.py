@@ -10,6 +10,7 @@ from typing import Any
 from digest.config import Settings
 from digest.config_env import SECRETS
 from digest.errors import DigestError
+from digest.redact import redact
 
 MASK = "********"
 _TABLES = ("digest", "fetch", "smtp", "web", "delivery", "schedule")
@@ -19,7 +20,7 @@ def masked(table: str, key: str, value: Any) -> Any:
     """A secret's value hidden (its presence shown); other values as they are, but for the
     password a database URL may hold."""
     if (table, key) == ("digest", "database"):
-        return _without_password(value)
+        return redact(value)
     if (table, key) not in SECRETS or not value:
         return list(value) if isinstance(value, tuple) else value
     if isinstance(value, tuple):
@@ -83,6 +84,17 @@ def check_settings(settings: Settings) -> CheckResult:
     templates = settings.digest.templates_path
     if templates is not None and not templates.is_dir():
         problems.append(f"[digest] templates: {templates} is not a folder")
+    from digest.delivery.smtp import plaintext_auth_refusal
+
+    smtp = settings.smtp
+    refusal = plaintext_auth_refusal(smtp)
+    if refusal:
+        problems.append(f"[smtp] {refusal}")
+    elif smtp.username and smtp.security == "none" and not _is_loopback(smtp.host):
+        notes.append(
+            f"[smtp] allow_plaintext_auth: the password goes unencrypted to {smtp.host}, "
+            "which is not this machine"
+        )
     if settings.smtp.ca_file and not Path(settings.smtp.ca_file).is_file():
         problems.append(f"[smtp] ca_file {settings.smtp.ca_file} is not a file")
     from digest.bounces.keys import bounce_settings_problems
@@ -91,14 +103,12 @@ def check_settings(settings: Settings) -> CheckResult:
     return CheckResult(tuple(problems), tuple(notes))
 
 
-def _without_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+def _is_loopback(host: str) -> bool:
+    import ipaddress
 
+    if host.lower().rstrip(".") == "localhost":
+        return True
     try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return url
-    if not parsed.password:
-        return url
-    return parsed.render_as_string(hide_password=True)
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

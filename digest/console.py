@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from digest.controls import show_controls
+from digest.fields import fields_of
 from digest.jsonable import jsonable
+from digest.redact import redact
 from digest.types import DeliveryStatus, Edition, Feed, FeedCheck, FeedFetchReport
 from subscribers.types import Subscriber
 
@@ -64,7 +66,7 @@ def print_init(result: InitResult) -> None:
             "new secret key; the former one is in old_secret_keys, so links already sent keep "
             "working (restart `digest serve` and `digest web` to use it)"
         )
-    console.print(f"database ready: {result.database}")
+    console.print(f"database ready: {redact(result.database)}")
     console.print("next: `digest feeds add URL`, `digest subscribers add EMAIL`, `digest run`")
 
 
@@ -101,20 +103,17 @@ def print_config_check(result: CheckResult, path: Path | None) -> None:
 
 
 def feed_dict(feed: Feed) -> dict[str, Any]:
-    return {
-        "url": feed.url,
-        "title": feed.title,
-        "outlet": feed.outlet,
-        "items": feed.item_count,
-        "last_fetched_at": feed.last_fetched_at.isoformat() if feed.last_fetched_at else None,
-        "last_success_at": feed.last_success_at.isoformat() if feed.last_success_at else None,
-        "last_status": feed.last_status,
-        "last_error": feed.last_error,
-        "consecutive_failures": feed.consecutive_failures,
-        "state": feed_state(feed),
-        "disabled_reason": feed.disabled_reason,
-        "next_attempt_at": feed.next_attempt_at.isoformat() if feed.next_attempt_at else None,
-    }
+    fetched = ("last_fetched_at", "last_success_at", "last_status", "last_error")
+    data: dict[str, Any] = jsonable(
+        {
+            **fields_of(feed, ("url", "title", "outlet")),
+            "items": feed.item_count,
+            **fields_of(feed, (*fetched, "consecutive_failures")),
+            "state": feed_state(feed),
+            **fields_of(feed, ("disabled_reason", "next_attempt_at")),
+        }
+    )
+    return data
 
 
 def feed_state(feed: Feed) -> str:

@@ -7,6 +7,8 @@ and exits with ``exit_code``; no traceback reaches a user.
 
 from __future__ import annotations
 
+import sys
+
 
 def one_line(exc: BaseException) -> str:
     """The first line of a library error's message (its type name when it has none)."""
@@ -34,6 +36,20 @@ class UsageError(DigestError):
 
 class StoreError(DigestError):
     """The database could not be opened, migrated or written."""
+
+
+def database_error(exc: BaseException) -> StoreError | None:
+    """A database failure that escaped the store (a read-only file, a full disk, a lock held
+    too long) as a StoreError saying only what the driver said: SQLAlchemy's own message
+    carries the statement and its parameters, which hold item text and subscriber addresses.
+    None for anything else. Looks SQLAlchemy up instead of importing it (`--help` stays light)."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None or not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    said = one_line(exc.orig) if exc.orig is not None else type(exc).__name__
+    if "readonly" in said or "read-only" in said:
+        said += " (check that the database file and its folder are writable by this user)"
+    return StoreError(f"database error: {said}")
 
 
 class TopicError(DigestError):

@@ -20,7 +20,8 @@ from digest.app import App
 from digest.config import Settings
 from digest.editions.decide import Action, Policy, decide, send_date_problem
 from digest.editions.service import Editions, describe, groups
-from digest.errors import DigestError, EditionError, UsageError
+from digest.errors import DigestError, EditionError, UsageError, database_error
+from digest.redact import redact
 from digest.sendtimes import DEFAULT_ZONE, catch_up_date, next_send, zone_of
 from digest.store.runs import RunLog
 from digest.types import (
@@ -84,9 +85,11 @@ def _recorded(app: App, job: str, zone: str = "", day: date | None = None) -> It
     try:
         yield record
     except DigestError as exc:
-        record.outcome, record.error, record.exc = RunOutcome.ERROR, str(exc), exc
+        record.outcome, record.error, record.exc = RunOutcome.ERROR, redact(str(exc)), exc
     except Exception as exc:  # a bug: still recorded, then raised for the scheduler's log
-        record.outcome, record.error = RunOutcome.ERROR, f"{type(exc).__name__}: {exc}"
+        stored = database_error(exc)  # not the statement: it holds item text and addresses
+        text = str(stored) if stored is not None else f"{type(exc).__name__}: {exc}"
+        record.outcome, record.error = RunOutcome.ERROR, redact(text)
         _finish(app, runs, run_id, record, started)
         raise
     _finish(app, runs, run_id, record, started)

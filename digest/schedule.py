@@ -34,6 +34,7 @@ from digest.app import App, make_app
 from digest.config import Settings, load_settings
 from digest.editions.service import groups
 from digest.errors import ConfigError, DigestError, LockError, one_line
+from digest.redact import redact
 from digest.sendtimes import LocalDailyTrigger, latest_send, next_send
 from digest.stopping import stop_on_signals
 from digest.store.database import driver_url
@@ -230,6 +231,14 @@ def sync_jobs(scheduler: BackgroundScheduler, settings: Settings, zones: list[st
             scheduler.remove_job(job_id, jobstore="default")
 
 
+class RedactingFormatter(logging.Formatter):
+    """Log lines, tracebacks included, never show a URL's password (a database error quotes
+    the URL it was given)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def build_scheduler(settings: Settings, zones: list[str]) -> BackgroundScheduler:
     if settings.path is None:
         raise ConfigError(
@@ -253,9 +262,9 @@ def build_scheduler(settings: Settings, zones: list[str]) -> BackgroundScheduler
 
 def serve(settings: Settings, *, echo: Callable[[str], None]) -> None:
     """Run until SIGTERM or SIGINT; a send in progress finishes its current message first."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if settings.path is None:
@@ -337,21 +346,16 @@ def _run_schedule(
         scheduler.add_job(
             catch_up_job, args=[str(settings.path)], id=CATCH_UP_JOB_ID, jobstore="local"
         )
-        scheduler.add_job(
-            confirmations_job,
-            IntervalTrigger(seconds=CONFIRMATIONS_EVERY_SECONDS),
-            args=[str(settings.path)],
-            id=CONFIRMATIONS_JOB_ID,
-            jobstore="local",
-            coalesce=True,
-            max_instances=1,
-        )
+        periodic = [(confirmations_job, CONFIRMATIONS_EVERY_SECONDS, CONFIRMATIONS_JOB_ID)]
         if settings.digest.require_approval:
+            periodic.append((approvals_job, APPROVALS_EVERY_SECONDS, APPROVALS_JOB_ID))
+        for job, seconds, job_id in periodic:
+            # one run at a time: a slow round is not stacked up behind itself
             scheduler.add_job(
-                approvals_job,
-                IntervalTrigger(seconds=APPROVALS_EVERY_SECONDS),
+                job,
+                IntervalTrigger(seconds=seconds),
                 args=[str(settings.path)],
-                id=APPROVALS_JOB_ID,
+                id=job_id,
                 jobstore="local",
                 coalesce=True,
                 max_instances=1,

@@ -18,8 +18,10 @@ from digest.config import (
     new_secret_key,
     render_config_template,
 )
-from digest.errors import ConfigError, UsageError
+from digest.errors import ConfigError, UsageError, one_line
+from digest.private_files import write_private
 from digest.store.database import open_database, shown_url
+from digest.topic_files import missing_topic
 
 
 @dataclass(frozen=True)
@@ -66,18 +68,20 @@ def init_folder(
             database = _existing_database(path)  # --force keeps the database too
         fresh = _Keys(new_secret_key(), new_secret_key(), ())
         chosen = kept or fresh
-        path.write_text(
+        _write(
+            path,
             render_config_template(
                 chosen.secret_key,
                 chosen.suppression_key,
                 chosen.old_secret_keys,
                 database=database.strip() if database else DEFAULT_DATABASE,
             ),
-            encoding="utf-8",
         )
-        path.chmod(0o600)  # it holds the secret key
         keys = "kept" if kept else "new"
     settings = load_settings(path)
+    missing = missing_topic(settings.digest.topic)
+    if missing is not None:
+        raise missing  # before the database is created
     with open_database(settings.digest.database):
         pass
     return InitResult(config=path, database=shown_url(settings.digest.database), keys=keys)
@@ -136,8 +140,15 @@ def rotate_secret_key(path: Path) -> None:
         digest["suppression_key"] = current
     digest["old_secret_keys"] = [current, *old]
     digest["secret_key"] = new_secret_key()
-    path.write_text(tomlkit.dumps(document), encoding="utf-8")
-    path.chmod(0o600)
+    _write(path, tomlkit.dumps(document))
+
+
+def _write(path: Path, text: str) -> None:
+    """The config holds the secret key: only its owner may ever read it."""
+    try:
+        write_private(path, text)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {one_line(exc)}") from exc
 
 
 def _read(path: Path) -> str:

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.errors import UsageError
+from digest.errors import TopicError, UsageError
 from subscribers.csvio import write_csv
 from subscribers.importer import import_csv
 from subscribers.presets import preset_named
-from subscribers.types import ImportReport, Subscriber
+from subscribers.types import ImportReport, Subscriber, SubscriberList
 
 if TYPE_CHECKING:
     from digest.app import App
@@ -99,3 +99,33 @@ def change_subscriber(
         if given is not None
     ]
     return changed, what
+
+
+def create_list(
+    app: App, name: str, *, topic: str | None = None, description: str | None = None
+) -> SubscriberList:
+    """`digest lists add`: the topic must be one digest knows (a bundled key, the configured
+    topic's key, or a topic file that loads: its key is stored), or no one would ever be
+    mailed from the list."""
+    return app.subscribers.create_list(
+        name, now=app.clock(), topic=_known_topic(app, topic), description=description
+    )
+
+
+def _known_topic(app: App, topic: str | None) -> str | None:
+    from digest.editorial.topic import load_topic
+    from digest.topic_files import bundled_topics
+
+    if not topic:
+        return None
+    if topic == app.topic.key or topic in bundled_topics():
+        return topic
+    if topic.endswith(".toml") or "/" in topic:
+        try:
+            return load_topic(Path(topic)).key
+        except TopicError as exc:
+            raise UsageError(str(exc)) from exc
+    known = sorted({app.topic.key, *bundled_topics()})
+    raise UsageError(
+        f"unknown topic {topic!r} (known: {', '.join(known)}; or the path of a topic file)"
+    )

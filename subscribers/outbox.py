@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Row, Update, and_, func, or_, select, update
 
+from digest.store.claims import claim_each
 from digest.store.database import Database
 from digest.store.models import ConfirmationRow
 
@@ -79,39 +81,36 @@ class ConfirmationOutbox:
             and_(ConfirmationRow.status == QUEUED, ConfirmationRow.next_attempt_at <= now),
             and_(ConfirmationRow.status == SENDING, ConfirmationRow.claimed_at < now - CLAIM_LEASE),
         )
-        claimed: list[QueuedConfirmation] = []
-        with self._sessions() as session:
-            rows = session.execute(
-                select(
-                    ConfirmationRow.id,
-                    ConfirmationRow.subscriber_id,
-                    ConfirmationRow.queued_at,
-                    ConfirmationRow.attempts,
-                    ConfirmationRow.status,
-                    ConfirmationRow.claimed_at,
+        candidates = (
+            select(
+                ConfirmationRow.id,
+                ConfirmationRow.subscriber_id,
+                ConfirmationRow.queued_at,
+                ConfirmationRow.attempts,
+                ConfirmationRow.status,
+            )
+            .where(due, ConfirmationRow.id > after_id)
+            .order_by(ConfirmationRow.id)
+            .limit(limit)
+        )
+
+        def take(row: Row[Any]) -> Update:
+            # the row as it was read: of two senders, only one changes it
+            return (
+                update(ConfirmationRow)
+                .where(
+                    ConfirmationRow.id == row.id,
+                    ConfirmationRow.status == row.status,
+                    ConfirmationRow.attempts == row.attempts,
+                    due,
                 )
-                .where(due, ConfirmationRow.id > after_id)
-                .order_by(ConfirmationRow.id)
-                .limit(limit)
-            ).all()
-        for row in rows:
-            with self._sessions.begin() as session:
-                # the row as it was read: of two senders, only one changes it
-                taken = session.execute(
-                    update(ConfirmationRow)
-                    .where(
-                        ConfirmationRow.id == row.id,
-                        ConfirmationRow.status == row.status,
-                        ConfirmationRow.attempts == row.attempts,
-                        due,
-                    )
-                    .values(status=SENDING, claimed_at=now, attempts=row.attempts + 1)
-                )
-            if taken.rowcount:  # type: ignore[attr-defined]
-                claimed.append(
-                    QueuedConfirmation(row.id, row.subscriber_id, row.queued_at, row.attempts + 1)
-                )
-        return claimed
+                .values(status=SENDING, claimed_at=now, attempts=row.attempts + 1)
+            )
+
+        return [
+            QueuedConfirmation(row.id, row.subscriber_id, row.queued_at, row.attempts + 1)
+            for row in claim_each(self._sessions, candidates, take)
+        ]
 
     def finish(self, row_id: int, status: str, *, now: datetime, error: str | None = None) -> None:
         """Record a claimed row's outcome: sent, skipped or failed."""

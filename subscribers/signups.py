@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Row, Update, delete, func, or_, select, update
 
+from digest.store.claims import claim_each
 from digest.store.database import Database
 from digest.store.models import SignupRow
 
@@ -47,29 +49,20 @@ class SignupQueue:
         """Take up to ``limit`` sign-ups after ``after_id``, oldest first, that nobody else
         holds (or whose holder died)."""
         free = or_(SignupRow.claimed_at.is_(None), SignupRow.claimed_at < now - CLAIM_LEASE)
-        with self._sessions() as session:
-            rows = session.execute(
-                select(
-                    SignupRow.id,
-                    SignupRow.email,
-                    SignupRow.name,
-                    SignupRow.list_name,
-                    SignupRow.source,
-                    SignupRow.claimed_at,
-                )
-                .where(free, SignupRow.id > after_id)
-                .order_by(SignupRow.id)
-                .limit(limit)
-            ).all()
-        claimed = []
-        for row in rows:
-            with self._sessions.begin() as session:
-                taken = session.execute(
-                    update(SignupRow).where(SignupRow.id == row.id, free).values(claimed_at=now)
-                )
-            if taken.rowcount:  # type: ignore[attr-defined]
-                claimed.append(Signup(row.id, row.email, row.name, row.list_name, row.source))
-        return claimed
+        candidates = (
+            select(
+                SignupRow.id, SignupRow.email, SignupRow.name, SignupRow.list_name, SignupRow.source
+            )
+            .where(free, SignupRow.id > after_id)
+            .order_by(SignupRow.id)
+            .limit(limit)
+        )
+
+        def take(row: Row[Any]) -> Update:
+            return update(SignupRow).where(SignupRow.id == row.id, free).values(claimed_at=now)
+
+        taken = claim_each(self._sessions, candidates, take)
+        return [Signup(row.id, row.email, row.name, row.list_name, row.source) for row in taken]
 
     def done(self, signup_id: int) -> None:
         """Forget an applied sign-up (the subscriber row records its consent source)."""

@@ -463,8 +463,10 @@ class SubscriberStore:
 
     # --- GDPR --------------------------------------------------------------------------------
 
-    def erase(self, email: str, *, now: datetime) -> None:
-        """Delete every piece of personal data about ``email``; keep it suppressed (as a hash)."""
+    def erase(self, email: str, *, now: datetime) -> bool:
+        """Delete every piece of personal data about ``email``; keep it suppressed (as a hash).
+        False, changing nothing, when nothing is stored about it (a mistyped address must not
+        be suppressed)."""
         address = normalize_email(email)
         digest_hash = self.hasher.current(address)
         with self._sessions.begin() as session:
@@ -479,8 +481,11 @@ class SubscriberStore:
                 )
                 session.execute(delete(ListMemberRow).where(ListMemberRow.subscriber_id == row.id))
                 session.delete(row)
-            session.execute(delete(DeliveryRow).where(DeliveryRow.email == address))
+            copies = session.execute(delete(DeliveryRow).where(DeliveryRow.email == address))
+            if row is None and not getattr(copies, "rowcount", 0):
+                return False
             self._add_suppression(session, address, digest_hash, "erased", now)
+            return True
 
     def export_data(self, email: str) -> dict[str, Any]:
         """Everything stored about one subscriber (GDPR access request), as plain data."""

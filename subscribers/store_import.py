@@ -7,6 +7,7 @@ stay here; subscribers/importer.py parses and decides nothing about the database
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -42,31 +43,29 @@ def apply_import(
     list_ids = {row.name: row.id for row in session.execute(select(ListRow.name, ListRow.id))}
     # A batch at a time, in the one transaction: the rows being written and the statements'
     # parameters stay small whatever the file's size (records hold one row per address).
+    run = _Run(session, lists_named, report, now, source, lists, consented, list_ids)
     for start in range(0, len(records), _BATCH):
-        _apply_batch(
-            session,
-            lists_named,
-            records[start : start + _BATCH],
-            report,
-            now,
-            source,
-            lists,
-            consented,
-            list_ids,
-        )
+        _apply_batch(run, records[start : start + _BATCH])
 
 
-def _apply_batch(
-    session: Session,
-    lists_named: ListsNamed,
-    records: list[ImportRecord],
-    report: ImportReport,
-    now: datetime,
-    source: str,
-    lists: Sequence[str],
-    consented: bool,
-    list_ids: dict[str, int],
-) -> None:
+@dataclass(frozen=True)
+class _Run:
+    """One import's settings and shared state, the same for each of its batches."""
+
+    session: Session
+    lists_named: ListsNamed
+    report: ImportReport
+    now: datetime
+    source: str
+    lists: Sequence[str]
+    consented: bool
+    #: List name -> id; the default list is added when a batch first needs it.
+    list_ids: dict[str, int]
+
+
+def _apply_batch(run: _Run, records: list[ImportRecord]) -> None:
+    session, lists_named, report, now = run.session, run.lists_named, run.report, run.now
+    source, lists, consented, list_ids = run.source, run.lists, run.consented, run.list_ids
     existing: dict[str, Any] = {}
     emails = [record.email for record in records]
     for start in range(0, len(emails), _CHUNK):

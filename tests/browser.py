@@ -77,14 +77,28 @@ def click_to_load(browser: object, element: object, timeout: float = 20) -> None
     document is being swapped or is still loading ("Node ... does not belong to the
     document"), under load.
     """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.wait import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
     element.click()  # type: ignore[attr-defined]
+
+    def old_page_gone(_browser: object) -> bool:
+        try:
+            page.is_enabled()  # type: ignore[attr-defined]
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            # Mid-swap, ChromeDriver reports the old node as foreign to the (new) document
+            # rather than stale: gone all the same.
+            if "does not belong to the document" in (exc.msg or ""):
+                return True
+            raise
+        return False
+
     wait = WebDriverWait(browser, timeout)
-    wait.until(staleness_of(page))
+    wait.until(old_page_gone)
     # ChromeDriver can renumber the new document's nodes until it has loaded: an element found
     # before then may fail with the same error when clicked.
     wait.until(lambda b: b.execute_script("return document.readyState") == "complete")

@@ -7,13 +7,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
 from tests.databases import fresh_database, run_sql
+from tests.misbehaving import MisbehavingServer
 from tests.servers import FeedHTTPServer, SmtpServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -42,20 +43,35 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return work
 
 
-@pytest.fixture
-def feed_http() -> Iterator[FeedHTTPServer]:
-    server = FeedHTTPServer()
+class _Server(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=_Server)
+
+
+def _running(server: _S) -> Iterator[_S]:
+    """A fixture's body for a loopback server: started for the test, stopped after it."""
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def feed_http() -> Iterator[FeedHTTPServer]:
+    yield from _running(FeedHTTPServer())
 
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+    yield from _running(SmtpServer())
+
+
+@pytest.fixture
+def misbehaving() -> Iterator[MisbehavingServer]:
+    """A loopback HTTP server whose routes each test sets to answer as badly as it needs."""
+    yield from _running(MisbehavingServer())
 
 
 class Workspace:

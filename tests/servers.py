@@ -93,6 +93,8 @@ class RecordingHandler:
     "451 ...", "452 ...", "550 ..."), "drop" (connection closed before the DATA reply) or
     "stall" (no DATA reply for ``stall_seconds``, past the client's timeout; not accepted).
     ``delay`` slows every DATA reply down (a slow relay). A 421 closes the connection.
+    With ``hold_after`` set, messages beyond that many wait before their DATA reply until
+    ``release`` is set: the relay stalls while the test does something to the sender.
     """
 
     def __init__(self) -> None:
@@ -106,6 +108,9 @@ class RecordingHandler:
         self.connections = 0
         #: Every fault answered, as (recipient, fault).
         self.injected: list[tuple[str, str]] = []
+        self.hold_after: int | None = None
+        self.release = threading.Event()
+        self._holding = 0
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
 
@@ -143,6 +148,20 @@ class RecordingHandler:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         if self.delay:
             await asyncio.sleep(self.delay)
+        with self._lock:
+            held = self.hold_after is not None and len(self.messages) >= self.hold_after
+            self._holding += held
+        if not held:
+            return await self._data(server, envelope)
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
+            return await self._data(server, envelope)
+        finally:
+            with self._lock:
+                self._holding -= 1
+                self._arrived.notify_all()
+
+    async def _data(self, server, envelope) -> str:
         if self.drop & set(envelope.rcpt_tos):
             server.transport.close()
             return "421 4.3.0 going away"  # never reaches the client: the connection is gone
@@ -161,6 +180,12 @@ class RecordingHandler:
             )
             self._arrived.notify_all()
         return "250 2.0.0 queued"
+
+    def release_held(self, timeout: float = 60.0) -> bool:
+        """Let held messages through and wait until each has its answer."""
+        self.release.set()
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self._holding == 0, timeout)
 
     def wait_for(self, count: int, timeout: float = 60.0) -> bool:
         """Wait until ``count`` messages have been accepted; False if ``timeout`` ran out."""

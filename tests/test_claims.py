@@ -7,19 +7,15 @@ rows with FOR UPDATE SKIP LOCKED).
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 from tests.conftest import Workspace
+from tests.processes import digest_process, python_module
 from tests.servers import SmtpServer
 from tests.test_delivery import DAY, add_subscribers, built, delivery_config
 
-ROOT = Path(__file__).resolve().parent.parent
 STAMP = "2025-06-01 00:00:00.000000"
 
 
@@ -46,17 +42,7 @@ def ledger_of(workspace: Workspace, rows: int) -> int:
 
 def test_six_claimers_at_once_take_every_row_exactly_once_and_never_fail(workspace: Workspace):
     edition = ledger_of(workspace, 3000)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    claimers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.claimer", workspace.database, str(edition)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for _ in range(6)
-    ]
+    claimers = [python_module("tests.claimer", workspace.database, str(edition)) for _ in range(6)]
     outputs = [claimer.communicate(timeout=300) for claimer in claimers]
     # a deadlock or serialization failure the ledger did not retry would end a claimer here
     assert [claimer.returncode for claimer in claimers] == [0] * 6, [err for _, err in outputs]
@@ -69,17 +55,6 @@ def test_six_claimers_at_once_take_every_row_exactly_once_and_never_fail(workspa
     assert workspace.sql("select count(*) from deliveries where uncertain") == [(0,)]
 
 
-def _send_process(workspace: Workspace) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "digest", "--config", str(workspace.config)]
-        + ["send", "--any-date", "--json", "--date", DAY],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-
-
 def test_a_sender_stopped_past_its_lease_sends_nothing_it_no_longer_holds(
     workspace: Workspace, fixture_feeds, smtp_server: SmtpServer
 ):
@@ -88,7 +63,7 @@ def test_a_sender_stopped_past_its_lease_sends_nothing_it_no_longer_holds(
     add_subscribers(workspace, people)
     delivery_config(workspace, connections=1, lease_seconds=2)
     smtp_server.handler.delay = 0.3  # a slow relay: the stop lands mid-run
-    paused = _send_process(workspace)
+    paused = digest_process(workspace, "send", "--any-date", "--json", "--date", DAY)
     try:
         assert smtp_server.handler.wait_for(2), "the first sender never got going"
         paused.send_signal(signal.SIGSTOP)

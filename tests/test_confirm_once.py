@@ -3,39 +3,25 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from digest.app import make_app
-from digest.config import load_settings
 from digest.errors import SubscriberError
 from subscribers.optin import confirm_url, send_queued
 from subscribers.tokens import CONFIRM, UNSUBSCRIBE
+from tests.clocks import Clock
 from tests.conftest import Workspace
+from tests.sites import T0, web_site
 
-T0 = datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
 NEUTRAL = "Nothing to confirm"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
 def site(workspace: Workspace):
-    from digest.web.app import create_web_app
-
-    clock = Clock()
-    app = make_app(load_settings(workspace.config), clock=clock)
-    flask_app = create_web_app(app)
-    flask_app.testing = True
-    yield app, flask_app.test_client(), clock
-    app.close()
+    clock = Clock(T0)
+    with web_site(workspace, clock) as (app, client):
+        yield app, client, clock
 
 
 def link_path(app, email: str) -> str:

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from digest.app import make_app
 from digest.config import load_settings
 from subscribers.optin import request_confirmation, send_queued
 from subscribers.outbox import ConfirmationOutbox
+from tests.clocks import Clock
 from tests.conftest import Workspace
-
-T0 = datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.sites import T0
 
 
 def test_the_daemons_job_sends_what_the_form_queued(workspace: Workspace, smtp_server):
@@ -33,7 +25,7 @@ def test_the_daemons_job_sends_what_the_form_queued(workspace: Workspace, smtp_s
 
 
 def test_two_senders_never_send_the_same_row(workspace: Workspace):
-    clock = Clock()
+    clock = Clock(T0)
     apps = [make_app(load_settings(workspace.config), clock=clock) for _ in range(2)]
     try:
         request_confirmation(apps[0], "bob@example.com", source="test", strict=False)
@@ -51,7 +43,7 @@ def test_two_senders_never_send_the_same_row(workspace: Workspace):
 def test_rows_for_someone_no_longer_pending_are_skipped_and_stale_ones_given_up(
     workspace: Workspace, smtp_server
 ):
-    clock = Clock()
+    clock = Clock(T0)
     with make_app(load_settings(workspace.config), clock=clock) as app:
         for email in ("cy@example.com", "dee@example.com", "eve@example.com"):
             request_confirmation(app, email, source="test", strict=False)
@@ -71,7 +63,7 @@ def test_rows_for_someone_no_longer_pending_are_skipped_and_stale_ones_given_up(
 def test_a_queued_sign_up_is_applied_once_whoever_applies_it(workspace: Workspace, smtp_server):
     from subscribers.signups import SignupQueue
 
-    clock = Clock()
+    clock = Clock(T0)
     apps = [make_app(load_settings(workspace.config), clock=clock) for _ in range(2)]
     try:
         queue = SignupQueue(apps[0].database)
@@ -91,7 +83,7 @@ def test_a_queued_sign_up_is_applied_once_whoever_applies_it(workspace: Workspac
 def test_erasure_also_forgets_a_waiting_sign_up_and_confirmation(workspace: Workspace):
     from subscribers.signups import SignupQueue
 
-    with make_app(load_settings(workspace.config), clock=Clock()) as app:
+    with make_app(load_settings(workspace.config), clock=Clock(T0)) as app:
         request_confirmation(app, "ivy@example.com", source="test", strict=False)
         queue = SignupQueue(app.database)
         queue.add("ivy@example.com", name="Ivy", list_name=None, source="web form", now=T0)
@@ -105,7 +97,7 @@ def test_erasure_also_forgets_a_waiting_sign_up_and_confirmation(workspace: Work
 def test_status_shows_what_waits_in_the_sign_up_queue_and_the_outbox(workspace: Workspace):
     from subscribers.signups import SignupQueue
 
-    with make_app(load_settings(workspace.config), clock=Clock()) as app:
+    with make_app(load_settings(workspace.config), clock=Clock(T0)) as app:
         request_confirmation(app, "jo@example.com", source="test", strict=False)
         SignupQueue(app.database).add(
             "kit@example.com", name=None, list_name=None, source="web form", now=T0

@@ -168,6 +168,29 @@ def test_many_failures_in_a_row_pause_the_run(workspace, fixture_feeds, smtp_ser
     assert smtp_server.handler.messages == []
 
 
+def test_a_pause_stops_every_connection_before_its_next_message(
+    workspace, fixture_feeds, smtp_server
+):
+    """With several connections (and a rate limit that keeps them waiting for their slots),
+    the pause reaches each connection before its next message: beyond the failures that
+    paused the run, at most the one message each other connection already had under way."""
+    built(workspace, fixture_feeds)
+    people = [f"p{n:02}@example.com" for n in range(40)]
+    add_subscribers(workspace, people)
+    connections, pause_after = 3, 3
+    delivery_config(
+        workspace, connections=connections, pause_after_failures=pause_after, rate_per_second=20
+    )
+    smtp_server.handler.faults = {p: ["451 4.3.0 greylisted"] for p in people}
+    result = workspace.invoke("send", "--any-date", "--date", DAY, code=1)
+    assert "paused after" in result.stderr
+    counts = workspace.json("deliveries", "--date", DAY)["counts"]
+    tried = len(smtp_server.handler.injected)  # every message the relay saw
+    assert pause_after <= counts["deferred"] == tried <= pause_after + connections - 1
+    assert counts["sent"] == counts["sending"] == 0
+    assert counts["pending"] == len(people) - tried
+
+
 def test_preferences_choose_sections_and_plain_text(workspace, fixture_feeds, smtp_server):
     edition = built(workspace, fixture_feeds)
     sections = edition["sections"]
@@ -297,6 +320,9 @@ def test_killed_mid_send_the_rerun_sends_the_rest_and_repeats_at_most_one_per_co
     connections = 4
     delivery_config(workspace, connections=connections)
     smtp_server.handler.delay = 0.02
+    # the relay holds every message after the 40th: the kill lands mid-run however loaded
+    # the machine (those held, already sent in full, are accepted once the sender is dead)
+    smtp_server.handler.hold_after = 40
     process = _send_process(workspace)
     try:
         assert smtp_server.handler.wait_for(40), "the sender never got going"
@@ -304,8 +330,9 @@ def test_killed_mid_send_the_rerun_sends_the_rest_and_repeats_at_most_one_per_co
     finally:
         process.kill()
         process.wait()
+        assert smtp_server.handler.release_held()
     got_before = len(smtp_server.handler.messages)
-    assert got_before < len(people)
+    assert 40 <= got_before <= 40 + connections
 
     # The re-run comes after the dead sender's lease, as it would later. The killed process dated
     # its claims by the system clock, so the re-run's clock is that one read once, moved past the

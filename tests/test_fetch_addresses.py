@@ -24,16 +24,8 @@ FEED = (
 )
 
 
-@pytest.fixture
-def server() -> Iterator[MisbehavingServer]:
-    srv = MisbehavingServer()
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-def port_of(server: MisbehavingServer) -> int:
-    return int(server.url("/").rsplit(":", 1)[1].split("/")[0])
+def port_of(misbehaving: MisbehavingServer) -> int:
+    return int(misbehaving.url("/").rsplit(":", 1)[1].split("/")[0])
 
 
 class RebindingResolver:
@@ -66,41 +58,42 @@ class LoopbackOnly(httpx.BaseTransport):
         self._real.close()
 
 
-def test_a_rebinding_name_is_never_fetched_from_loopback(server):
-    server.routes["/feed.xml"] = respond(FEED)
+def test_a_rebinding_name_is_never_fetched_from_loopback(misbehaving):
+    misbehaving.routes["/feed.xml"] = respond(FEED)
     resolver = RebindingResolver()
     transport = LoopbackOnly()
-    url = f"http://rebind.test:{port_of(server)}/feed.xml"
+    url = f"http://rebind.test:{port_of(misbehaving)}/feed.xml"
     settings = FetchSettings(allow_private_addresses=False, timeout_seconds=5)
     fetcher = HttpFetcher(settings, transport=transport, resolver=resolver)
     with fetcher, pytest.raises(FetchError, match="network error"):
         fetcher.fetch(url)
-    assert server.count("/feed.xml") == 0  # loopback never asked
-    assert resolver.calls == [("rebind.test", port_of(server))]  # resolved once: checked = used
+    assert misbehaving.count("/feed.xml") == 0  # loopback never asked
+    # resolved once: the address checked is the address used
+    assert resolver.calls == [("rebind.test", port_of(misbehaving))]
     assert transport.connects == [
-        ("93.184.216.34", f"rebind.test:{port_of(server)}", "rebind.test")
+        ("93.184.216.34", f"rebind.test:{port_of(misbehaving)}", "rebind.test")
     ]
 
 
-def test_the_checked_address_is_refused_before_any_connection(server):
-    server.routes["/feed.xml"] = respond(FEED)
+def test_the_checked_address_is_refused_before_any_connection(misbehaving):
+    misbehaving.routes["/feed.xml"] = respond(FEED)
     transport = LoopbackOnly()
     settings = FetchSettings(allow_private_addresses=False)
     fetcher = HttpFetcher(settings, transport=transport, resolver=lambda h, p: ["127.0.0.1"])
     with fetcher, pytest.raises(FetchError, match=r"non-public address \(127\.0\.0\.1\)"):
-        fetcher.fetch(f"http://looks-public.test:{port_of(server)}/feed.xml")
-    assert transport.connects == [] and server.count("/feed.xml") == 0
+        fetcher.fetch(f"http://looks-public.test:{port_of(misbehaving)}/feed.xml")
+    assert transport.connects == [] and misbehaving.count("/feed.xml") == 0
 
 
-def test_a_name_connects_to_its_resolved_address_and_keeps_its_host_header(server):
+def test_a_name_connects_to_its_resolved_address_and_keeps_its_host_header(misbehaving):
     seen: list[str] = []
 
     def handler(request: BaseHTTPRequestHandler) -> None:
         seen.append(request.headers["Host"])
         respond(FEED)(request)
 
-    server.routes["/feed.xml"] = handler
-    port = port_of(server)
+    misbehaving.routes["/feed.xml"] = handler
+    port = port_of(misbehaving)
     resolver = {"feeds.pinned.test": ["127.0.0.1"]}
     settings = FetchSettings(allow_private_addresses=True)
     with HttpFetcher(settings, resolver=lambda host, _port: resolver[host]) as fetcher:
@@ -110,13 +103,13 @@ def test_a_name_connects_to_its_resolved_address_and_keeps_its_host_header(serve
     assert seen == [f"feeds.pinned.test:{port}"]
 
 
-def test_the_next_address_is_tried_when_one_refuses(server):
-    server.routes["/feed.xml"] = respond(FEED)
+def test_the_next_address_is_tried_when_one_refuses(misbehaving):
+    misbehaving.routes["/feed.xml"] = respond(FEED)
     closed = MisbehavingServer()  # started and stopped: its port now refuses connections
     closed.start()
     dead = port_of(closed)
     closed.stop()
-    port = port_of(server)
+    port = port_of(misbehaving)
     # The server listens on 127.0.0.1 only; 127.0.0.2 (also loopback) refuses.
     settings = FetchSettings(allow_private_addresses=True)
     with HttpFetcher(settings, resolver=lambda h, p: ["127.0.0.2", "127.0.0.1"]) as fetcher:
@@ -141,12 +134,12 @@ SPECIAL_V4 = ["192.0.0.8", "192.0.0.170", "198.18.0.1", "100.64.0.1", "224.0.0.1
 
 
 @pytest.mark.parametrize("address", HIDDEN_LOOPBACK + SPECIAL_V4)
-def test_addresses_hiding_a_private_ipv4_or_special_are_refused(server, address):
+def test_addresses_hiding_a_private_ipv4_or_special_are_refused(misbehaving, address):
     """As a literal in the URL and as what a name resolves to: refused before connecting."""
     transport = LoopbackOnly()
     settings = FetchSettings(allow_private_addresses=False)
     host = f"[{address}]" if ":" in address else address
-    port = port_of(server)
+    port = port_of(misbehaving)
     fetcher = HttpFetcher(settings, transport=transport)
     with fetcher, pytest.raises(FetchError, match="non-public address"):
         fetcher.fetch(f"http://{host}:{port}/feed.xml")

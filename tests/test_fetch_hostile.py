@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import time
 import zlib
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from digest.ingest import fetch as fetch_module
 from tests.conftest import Workspace
-from tests.misbehaving import MisbehavingServer, redirect, respond
+from tests.misbehaving import redirect, respond
 
 
 def feed(*titles: str, base: str = "https://news.example") -> bytes:
@@ -32,14 +31,6 @@ def feed(*titles: str, base: str = "https://news.example") -> bytes:
 
 
 GOOD = feed("Tariff talks resume", "Port volumes rise")
-
-
-@pytest.fixture
-def server() -> Iterator[MisbehavingServer]:
-    srv = MisbehavingServer()
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 def set_fetch(workspace: Workspace, **values: object) -> None:
@@ -103,13 +94,13 @@ def claims_gigabytes(request: BaseHTTPRequestHandler) -> None:
         request.wfile.write(zeros)
 
 
-def test_slow_endless_and_huge_bodies_fail_alone_and_quickly(workspace, server):
+def test_slow_endless_and_huge_bodies_fail_alone_and_quickly(workspace, misbehaving):
     set_fetch(workspace, deadline_seconds=2, timeout_seconds=1.5, max_bytes=200_000)
-    server.routes["/slow.xml"] = one_byte_a_second
-    server.routes["/endless.xml"] = endless
-    server.routes["/huge.xml"] = claims_gigabytes
-    server.routes["/good.xml"] = respond(GOOD)
-    urls = {name: server.url(f"/{name}.xml") for name in ("slow", "endless", "huge", "good")}
+    misbehaving.routes["/slow.xml"] = one_byte_a_second
+    misbehaving.routes["/endless.xml"] = endless
+    misbehaving.routes["/huge.xml"] = claims_gigabytes
+    misbehaving.routes["/good.xml"] = respond(GOOD)
+    urls = {name: misbehaving.url(f"/{name}.xml") for name in ("slow", "endless", "huge", "good")}
     workspace.invoke("feeds", "add", *urls.values())
     report = fetch(workspace)
     assert "2 s deadline" in report[urls["slow"]]["error"]
@@ -126,21 +117,21 @@ def test_slow_endless_and_huge_bodies_fail_alone_and_quickly(workspace, server):
 # --- compression -----------------------------------------------------------------------------
 
 
-def test_gzip_and_deflate_feeds_are_read_and_a_gzip_bomb_is_stopped(workspace, server):
+def test_gzip_and_deflate_feeds_are_read_and_a_gzip_bomb_is_stopped(workspace, misbehaving):
     set_fetch(workspace, max_bytes=1_000_000)
     bomb = gzip.compress(b"\0" * 50_000_000, compresslevel=9)
     assert len(bomb) < 100_000  # small on the wire, 50 MB once inflated
     raw_deflate = zlib.compressobj(wbits=-zlib.MAX_WBITS)
     raw = raw_deflate.compress(feed("Raw deflate story")) + raw_deflate.flush()
-    server.routes["/gz.xml"] = respond(
+    misbehaving.routes["/gz.xml"] = respond(
         gzip.compress(feed("Gzipped story")), headers={"Content-Encoding": "gzip"}
     )
-    server.routes["/zlib.xml"] = respond(
+    misbehaving.routes["/zlib.xml"] = respond(
         zlib.compress(feed("Zlib story")), headers={"Content-Encoding": "deflate"}
     )
-    server.routes["/raw.xml"] = respond(raw, headers={"Content-Encoding": "deflate"})
-    server.routes["/bomb.xml"] = respond(bomb, headers={"Content-Encoding": "gzip"})
-    urls = [server.url(p) for p in ("/gz.xml", "/zlib.xml", "/raw.xml", "/bomb.xml")]
+    misbehaving.routes["/raw.xml"] = respond(raw, headers={"Content-Encoding": "deflate"})
+    misbehaving.routes["/bomb.xml"] = respond(bomb, headers={"Content-Encoding": "gzip"})
+    urls = [misbehaving.url(p) for p in ("/gz.xml", "/zlib.xml", "/raw.xml", "/bomb.xml")]
     workspace.invoke("feeds", "add", *urls)
     report = fetch(workspace)
     assert [report[url]["new"] for url in urls[:3]] == [1, 1, 1]
@@ -178,12 +169,12 @@ def external_entity(secret: Path) -> bytes:
 <description>Inside: &leak;</description></item></channel></rss>""".encode()
 
 
-def test_entity_bombs_and_external_entities_are_harmless(workspace, server, tmp_path):
+def test_entity_bombs_and_external_entities_are_harmless(workspace, misbehaving, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-TOKEN-4711")
-    server.routes["/laughs.xml"] = respond(BILLION_LAUGHS)
-    server.routes["/leaky.xml"] = respond(external_entity(secret))
-    urls = [server.url("/laughs.xml"), server.url("/leaky.xml")]
+    misbehaving.routes["/laughs.xml"] = respond(BILLION_LAUGHS)
+    misbehaving.routes["/leaky.xml"] = respond(external_entity(secret))
+    urls = [misbehaving.url("/laughs.xml"), misbehaving.url("/leaky.xml")]
     workspace.invoke("feeds", "add", *urls)
     report = fetch(workspace)
     for url in urls:  # read leniently or refused: either way recorded, never expanded
@@ -208,11 +199,13 @@ WINDOWS_1252 = (
 ).encode("cp1252")
 
 
-def test_mis_encoded_and_odd_xml_is_read(workspace, server):
-    server.routes["/latin.xml"] = respond(MIS_ENCODED)  # says utf-8, is latin-1
-    server.routes["/cp1252.xml"] = respond(WINDOWS_1252, content_type="text/xml")
-    server.routes["/junk.xml"] = respond(b"<html><body>Not a feed</body></html>", 200, "text/html")
-    urls = [server.url(p) for p in ("/latin.xml", "/cp1252.xml", "/junk.xml")]
+def test_mis_encoded_and_odd_xml_is_read(workspace, misbehaving):
+    misbehaving.routes["/latin.xml"] = respond(MIS_ENCODED)  # says utf-8, is latin-1
+    misbehaving.routes["/cp1252.xml"] = respond(WINDOWS_1252, content_type="text/xml")
+    misbehaving.routes["/junk.xml"] = respond(
+        b"<html><body>Not a feed</body></html>", 200, "text/html"
+    )
+    urls = [misbehaving.url(p) for p in ("/latin.xml", "/cp1252.xml", "/junk.xml")]
     workspace.invoke("feeds", "add", *urls)
     report = fetch(workspace)
     assert report[urls[0]]["new"] == 1 and report[urls[1]]["new"] == 1
@@ -225,10 +218,10 @@ def test_mis_encoded_and_odd_xml_is_read(workspace, server):
 # --- addresses and redirects -----------------------------------------------------------------
 
 
-def test_redirect_to_a_private_address_is_refused(workspace, server, monkeypatch):
+def test_redirect_to_a_private_address_is_refused(workspace, misbehaving, monkeypatch):
     """A public-looking host that redirects to loopback: the second hop is refused."""
     set_fetch(workspace, allow_private_addresses=False)
-    port = int(server.url("/").rsplit(":", 1)[1].split("/")[0])
+    port = int(misbehaving.url("/").rsplit(":", 1)[1].split("/")[0])
     real_refuse = fetch_module.refuse_private_host
 
     def refuse(host: str, port: int, resolver: fetch_module.Resolver) -> list[str]:
@@ -237,15 +230,15 @@ def test_redirect_to_a_private_address_is_refused(workspace, server, monkeypatch
         return real_refuse(host, port, resolver)
 
     monkeypatch.setattr(fetch_module, "refuse_private_host", refuse)
-    server.routes["/hop.xml"] = redirect(server.url("/internal.xml"), status=302)
-    server.routes["/internal.xml"] = respond(GOOD)
-    server.routes["/direct.xml"] = respond(GOOD)
+    misbehaving.routes["/hop.xml"] = redirect(misbehaving.url("/internal.xml"), status=302)
+    misbehaving.routes["/internal.xml"] = respond(GOOD)
+    misbehaving.routes["/direct.xml"] = respond(GOOD)
     hop = f"http://feeds.public.test:{port}/hop.xml"
     direct = f"http://feeds.public.test:{port}/direct.xml"
     workspace.invoke("feeds", "add", hop, direct)
     report = fetch(workspace)
     assert "non-public address (127.0.0.1)" in report[hop]["error"]
-    assert server.count("/internal.xml") == 0  # never asked
+    assert misbehaving.count("/internal.xml") == 0  # never asked
     assert report[direct]["new"] == 2
 
 
@@ -255,15 +248,17 @@ def test_refused_address_kinds():
             fetch_module.refuse_private_host(host, 80)
 
 
-def test_redirect_loops_and_chains_fail_with_a_reason(workspace, server):
-    server.routes["/a.xml"] = redirect(server.url("/b.xml"), status=302)
-    server.routes["/b.xml"] = redirect(server.url("/a.xml"), status=302)
+def test_redirect_loops_and_chains_fail_with_a_reason(workspace, misbehaving):
+    misbehaving.routes["/a.xml"] = redirect(misbehaving.url("/b.xml"), status=302)
+    misbehaving.routes["/b.xml"] = redirect(misbehaving.url("/a.xml"), status=302)
     for n in range(7):
-        server.routes[f"/chain{n}.xml"] = redirect(server.url(f"/chain{n + 1}.xml"), status=307)
-    server.routes["/chain7.xml"] = respond(GOOD)
-    server.routes["/short0.xml"] = redirect(server.url("/short1.xml"), status=302)
-    server.routes["/short1.xml"] = respond(GOOD)
-    urls = [server.url(p) for p in ("/a.xml", "/chain0.xml", "/short0.xml")]
+        misbehaving.routes[f"/chain{n}.xml"] = redirect(
+            misbehaving.url(f"/chain{n + 1}.xml"), status=307
+        )
+    misbehaving.routes["/chain7.xml"] = respond(GOOD)
+    misbehaving.routes["/short0.xml"] = redirect(misbehaving.url("/short1.xml"), status=302)
+    misbehaving.routes["/short1.xml"] = respond(GOOD)
+    urls = [misbehaving.url(p) for p in ("/a.xml", "/chain0.xml", "/short0.xml")]
     workspace.invoke("feeds", "add", *urls)
     report = fetch(workspace)
     assert "redirect loop" in report[urls[0]]["error"]
@@ -272,41 +267,46 @@ def test_redirect_loops_and_chains_fail_with_a_reason(workspace, server):
     assert set(listed(workspace)) == set(urls)  # temporary redirects never change the list
 
 
-def test_permanent_redirects_update_the_stored_url(workspace, server):
-    server.routes["/old.xml"] = redirect(server.url("/new.xml"), status=301)
-    server.routes["/new.xml"] = respond(GOOD)
-    server.routes["/old2.xml"] = redirect(server.url("/new2.xml"), status=308)
-    server.routes["/new2.xml"] = respond(feed("Elsewhere", base="https://other.example"))
-    server.routes["/dup.xml"] = redirect(server.url("/taken.xml"), status=301)
-    server.routes["/taken.xml"] = respond(feed("Taken", base="https://taken.example"))
+def test_permanent_redirects_update_the_stored_url(workspace, misbehaving):
+    misbehaving.routes["/old.xml"] = redirect(misbehaving.url("/new.xml"), status=301)
+    misbehaving.routes["/new.xml"] = respond(GOOD)
+    misbehaving.routes["/old2.xml"] = redirect(misbehaving.url("/new2.xml"), status=308)
+    misbehaving.routes["/new2.xml"] = respond(feed("Elsewhere", base="https://other.example"))
+    misbehaving.routes["/dup.xml"] = redirect(misbehaving.url("/taken.xml"), status=301)
+    misbehaving.routes["/taken.xml"] = respond(feed("Taken", base="https://taken.example"))
     old, old2, dup, taken = (
-        server.url(p) for p in ("/old.xml", "/old2.xml", "/dup.xml", "/taken.xml")
+        misbehaving.url(p) for p in ("/old.xml", "/old2.xml", "/dup.xml", "/taken.xml")
     )
     workspace.invoke("feeds", "add", old, old2, dup, taken)
     report = fetch(workspace)
     assert "moved permanently" in report[old]["note"]
     assert "already in the feed list" in report[dup]["note"]
-    assert set(listed(workspace)) == {server.url("/new.xml"), server.url("/new2.xml"), dup, taken}
-    before = server.count("/old.xml")
+    assert set(listed(workspace)) == {
+        misbehaving.url("/new.xml"),
+        misbehaving.url("/new2.xml"),
+        dup,
+        taken,
+    }
+    before = misbehaving.count("/old.xml")
     fetch(workspace)
-    assert server.count("/old.xml") == before  # the new address is asked directly now
+    assert misbehaving.count("/old.xml") == before  # the new address is asked directly now
     assert rows(workspace, "select count(*) from items") == [(5,)]
 
 
 # --- status codes: 429, 503, 500, 410 --------------------------------------------------------
 
 
-def test_retry_after_is_honoured_and_enable_clears_it(workspace, server):
-    server.routes["/busy.xml"] = respond(
+def test_retry_after_is_honoured_and_enable_clears_it(workspace, misbehaving):
+    misbehaving.routes["/busy.xml"] = respond(
         b"slow down", status=429, content_type="text/plain", headers={"Retry-After": "3600"}
     )
-    server.routes["/down.xml"] = respond(
+    misbehaving.routes["/down.xml"] = respond(
         b"maintenance",
         status=503,
         content_type="text/plain",
         headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"},
     )
-    busy, down = server.url("/busy.xml"), server.url("/down.xml")
+    busy, down = misbehaving.url("/busy.xml"), misbehaving.url("/down.xml")
     workspace.invoke("feeds", "add", busy, down)
     first = fetch(workspace, code=1)
     assert first[busy]["error"].startswith("HTTP 429")
@@ -315,40 +315,40 @@ def test_retry_after_is_honoured_and_enable_clears_it(workspace, server):
     assert health[down]["next_attempt_at"].startswith(("2026", "2027", "2028", "2099"))
     second = fetch(workspace)  # skipped, not failed: the exit code stays 0
     assert second[busy]["status"] == "skipped" and "backing off" in second[busy]["error"]
-    assert server.count("/busy.xml") == 1
+    assert misbehaving.count("/busy.xml") == 1
     table = workspace.invoke("feeds", "list").stdout
     assert "backing off" in table
     workspace.invoke("feeds", "enable", busy)
-    server.routes["/busy.xml"] = respond(GOOD)
+    misbehaving.routes["/busy.xml"] = respond(GOOD)
     assert fetch(workspace)[busy]["new"] == 2
     assert listed(workspace)[busy]["state"] == "active"
 
 
-def test_repeated_failures_back_off(workspace, server):
-    server.routes["/oops.xml"] = respond(b"boom", status=500, content_type="text/plain")
-    server.routes["/good.xml"] = respond(GOOD)
-    oops, good = server.url("/oops.xml"), server.url("/good.xml")
+def test_repeated_failures_back_off(workspace, misbehaving):
+    misbehaving.routes["/oops.xml"] = respond(b"boom", status=500, content_type="text/plain")
+    misbehaving.routes["/good.xml"] = respond(GOOD)
+    oops, good = misbehaving.url("/oops.xml"), misbehaving.url("/good.xml")
     workspace.invoke("feeds", "add", oops, good)
     for _ in range(3):
         assert fetch(workspace)[oops]["error"] == "HTTP 500 Internal Server Error"
     health = listed(workspace)[oops]
     assert health["consecutive_failures"] == 3 and health["state"] == "backing-off"
     assert fetch(workspace)[oops]["status"] == "skipped"
-    assert server.count("/oops.xml") == 3
+    assert misbehaving.count("/oops.xml") == 3
 
 
-def test_gone_feed_is_disabled_and_re_added(workspace, server):
-    server.routes["/gone.xml"] = respond(b"gone", status=410, content_type="text/plain")
-    server.routes["/good.xml"] = respond(GOOD)
-    gone, good = server.url("/gone.xml"), server.url("/good.xml")
+def test_gone_feed_is_disabled_and_re_added(workspace, misbehaving):
+    misbehaving.routes["/gone.xml"] = respond(b"gone", status=410, content_type="text/plain")
+    misbehaving.routes["/good.xml"] = respond(GOOD)
+    gone, good = misbehaving.url("/gone.xml"), misbehaving.url("/good.xml")
     workspace.invoke("feeds", "add", gone, good)
     assert "410" in fetch(workspace)[gone]["error"]
     health = listed(workspace)[gone]
     assert health["state"] == "disabled" and "410" in health["disabled_reason"]
     assert "disabled:" in workspace.invoke("feeds", "list").stdout
     assert fetch(workspace)[gone]["status"] == "skipped"
-    assert server.count("/gone.xml") == 1
-    server.routes["/gone.xml"] = respond(GOOD)
+    assert misbehaving.count("/gone.xml") == 1
+    misbehaving.routes["/gone.xml"] = respond(GOOD)
     assert "enabled" in workspace.invoke("feeds", "add", gone).stdout
     assert fetch(workspace)[gone]["new"] == 2
     assert listed(workspace)[gone]["state"] == "active"
@@ -357,19 +357,21 @@ def test_gone_feed_is_disabled_and_re_added(workspace, server):
 # --- feeds check -----------------------------------------------------------------------------
 
 
-def test_feeds_check_reports_without_adding(workspace, server):
-    server.routes["/good.xml"] = respond(GOOD)
-    server.routes["/page.html"] = respond(b"<html><p>hello</p></html>", content_type="text/html")
-    server.routes["/moved.xml"] = redirect(server.url("/good.xml"), status=301)
-    good = workspace.json("feeds", "check", server.url("/good.xml"))
+def test_feeds_check_reports_without_adding(workspace, misbehaving):
+    misbehaving.routes["/good.xml"] = respond(GOOD)
+    misbehaving.routes["/page.html"] = respond(
+        b"<html><p>hello</p></html>", content_type="text/html"
+    )
+    misbehaving.routes["/moved.xml"] = redirect(misbehaving.url("/good.xml"), status=301)
+    good = workspace.json("feeds", "check", misbehaving.url("/good.xml"))
     assert good["usable"] is True
     assert (good["format"], good["title"], good["items"]) == (
         "RSS 2.0",
         "Feed of Tariff talks resume",
         2,
     )
-    moved = workspace.json("feeds", "check", server.url("/moved.xml"))
+    moved = workspace.json("feeds", "check", misbehaving.url("/moved.xml"))
     assert any("moved permanently" in problem for problem in moved["problems"])
-    bad = workspace.invoke("feeds", "check", server.url("/page.html"), code=1)
+    bad = workspace.invoke("feeds", "check", misbehaving.url("/page.html"), code=1)
     assert "unusable" in bad.stdout and "not a feed" in bad.stdout
     assert workspace.json("feeds", "list") == []

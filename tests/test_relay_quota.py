@@ -8,22 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 from digest.delivery.quota import RelayQuota, SharedRateLimiter
 from digest.store.database import open_database
+from tests.clocks import Clock
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_the_bucket_grants_what_the_rate_has_refilled_to_every_sender_together(
     database_url: str,
 ):
-    clock = Clock()
+    clock = Clock(T0)
     with open_database(database_url) as database:
         first, second = RelayQuota(database, clock), RelayQuota(database, clock)
         assert first.take(4, rate=10, burst=4) == (0, 0.4)  # the bucket starts empty
@@ -43,7 +36,7 @@ def test_the_bucket_grants_what_the_rate_has_refilled_to_every_sender_together(
 
 def test_failures_in_a_row_are_counted_over_every_sender(database_url: str):
     with open_database(database_url) as database:
-        first, second = RelayQuota(database, Clock()), RelayQuota(database, Clock())
+        first, second = RelayQuota(database, Clock(T0)), RelayQuota(database, Clock(T0))
         assert first.note(reset=False, tail=2) == 2
         assert second.note(reset=False, tail=1) == 3  # the other sender's count goes on
         assert first.note(reset=True, tail=1) == 1  # a success starts the row again

@@ -9,8 +9,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -27,12 +31,15 @@ ONE_CONNECTION = "[delivery]\nconnections = 1\n"
 
 
 class ServeProcess:
-    """`digest serve` in a subprocess, its stderr collected line by line as it comes."""
+    """`digest serve` (or another command) in a subprocess, its stderr collected line by line
+    as it comes."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, *command: str) -> None:
         self.lines: list[str] = []
+        self._arrived = threading.Condition()
+        self._ended = False
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "digest", "--config", str(config), "serve"],
+            [sys.executable, "-m", "digest", "--config", str(config), *(command or ("serve",))],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -44,18 +51,29 @@ class ServeProcess:
     def _read(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
-            self.lines.append(line)
+            with self._arrived:
+                self.lines.append(line)
+                self._arrived.notify_all()
+        with self._arrived:
+            self._ended = True
+            self._arrived.notify_all()
 
-    def wait_for(self, text: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.lines) or self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert any(text in line for line in self.lines), self.stderr
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        """Until a line with ``text`` arrives (or the process ends: then it fails at once)."""
+
+        def seen() -> bool:
+            return any(text in line for line in self.lines)
+
+        with self._arrived:
+            self._arrived.wait_for(lambda: seen() or self._ended, timeout)
+            assert seen(), self.stderr
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         self.process.send_signal(sig)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 60) -> int:
+        """Its exit status, once it has exited and all it wrote has been read."""
         code = self.process.wait(timeout=timeout)
         self._reader.join(timeout=5)
         return code
@@ -93,18 +111,22 @@ def test_daily_job_fetches_builds_and_sends_today(workspace, fixture_feeds, smtp
 def test_serve_stores_its_jobs_and_stops_cleanly_on_sigterm(workspace: Workspace):
     workspace.write_config(extra=LEASE, timezone="Europe/Paris", send_time="07:15")
     workspace.invoke("feeds", "list")  # creates the database
+    started = datetime.now(UTC)
     serve = ServeProcess(workspace.config)
     try:
         serve.wait_for("next run:")
         wait_until(lambda: len(stored_jobs(workspace.database)) == 3)
         jobs = stored_jobs(workspace.database)
+        looked = datetime.now(UTC)
         assert set(jobs) == {"fetch", "build:default", "send:default"}
-        send_at = time.gmtime(jobs["send:default"])
-        assert (send_at.tm_hour, send_at.tm_min) in {(5, 15), (6, 15)}  # 07:15 Paris
-        build_at = jobs["build:default"]
-        # build_lead_minutes = 60 before a send (between today's build and send, the next build
-        # is tomorrow's: a whole number of days apart besides the hour)
-        assert (jobs["send:default"] - build_at) % 86400 == 3600
+        # Each job's next run is the next 07:15 (send) and 06:15 (build, build_lead_minutes
+        # = 60) in Paris after the daemon started: between build and send time, the build's
+        # is tomorrow and the send's today. Read against the clock before and after, in case
+        # one of those moments passed while the daemon started.
+        paris = ZoneInfo("Europe/Paris")
+        for job, at in (("send:default", dt_time(7, 15)), ("build:default", dt_time(6, 15))):
+            expected = {next_local(moment, paris, at) for moment in (started, looked)}
+            assert jobs[job] in expected, (job, jobs[job], expected)
         [(holder,)] = query(workspace.database, "select holder from daemon_lease")
         assert f"pid {serve.process.pid}" in holder
         # a subscriber in a new time zone gets that zone's jobs while the daemon runs
@@ -132,6 +154,39 @@ def test_serve_stores_its_jobs_and_stops_cleanly_on_sigterm(workspace: Workspace
     assert query(workspace.database, "select * from daemon_lease") == []  # released
 
 
+def next_local(after: datetime, zone: ZoneInfo, at: dt_time) -> float:
+    """The first time after ``after`` that the clock in ``zone`` shows ``at``, as epoch seconds."""
+    day = after.astimezone(zone).date()
+    while (moment := datetime.combine(day, at, tzinfo=zone)) <= after:
+        day += timedelta(days=1)
+    return moment.timestamp()
+
+
+def test_next_local_crosses_midnight_and_dst():
+    paris = ZoneInfo("Europe/Paris")
+    before_build = datetime(2026, 3, 28, 5, 0, tzinfo=UTC)  # 06:00 Paris, CET
+    assert (
+        next_local(before_build, paris, dt_time(6, 15))
+        == datetime(2026, 3, 28, 5, 15, tzinfo=UTC).timestamp()
+    )
+    between = datetime(2026, 3, 28, 5, 30, tzinfo=UTC)  # 06:30: build tomorrow, send today
+    assert (
+        next_local(between, paris, dt_time(7, 15))
+        == datetime(2026, 3, 28, 6, 15, tzinfo=UTC).timestamp()
+    )
+    assert (
+        next_local(between, paris, dt_time(6, 15))
+        == datetime(
+            2026,
+            3,
+            29,
+            4,
+            15,
+            tzinfo=UTC,  # CEST from 29 March
+        ).timestamp()
+    )
+
+
 def stored_jobs(database: str) -> dict[str, float]:
     """APScheduler's rows: job id -> next run (epoch seconds); empty before the first start."""
     try:
@@ -140,12 +195,22 @@ def stored_jobs(database: str) -> dict[str, float]:
         return {}
 
 
-def test_a_second_serve_refuses_and_takes_over_when_the_lease_expires(workspace: Workspace):
+def serve_holding_a_short_lease(workspace: Workspace) -> ServeProcess:
+    """`digest serve` started (its database made first) with a short lease, once it is up."""
     workspace.write_config(extra=LEASE)
     workspace.invoke("feeds", "list")
-    first = ServeProcess(workspace.config)
+    serve = ServeProcess(workspace.config)
     try:
-        first.wait_for("next run:")
+        serve.wait_for("next run:")
+    except BaseException:
+        serve.kill()
+        raise
+    return serve
+
+
+def test_a_second_serve_refuses_and_takes_over_when_the_lease_expires(workspace: Workspace):
+    first = serve_holding_a_short_lease(workspace)
+    try:
         second = subprocess.run(
             [sys.executable, "-m", "digest", "--config", str(workspace.config), "serve"],
             capture_output=True,
@@ -173,89 +238,113 @@ def test_a_second_serve_refuses_and_takes_over_when_the_lease_expires(workspace:
         first.kill()
 
 
-class SlowHandler(RecordingHandler):
-    """Takes a moment over each message, like a busy relay."""
+class GatedHandler(RecordingHandler):
+    """Accepts ``before`` messages, then holds the next one's reply until the test opens the
+    gate: the test sends its signal while that message is surely in flight, whatever the
+    machine's load (no race between the signal and the messages)."""
+
+    def __init__(self, before: int = 2) -> None:
+        super().__init__()
+        self.before = before
+        self.holding = threading.Event()
+        self.gate = threading.Event()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        await asyncio.sleep(0.3)
+        if len(self.messages) == self.before and not self.gate.is_set():
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 60)
         return await super().handle_DATA(server, session, envelope)
 
+    def hold_then_release(self, signalled: Callable[[], None]) -> None:
+        """Wait for the held message, let ``signalled`` send the signal and see it arrive,
+        then let the held message through."""
+        assert self.holding.wait(60), "the sender never reached the held message"
+        try:
+            signalled()
+        finally:
+            self.gate.set()
 
-def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path, database_url: str):
-    handler = SlowHandler()
+
+READERS = [f"reader{i}@example.com" for i in range(8)]
+
+
+@contextmanager
+def relay_holding_the_third(
+    isolated: Path, database_url: str, extra: str, **digest: str
+) -> Iterator[tuple[GatedHandler, Workspace]]:
+    """A relay that holds the third message, and a workspace of READERS that sends to it."""
+    handler = GatedHandler(before=2)
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         workspace = Workspace(isolated, port, database_url)
-        # the send time was 30 minutes ago: the start-up catch-up sends it right away
-        send_time = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%H:%M")
-        workspace.write_config(extra=LEASE + ONE_CONNECTION, send_time=send_time)
-        people = [f"reader{i}@example.com" for i in range(8)]
-        for email in people:
+        workspace.write_config(extra=extra, **digest)
+        for email in READERS:
             workspace.invoke("subscribers", "add", email)
+        yield handler, workspace
+    finally:
+        controller.stop()
+
+
+def assert_in_flight_finished(handler: GatedHandler, workspace: Workspace) -> None:
+    """The two before the signal and the one in flight went out and are recorded as sent; the
+    rest went back to pending."""
+    delivered = handler.recipients()
+    assert len(delivered) == 3
+    statuses = dict(
+        query(workspace.database, "select status, count(*) from deliveries group by status")
+    )
+    assert statuses == {"sent": len(delivered), "pending": len(READERS) - len(delivered)}
+
+
+def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path, database_url: str):
+    # the send time was 30 minutes ago: the start-up catch-up sends it right away
+    send_time = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%H:%M")
+    with relay_holding_the_third(
+        isolated, database_url, LEASE + ONE_CONNECTION, send_time=send_time
+    ) as (handler, workspace):
         serve = ServeProcess(workspace.config)
         try:
-            wait_until(lambda: len(handler.messages) >= 2)
+
+            def signalled() -> None:
+                serve.process.send_signal(signal.SIGTERM)
+                serve.wait_for("received SIGTERM")
+
+            handler.hold_then_release(signalled)
             code = serve.stop()
         finally:
+            handler.gate.set()
             serve.kill()
         assert code == 0, serve.stderr
         assert "Traceback" not in serve.stderr
-        delivered = handler.recipients()
-        assert 2 <= len(delivered) < len(people)  # stopped part-way
-        statuses = dict(
-            query(workspace.database, "select status, count(*) from deliveries group by status")
-        )
-        # the message in flight was finished and recorded; the rest went back to pending
-        assert statuses == {"sent": len(delivered), "pending": len(people) - len(delivered)}
+        assert_in_flight_finished(handler, workspace)
         [(outcome,)] = query(workspace.database, "select outcome from runs where job = 'send'")
         assert outcome == "stopped"
         [(day,)] = query(workspace.database, "select edition_date from editions")
         workspace.invoke("send", "--any-date", "--date", str(day))
-        assert sorted(handler.recipients()) == sorted(people)  # everyone once, nobody twice
-    finally:
-        controller.stop()
+        assert sorted(handler.recipients()) == sorted(READERS)  # everyone once, nobody twice
 
 
 def test_sigterm_to_digest_send_finishes_the_message_in_flight(isolated: Path, database_url: str):
-    handler = SlowHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        workspace = Workspace(isolated, port, database_url)
-        workspace.write_config(extra=ONE_CONNECTION)
-        people = [f"reader{i}@example.com" for i in range(8)]
-        for email in people:
-            workspace.invoke("subscribers", "add", email)
-        command = [sys.executable, "-m", "digest", "--config", str(workspace.config)]
-        send = subprocess.Popen(
-            [*command, "send", "--any-date", "--date", "2026-02-03"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    with relay_holding_the_third(isolated, database_url, ONE_CONNECTION) as (handler, workspace):
+        send = ServeProcess(workspace.config, "send", "--any-date", "--date", "2026-02-03")
         try:
-            wait_until(lambda: len(handler.messages) >= 2)
-            send.send_signal(signal.SIGTERM)
-            _, stderr = send.communicate(timeout=30)
+
+            def signalled() -> None:
+                send.process.send_signal(signal.SIGTERM)
+                send.wait_for("received SIGTERM: finishing the message in flight")
+
+            handler.hold_then_release(signalled)
+            assert send.wait() == 0, send.stderr
         finally:
-            if send.poll() is None:
-                send.kill()
-        assert send.returncode == 0, stderr
-        assert "received SIGTERM: finishing the message in flight" in stderr
+            handler.gate.set()
+            send.kill()
+        stderr = send.stderr
         assert "stopped: run `digest send` again" in stderr and "Traceback" not in stderr
-        delivered = handler.recipients()
-        assert 2 <= len(delivered) < len(people)
-        statuses = dict(
-            query(workspace.database, "select status, count(*) from deliveries group by status")
-        )
-        assert statuses == {"sent": len(delivered), "pending": len(people) - len(delivered)}
+        assert_in_flight_finished(handler, workspace)
         workspace.invoke("send", "--any-date", "--date", "2026-02-03")
-        assert sorted(handler.recipients()) == sorted(people)
-    finally:
-        controller.stop()
+        assert sorted(handler.recipients()) == sorted(READERS)
 
 
 def test_serve_without_a_config_file_refuses(isolated):
@@ -270,11 +359,8 @@ def test_serve_without_a_config_file_refuses(isolated):
 
 
 def test_a_daemon_whose_lease_was_taken_stops(workspace: Workspace):
-    workspace.write_config(extra=LEASE)
-    workspace.invoke("feeds", "list")
-    serve = ServeProcess(workspace.config)
+    serve = serve_holding_a_short_lease(workspace)
     try:
-        serve.wait_for("next run:")
         workspace.sql("update daemon_lease set holder = 'another host pid 1'")
         code = serve.process.wait(timeout=30)
     finally:

@@ -9,31 +9,22 @@ server.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from contextlib import ExitStack
+from datetime import timedelta
 
 import pytest
 
 from digest.app import make_app
 from digest.config import load_settings
 from subscribers.optin import send_queued
+from tests.clocks import Clock
 from tests.conftest import Workspace
-
-T0 = datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.sites import T0, web_site
 
 
 @pytest.fixture
 def workers(workspace: Workspace):
     """Two web workers on one database, with a shared clock; limits set low for the test."""
-    from digest.web.app import create_web_app
-
     workspace.config.write_text(
         workspace.config.read_text().replace(
             "[web]",
@@ -42,12 +33,10 @@ def workers(workspace: Workspace):
             1,
         )
     )
-    clock = Clock()
-    apps = [make_app(load_settings(workspace.config), clock=clock) for _ in range(2)]
-    clients = [create_web_app(app).test_client() for app in apps]
-    yield apps, clients, clock
-    for app in apps:
-        app.close()
+    clock = Clock(T0)
+    with ExitStack() as stack:
+        sites = [stack.enter_context(web_site(workspace, clock)) for _ in range(2)]
+        yield [app for app, _ in sites], [client for _, client in sites], clock
 
 
 def post(client, email: str, ip: str, **extra: str):
@@ -111,7 +100,7 @@ def test_a_filled_honeypot_gets_the_usual_answer_and_nothing_is_stored_or_sent(
 def test_the_database_counter_loses_no_hit_under_concurrent_workers(workspace: Workspace):
     from subscribers.signup_limits import DatabaseStorage
 
-    clock = Clock()
+    clock = Clock(T0)
     apps = [make_app(load_settings(workspace.config), clock=clock) for _ in range(4)]
     try:
         stores = [DatabaseStorage(database=app.database, clock=clock) for app in apps]

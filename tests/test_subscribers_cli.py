@@ -32,9 +32,23 @@ def test_add_goes_on_the_default_list_and_show_json_has_status(workspace: Worksp
     assert active_emails(workspace) == ["ada@example.com"]
 
 
-def test_lists_tie_subscribers_to_topics(workspace: Workspace):
+SEMICONDUCTORS_TOPIC = """
+key = "semiconductors"
+title = "Semiconductors"
+[[sections]]
+key = "fabs"
+title = "Fabs"
+"""
+
+
+def test_lists_tie_subscribers_to_topics(workspace: Workspace, tmp_path):
     workspace.invoke("lists", "add", "policy", "--description", "Trade policy readers")
-    workspace.invoke("lists", "add", "chips", "--topic", "semiconductors")
+    topic_file = tmp_path / "semiconductors.toml"
+    topic_file.write_text(SEMICONDUCTORS_TOPIC, encoding="utf-8")
+    workspace.invoke("lists", "add", "chips", "--topic", str(topic_file))
+    assert {lst["name"]: lst["topic"] for lst in workspace.json("lists", "list")}["chips"] == (
+        "semiconductors"
+    )
     workspace.invoke("subscribers", "add", "ada@example.com", "--list", "policy")
     workspace.invoke("subscribers", "add", "ada@example.com", "--list", "chips")  # joins another
     workspace.invoke("subscribers", "add", "bob@example.com", "--list", "chips")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -12,30 +12,17 @@ from digest.app import make_app
 from digest.config import load_settings
 from subscribers.optin import send_queued
 from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenSigner
+from tests.clocks import Clock
 from tests.conftest import Workspace
-
-T0 = datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.sites import T0, web_site
 
 
 @pytest.fixture
 def site(workspace: Workspace):
-    from digest.web.app import create_web_app
-
-    clock = Clock()
-    app = make_app(load_settings(workspace.config), clock=clock)
-    app.subscribers.add("ada@example.com", name="Ada", now=T0)
-    flask_app = create_web_app(app)
-    flask_app.testing = True
-    yield app, flask_app.test_client(), clock
-    app.close()
+    clock = Clock(T0)
+    with web_site(workspace, clock) as (app, client):
+        app.subscribers.add("ada@example.com", name="Ada", now=T0)
+        yield app, client, clock
 
 
 def ada(app):

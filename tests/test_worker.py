@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 from tests.conftest import Workspace
+from tests.processes import digest_process
 from tests.servers import SmtpServer
 from tests.test_delivery import DAY, add_subscribers, built, delivery_config
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _digest(workspace: Workspace, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "digest", "--config", str(workspace.config), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
 
 
 def test_workers_share_the_leaders_send_and_nobody_gets_two(
@@ -35,12 +21,12 @@ def test_workers_share_the_leaders_send_and_nobody_gets_two(
     add_subscribers(workspace, people)
     delivery_config(workspace, connections=1)
     smtp_server.handler.delay = 0.02  # a relay slow enough that the leader cannot do it alone
-    leader = _digest(workspace, "send", "--any-date", "--json", "--date", DAY)
+    leader = digest_process(workspace, "send", "--any-date", "--json", "--date", DAY)
     workers: list[subprocess.Popen[str]] = []
     try:
         # the leader has written the rows and started: the edition is being sent
         assert smtp_server.handler.wait_for(1), "the leader never started"
-        workers += [_digest(workspace, "worker", "--once", "--json") for _ in range(3)]
+        workers += [digest_process(workspace, "worker", "--once", "--json") for _ in range(3)]
         outputs = [process.communicate(timeout=120) for process in (leader, *workers)]
     finally:
         for process in [leader, *workers]:
@@ -62,7 +48,7 @@ def test_workers_share_the_leaders_send_and_nobody_gets_two(
 
 def test_an_idle_worker_stops_cleanly_on_sigterm(workspace: Workspace):
     workspace.invoke("subscribers", "list")  # creates the database
-    worker = _digest(workspace, "worker", "--poll-seconds", "0.2")
+    worker = digest_process(workspace, "worker", "--poll-seconds", "0.2")
     try:
         assert worker.stderr is not None
         first = worker.stderr.readline()  # printed once the signal handlers are in place

@@ -7,16 +7,13 @@ from typing import Any
 import click
 
 from digest.bounces.process import ProcessResult
+from digest.fields import fields_of
 
 
 def result_dict(result: ProcessResult) -> dict[str, Any]:
+    counts = ("messages", "hard", "soft", "complaints", "duplicates", "unknown")
     return {
-        "messages": result.messages,
-        "hard": result.hard,
-        "soft": result.soft,
-        "complaints": result.complaints,
-        "duplicates": result.duplicates,
-        "unknown": result.unknown,
+        **fields_of(result, counts),
         "unparsed": [{"message": name, "kept": kept} for name, kept in result.unparsed],
     }
 

@@ -79,10 +79,12 @@ class SenderResult:
 class RateLimiter:
     """Spaces messages evenly so that all connections together stay under ``rate`` per second."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, *, halted: threading.Event | None = None) -> None:
         self._interval = 1.0 / rate if rate > 0 else 0.0
         self._next = 0.0
         self._lock = threading.Lock()
+        # Waiting for a slot ends early once the run is halted (the caller looks again).
+        self._halted = halted or threading.Event()
 
     def wait(self) -> None:
         if not self._interval:
@@ -92,7 +94,7 @@ class RateLimiter:
             slot = max(now, self._next)
             self._next = slot + self._interval
         if slot > now:
-            time.sleep(slot - now)
+            self._halted.wait(slot - now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +157,13 @@ class DeliveryRun:
         self.on_message = on_message
         # The relay's quota, shared with every other sender on the database when there is one.
         self.quota = quota
+        # Set by the main thread on a pause, a stop or a dead relay: every worker looks at it
+        # before each message and again just before sending it, so nothing new starts.
+        self._halted = threading.Event()
         self.limiter: RateLimiter | SharedRateLimiter = (
             SharedRateLimiter(quota, settings.rate_per_second)
             if quota is not None and settings.rate_per_second > 0
-            else RateLimiter(settings.rate_per_second)
+            else RateLimiter(settings.rate_per_second, halted=self._halted)
         )
         self._next_note = 0.0
         self._jobs: queue.Queue[Delivery | None] = queue.Queue()
@@ -166,9 +171,8 @@ class DeliveryRun:
         self._done: list[_Result] = []
         self._done_lock = threading.Lock()
         self._wake = threading.Event()
-        # Set by the main thread: how few queued rows call for a claim; whether to stop taking.
+        # Set by the main thread: how few queued rows call for a claim.
         self._low_water = 0
-        self._halted = False
         # Set when the main thread has left: a waiting worker drops its message instead.
         self._gone = False
         self._recorded: list[threading.Event] = []
@@ -212,7 +216,7 @@ class DeliveryRun:
                     self._renew(lease)
                 halted = self.stop.is_set() or result.paused or unavailable
                 if halted:
-                    self._halted = True
+                    self._halted.set()
                     outstanding -= self._give_back_waiting()
                 elif not exhausted:
                     pace = finished / max(time.monotonic() - first_claim, 1e-3)
@@ -280,12 +284,12 @@ class DeliveryRun:
                 if consecutive_failures >= self.settings.pause_after_failures and not result.paused:
                     last = result.failures[-1] if result.failures else ""
                     result.paused = f"{consecutive_failures} failures in a row (last: {last})"
-                    self._halted = True  # at once: workers start nothing more while we record
+                    self._halted.set()  # at once: workers start nothing more while we record
                 shared = self._note_shared(reset, tail)
                 if shared >= self.settings.pause_after_failures and not result.paused:
                     last = result.failures[-1] if result.failures else ""
                     result.paused = f"{shared} failures in a row over all senders (last: {last})"
-                    self._halted = True
+                    self._halted.set()
                 # Everything collected goes in at once, whichever connections sent it.
                 self._record(unrecorded)
         finally:
@@ -473,7 +477,7 @@ class DeliveryRun:
                 delivery = self._jobs.get()
                 if delivery is None:
                     return
-                if self._halted or self.stop.is_set():
+                if self._halted.is_set() or self.stop.is_set():
                     self._report(_Result(delivery, "unstarted", ""))
                     continue
                 if delivery.id in self._lost:
@@ -497,8 +501,11 @@ class DeliveryRun:
                         self._report(_Result(delivery, "unavailable", str(exc)))
                         return
                     on_connection = 0
-                on_connection += 1
                 self.limiter.wait()
+                if self._halted.is_set() or self.stop.is_set():  # set while composing or waiting
+                    self._report(_Result(delivery, "unstarted", ""))
+                    continue
+                on_connection += 1
                 try:
                     envelope = (
                         self.envelope_from

@@ -32,6 +32,9 @@ class SmtpMailer:
     def open(self) -> None:
         s = self._settings
         where = f"{s.host}:{s.port}"
+        refusal = plaintext_auth_refusal(s)
+        if refusal:  # before connecting: nothing, not even the username, goes out
+            raise SmtpUnavailableError(refusal)
         try:
             if s.security == "ssl":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -149,6 +152,17 @@ class SmtpMailer:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+def plaintext_auth_refusal(settings: SmtpSettings) -> str | None:
+    """Why a login would be refused for going out unencrypted, or None when it is fine."""
+    if not settings.username or settings.security != "none" or settings.allow_plaintext_auth:
+        return None
+    return (
+        f"refusing to send the SMTP password for {settings.username} to "
+        f'{settings.host}:{settings.port} unencrypted: set [smtp] security to "starttls" '
+        f'or "ssl", or allow_plaintext_auth = true for a relay on this machine'
+    )
 
 
 def dot_stuffed(message: bytes) -> bytes:

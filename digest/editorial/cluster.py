@@ -28,6 +28,7 @@ import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from digest.editorial.text import clean_text, content_words, stem, tokens
@@ -200,6 +201,80 @@ def _pairs_sharing(sets: Sequence[set[str]]) -> Counter[tuple[int, int]]:
     return shared
 
 
+@dataclass(frozen=True)
+class _Day:
+    """What both clustering methods derive from the day's items before they merge anything."""
+
+    #: Item indexes by publication time.
+    order: list[int]
+    vectors: list[dict[str, float]]
+    #: Per item: the places it mentions anywhere, and those its title names that are not usual.
+    mentioned: list[set[str]]
+    named: list[set[str]]
+    #: Per item: whether its title reports a reaction to the news rather than the news.
+    reacting: list[bool]
+    #: The starting clusters: one per item, items sharing a canonical URL together.
+    clusters: list[list[int]]
+    #: Per item: its words rare in the day's news, and those of them in its headline.
+    rare: list[set[str]]
+    headline: list[set[str]]
+    #: The rare words a link needs; 0 when there is no day of news to tell which are rare.
+    min_shared: int
+
+
+def _prepare(
+    items: Sequence[Item],
+    title_boost: float,
+    token_pairs: Sequence[tuple[Sequence[str], Sequence[str]]] | None,
+    background: tuple[Counter[str], int] | None,
+    min_shared: int,
+    rare_share: float,
+) -> _Day:
+    if token_pairs is None:
+        token_pairs = [(tokens(i.title), tokens(clean_text(i.text))) for i in items]
+    order = sorted(range(len(items)), key=lambda k: (items[k].published, items[k].id))
+    vectors = item_vectors(token_pairs, title_boost=title_boost, background=background)
+
+    # Places many of the items mention are the topic's own sides, not new actors: ignored.
+    mentioned = [
+        {_PLACES[t] for t in (*title, *text) if t in _PLACES} for title, text in token_pairs
+    ]
+    common = Counter(place for found in mentioned for place in found)
+    usual = {
+        place
+        for place, count in common.items()
+        if count >= max(_USUAL_PLACE * len(items), _USUAL_PLACE_MIN)
+    }
+    named = [{_PLACES[t] for t in title if t in _PLACES} - usual for title, _ in token_pairs]
+    reacting = [any(_reacts(t) for t in title) for title, _ in token_pairs]
+
+    # Start from one cluster per item (items sharing a canonical URL start together).
+    clusters: list[list[int]] = []
+    by_url: dict[str, int] = {}
+    for k in order:
+        url = items[k].canonical_url
+        if url and url in by_url:
+            clusters[by_url[url]].append(k)
+        else:
+            if url:
+                by_url[url] = len(clusters)
+            clusters.append([k])
+
+    # A link between two stories must rest on words that name the event: at least min_shared
+    # words in common that are rare in the day's news (common ones like "growth" or "slump"
+    # join unrelated pieces that happen to be short), one of them in a headline.
+    # Without a day of news around them, nothing tells which words are rare: the rule is off.
+    if background is None or background[1] < _MIN_BACKGROUND:
+        min_shared = 0
+    day_df, day_n = background or (Counter(), 0)
+    rare_limit = rare_share * max(day_n, _MIN_DOCUMENTS)
+    # (with few items to go by, a word a quarter of them use is not rare either)
+    rare_limit = min(rare_limit, _COMMON_SHARE * day_n)
+    rare = [{w for w in vec if day_df.get(w, 0) <= rare_limit} for vec in vectors]
+    headline = [set(content_words(title)) & rare[k] for k, (title, _) in enumerate(token_pairs)]
+    return _Day(order, vectors, mentioned, named, reacting, clusters, rare, headline, min_shared)
+
+
 def cluster_items(
     items: Sequence[Item],
     *,
@@ -226,53 +301,14 @@ def cluster_items(
     """
     if not items:
         return []
-    if token_pairs is None:
-        token_pairs = [(tokens(i.title), tokens(clean_text(i.text))) for i in items]
-    n = len(items)
-    order = sorted(range(n), key=lambda k: (items[k].published, items[k].id))
+    day = _prepare(items, title_boost, token_pairs, background, min_shared, rare_share)
+    order, vectors, rare, headline = day.order, day.vectors, day.rare, day.headline
+    named, mentioned, reacting, clusters = day.named, day.mentioned, day.reacting, day.clusters
+    min_shared = day.min_shared
     position = {k: p for p, k in enumerate(order)}
-    vectors = item_vectors(token_pairs, title_boost=title_boost, background=background)
     norms = [math.sqrt(sum(v * v for v in vec.values())) for vec in vectors]
     window = timedelta(hours=window_hours)
-
-    # Places many of the items mention are the topic's own sides, not new actors: ignored.
-    mentioned = [
-        {_PLACES[t] for t in (*title, *text) if t in _PLACES} for title, text in token_pairs
-    ]
-    common = Counter(place for found in mentioned for place in found)
-    usual = {
-        place
-        for place, count in common.items()
-        if count >= max(_USUAL_PLACE * len(items), _USUAL_PLACE_MIN)
-    }
-    named = [{_PLACES[t] for t in title if t in _PLACES} - usual for title, _ in token_pairs]
-    reacting = [any(_reacts(t) for t in title) for title, _ in token_pairs]
-
-    # Start from one cluster per item (items sharing a canonical URL start together).
-    clusters: list[list[int]] = []
-    by_url: dict[str, int] = {}
-    for k in order:
-        url = items[k].canonical_url
-        if url and url in by_url:
-            clusters[by_url[url]].append(k)
-        else:
-            if url:
-                by_url[url] = len(clusters)
-            clusters.append([k])
     home = {k: c for c, members in enumerate(clusters) for k in members}
-
-    # A link between two stories must rest on words that name the event: at least min_shared
-    # words in common that are rare in the day's news (common ones like "growth" or "slump"
-    # join unrelated pieces that happen to be short), one of them in a headline.
-    # Without a day of news around them, nothing tells which words are rare: the rule is off.
-    if background is None or background[1] < _MIN_BACKGROUND:
-        min_shared = 0
-    day_df, day_n = background or (Counter(), 0)
-    rare_limit = rare_share * max(day_n, _MIN_DOCUMENTS)
-    # (with few items to go by, a word a quarter of them use is not rare either)
-    rare_limit = min(rare_limit, _COMMON_SHARE * day_n)
-    rare = [{w for w in vec if day_df.get(w, 0) <= rare_limit} for vec in vectors]
-    headline = [set(content_words(title)) & rare[k] for k, (title, _) in enumerate(token_pairs)]
 
     similarities: dict[tuple[int, int], float] = {}
 

@@ -12,18 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 
-from digest.editorial.cluster import (
-    _COMMON_SHARE,
-    _MIN_BACKGROUND,
-    _MIN_DOCUMENTS,
-    _PLACES,
-    _USUAL_PLACE,
-    _USUAL_PLACE_MIN,
-    _reacts,
-    cosine,
-    item_vectors,
-)
-from digest.editorial.text import clean_text, content_words, tokens
+from digest.editorial.cluster import _prepare, cosine
 from digest.types import Item
 
 __all__ = ["cluster_items_exact"]
@@ -48,37 +37,11 @@ def cluster_items_exact(
     """
     if not items:
         return []
-    if token_pairs is None:
-        token_pairs = [(tokens(i.title), tokens(clean_text(i.text))) for i in items]
-    order = sorted(range(len(items)), key=lambda k: (items[k].published, items[k].id))
-    vectors = item_vectors(token_pairs, title_boost=title_boost, background=background)
+    day = _prepare(items, title_boost, token_pairs, background, min_shared, rare_share)
+    order, vectors, rare, headline = day.order, day.vectors, day.rare, day.headline
+    named, mentioned, reacting, clusters = day.named, day.mentioned, day.reacting, day.clusters
+    min_shared = day.min_shared
     window = timedelta(hours=window_hours)
-
-    # Places many of the items mention are the topic's own sides, not new actors: ignored.
-    mentioned = [
-        {_PLACES[t] for t in (*title, *text) if t in _PLACES} for title, text in token_pairs
-    ]
-    common = Counter(place for found in mentioned for place in found)
-    usual = {
-        place
-        for place, count in common.items()
-        if count >= max(_USUAL_PLACE * len(items), _USUAL_PLACE_MIN)
-    }
-    named = [{_PLACES[t] for t in title if t in _PLACES} - usual for title, _ in token_pairs]
-
-    reacting = [any(_reacts(t) for t in title) for title, _ in token_pairs]
-
-    # Start from one cluster per item (items sharing a canonical URL start together).
-    clusters: list[list[int]] = []
-    by_url: dict[str, int] = {}
-    for k in order:
-        url = items[k].canonical_url
-        if url and url in by_url:
-            clusters[by_url[url]].append(k)
-        else:
-            if url:
-                by_url[url] = len(clusters)
-            clusters.append([k])
 
     # Average-link agglomeration: repeatedly merge the two clusters whose items are on average
     # most alike, while that average reaches the threshold, some pair of their items is alike
@@ -89,19 +52,6 @@ def cluster_items_exact(
     for a in range(n):
         for b in range(a + 1, n):
             sim[a][b] = sim[b][a] = cosine(vectors[a], vectors[b])
-    # A link between two stories must rest on words that name the event: at least min_shared
-    # words in common that are rare in the day's news (common ones like "growth" or "slump"
-    # join unrelated pieces that happen to be short).
-    # Without a day of news around them, nothing tells which words are rare: the rule is off.
-    if background is None or background[1] < _MIN_BACKGROUND:
-        min_shared = 0
-    day_df, day_n = background or (Counter(), 0)
-    rare_limit = rare_share * max(day_n, _MIN_DOCUMENTS)
-    # (with few items to go by, a word a quarter of them use is not rare either)
-    rare_limit = min(rare_limit, _COMMON_SHARE * day_n)
-    rare = [{w for w in vec if day_df.get(w, 0) <= rare_limit} for vec in vectors]
-    # ...and one of them must be in a headline: what the story is about, not a detail.
-    headline = [set(content_words(title)) & rare[k] for k, (title, _) in enumerate(token_pairs)]
 
     def linked(a: int, b: int) -> bool:
         if min_shared <= 0:

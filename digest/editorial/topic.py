@@ -16,12 +16,12 @@ A term list can be written in either of two forms::
 
 from __future__ import annotations
 
-import importlib.resources
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from digest.errors import TopicError
+from digest.topic_files import bundled_topics, missing_topic, topic_location
 from digest.types import Topic, TopicSection, WeightedTerm
 
 __all__ = ["bundled_topics", "load_topic", "parse_topic"]
@@ -29,40 +29,13 @@ __all__ = ["bundled_topics", "load_topic", "parse_topic"]
 _TERM_LISTS = ("subject_terms", "policy_terms", "strong_terms", "negative_terms")
 
 
-def _topics_dir() -> Path:
-    try:
-        return Path(str(importlib.resources.files("digest") / "topics"))
-    except (ModuleNotFoundError, TypeError):  # pragma: no cover - namespace package oddities
-        return Path(__file__).resolve().parent.parent / "topics"
-
-
-def bundled_topics() -> list[str]:
-    """Keys of the topic files shipped with the package, sorted."""
-    folder = _topics_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(path.stem for path in folder.glob("*.toml"))
-
-
 def load_topic(key_or_path: str | Path) -> Topic:
     """Load a topic: a bare key ("us-china-trade") is a bundled topic, anything else a file path."""
-    text = str(key_or_path)
-    is_key = (
-        not isinstance(key_or_path, Path)
-        and "/" not in text
-        and "\\" not in text
-        and not text.endswith(".toml")
-    )
-    path = _topics_dir() / f"{text}.toml" if is_key else Path(key_or_path)
+    path, _is_key = topic_location(key_or_path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
-        if is_key:
-            known = ", ".join(bundled_topics()) or "none"
-            raise TopicError(
-                f"unknown topic {text!r} (no {path.name}; bundled topics: {known})"
-            ) from exc
-        raise TopicError(f"topic file {path} not found") from exc
+        raise missing_topic(key_or_path) or TopicError(f"topic file {path} not found") from exc
     except OSError as exc:
         raise TopicError(f"topic file {path} cannot be read: {exc.strerror or exc}") from exc
     try:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.errors import StoreError, one_line
+from digest.private_files import create_private
+from digest.redact import redact
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -30,7 +32,7 @@ class Database:
         except ImportError as exc:  # the URL's driver is not installed
             raise StoreError(missing_driver(url, exc)) from exc
         except (SQLAlchemyError, ValueError) as exc:
-            raise StoreError(f"cannot open database {shown_url(url)}: {exc}") from exc
+            raise StoreError(redact(f"cannot open database {url}: {one_line(exc)}")) from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
@@ -45,9 +47,7 @@ class Database:
             if self.revision() == head_revision():
                 return
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"cannot prepare database {shown_url(self.url)}: {one_line(exc)}"
-            ) from exc
+            raise self._cannot_prepare(exc) from exc
         self._migrate()
 
     def revision(self) -> str | None:
@@ -87,9 +87,10 @@ class Database:
                         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                         connection.commit()
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"cannot prepare database {shown_url(self.url)}: {one_line(exc)}"
-            ) from exc
+            raise self._cannot_prepare(exc) from exc
+
+    def _cannot_prepare(self, exc: SQLAlchemyError) -> StoreError:
+        return StoreError(redact(f"cannot prepare database {self.url}: {one_line(exc)}"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -111,11 +112,8 @@ def driver_url(url: str) -> str:
 
 
 def shown_url(url: str) -> str:
-    """The URL as printed: with its password masked."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    """The URL as printed: with its password masked (even in a URL SQLAlchemy cannot parse)."""
+    return redact(url)
 
 
 def missing_driver(url: str, exc: ImportError) -> str:
@@ -127,10 +125,21 @@ def missing_driver(url: str, exc: ImportError) -> str:
 
 
 def open_database(url: str, *, migrate: bool = True) -> Database:
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        folder = Path(url[len("sqlite:///") :]).parent
-        if not folder.is_dir():
-            raise StoreError(f"database folder does not exist: {folder}")
+    path = url[len("sqlite:///") :].partition("?")[0]
+    # A file path, not :memory: or an SQLite URI filename ("file:...").
+    if (
+        url.startswith("sqlite:///")
+        and path
+        and path != ":memory:"
+        and not path.startswith("file:")
+    ):
+        file = Path(path)
+        if not file.parent.is_dir():
+            raise StoreError(f"database folder does not exist: {file.parent}")
+        try:
+            create_private(file)  # subscriber data: no other local user may read it
+        except OSError as exc:
+            raise StoreError(f"cannot create database {file}: {one_line(exc)}") from exc
     database = Database(url)
     if migrate:
         try:

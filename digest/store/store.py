@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from digest.edition_json import edition_from_dict, edition_to_dict
 from digest.errors import EditionError, UsageError
+from digest.fields import fields_of
 from digest.store.database import Database
 from digest.store.models import EditionChangesRow, EditionRow, FeedRow, ItemRow
 from digest.store.rows import value_of
@@ -417,14 +418,7 @@ def content_hash(item: ParsedItem) -> str:
 
 
 def _item_fields(item: ParsedItem) -> dict[str, object]:
-    return {
-        "url": item.url,
-        "canonical_url": item.canonical_url,
-        "title": item.title,
-        "summary_html": item.summary_html,
-        "text": item.text,
-        "published": item.published,
-    }
+    return fields_of(item, ("url", "canonical_url", "title", "summary_html", "text", "published"))
 
 
 def _feed(row: FeedRow, item_count: int) -> Feed:
