@@ -21,9 +21,12 @@ def stop_on_signals(announce: Callable[[str], None]) -> Iterator[threading.Event
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if not stop.is_set():
-            announce(f"received {signal.Signals(signum).name}: finishing the message in flight")
+        first = not stop.is_set()
+        # Set before announcing: writing the line lets other threads run, and one that saw the
+        # announcement's effect (the message in flight accepted) must also see the stop.
         stop.set()
+        if first:
+            announce(f"received {signal.Signals(signum).name}: finishing the message in flight")
 
     if threading.current_thread() is not threading.main_thread():
         yield stop
