@@ -299,10 +299,13 @@ def assert_in_flight_finished(handler: GatedHandler, workspace: Workspace) -> No
 
 
 def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path, database_url: str):
-    # the send time was 30 minutes ago: the start-up catch-up sends it right away
-    send_time = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%H:%M")
+    # the send time was 30 minutes ago: the start-up catch-up sends it right away. The daemon
+    # reads the real clock, so the digest's zone is one where that moment is today's, not
+    # yesterday's (UTC between 00:00 and 00:30 would make it yesterday's).
+    zone = "UTC" if datetime.now(UTC).hour >= 1 else "Etc/GMT-3"
+    send_time = (datetime.now(ZoneInfo(zone)) - timedelta(minutes=30)).strftime("%H:%M")
     with relay_holding_the_third(
-        isolated, database_url, LEASE + ONE_CONNECTION, send_time=send_time
+        isolated, database_url, LEASE + ONE_CONNECTION, send_time=send_time, timezone=zone
     ) as (handler, workspace):
         serve = ServeProcess(workspace.config)
         try:
