@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -26,6 +27,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 from digest.store.database import Database
 from digest.store.models import DeliveryRow, EditionRow
@@ -168,26 +171,26 @@ def _skip_locked_claim() -> Any:
     )
 
 
+#: The record's UPDATE in each driver's parameter style. Recording runs many times a second,
+#: each for a few rows: as the driver's own SQL it skips SQLAlchemy's per-call compiling and
+#: per-row parameter processing, most of its cost.
+_RECORD_PLACEHOLDERS = {"sqlite": ":{}", "postgresql": "%({})s"}
+_RECORD_SQL = (
+    "UPDATE deliveries SET status = {new_status}, claimed_at = NULL, claim_token = NULL, "
+    "last_reply = {reply}, sent_at = {sent}, next_attempt_at = {next_at} "
+    "WHERE id = {row_id} AND status = 'sending' AND claim_token = {token}"
+)
+
+
 @functools.cache
-def _record_statement() -> Any:
-    table = cast(Table, DeliveryRow.__table__)
-    # One executemany per batch of outcomes: fewer round trips for the thread that records.
-    return (
-        update(table)
-        .where(
-            table.c.id == bindparam("row_id"),
-            table.c.status == DeliveryStatus.SENDING,
-            table.c.claim_token == bindparam("token"),
-        )
-        .values(
-            status=bindparam("new_status"),
-            claimed_at=None,
-            claim_token=None,
-            last_reply=bindparam("reply"),
-            sent_at=bindparam("sent", type_=table.c.sent_at.type),
-            next_attempt_at=bindparam("next_at", type_=table.c.next_attempt_at.type),
-        )
-    )
+def _record_statement(dialect: Dialect) -> tuple[str, Callable[[datetime | None], Any]]:
+    """The record's SQL for ``dialect`` and the function that turns a time into its value."""
+    placeholder = _RECORD_PLACEHOLDERS[dialect.name]
+    names = ("new_status", "reply", "sent", "next_at", "row_id", "token")
+    sql = _RECORD_SQL.format(**{name: placeholder.format(name) for name in names})
+    # The column type's own conversion: the same stored value as any other write.
+    process = DeliveryRow.__table__.c.sent_at.type.bind_processor(dialect)
+    return sql, process or (lambda value: value)
 
 
 class Ledger:
@@ -197,6 +200,23 @@ class Ledger:
         self._subscribers = subscribers
         # Core connections for the per-message paths: an ORM session per claim costs more.
         self._engine = database.engine
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A transaction of the claim, record, release, renew and take-over paths."""
+        with self._engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def held(self) -> Iterator[Ledger]:
+        """This ledger on one connection of its own, for one sender's run: its claims,
+        records, releases and renewals (several a second, from one thread) reuse it instead of
+        taking one from the pool, checking it and giving it back each time."""
+        held = _HeldLedger(self)
+        try:
+            yield held
+        finally:
+            held.close()
 
     def ensure_rows(
         self,
@@ -253,8 +273,8 @@ class Ledger:
 
         The next claim takes them; they may have reached the server before the sender died.
         """
-        with self._sessions.begin() as session:
-            result = session.execute(
+        with self._transaction() as connection:
+            result = connection.execute(
                 update(DeliveryRow)
                 .where(
                     DeliveryRow.edition_id == edition_id,
@@ -264,7 +284,7 @@ class Ledger:
                 )
                 .values(uncertain=True)
             )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return int(result.rowcount or 0)
 
     def claim(
         self,
@@ -294,7 +314,7 @@ class Ledger:
             statement = _skip_locked_claim()
 
             def skip_locked() -> list[Delivery]:
-                with self._engine.begin() as connection:
+                with self._transaction() as connection:
                     rows = connection.execute(statement, {**params, "limit": limit}).all()
                 return sorted((Delivery(**row._asdict()) for row in rows), key=lambda d: d.id)
 
@@ -308,7 +328,7 @@ class Ledger:
     def _claim_once(self, params: dict[str, Any], *, limit: int) -> list[Delivery] | None:
         """One claim attempt: None when other senders took every candidate first."""
         candidates_of, claim = _claim_statements()
-        with self._engine.begin() as connection:
+        with self._transaction() as connection:
             # Candidates per status through the (edition_id, status) index: a claim costs the
             # same at the end of a 100,000-row edition as at its start.
             candidates: list[int] = []
@@ -338,22 +358,25 @@ class Ledger:
         outcomes = list(outcomes)
         if not outcomes:
             return
-        statement = _record_statement()
+        sql, stored = _record_statement(self._engine.dialect)
         # In id order, so two transactions that lock the same rows lock them in the same order.
         outcomes.sort(key=lambda o: o.delivery_id)
 
         def write() -> None:
-            with self._engine.begin() as connection:
-                connection.execute(statement, parameters)
+            with self._transaction() as connection:
+                connection.exec_driver_sql(sql, parameters)
 
+        sent = stored(now)
         parameters = [
             {
                 "row_id": o.delivery_id,
                 "token": token,
                 "new_status": o.status,
                 "reply": o.reply,
-                "sent": now if o.status == DeliveryStatus.SENT else None,
-                "next_at": o.next_attempt_at if o.status == DeliveryStatus.DEFERRED else None,
+                "sent": sent if o.status == DeliveryStatus.SENT else None,
+                "next_at": stored(o.next_attempt_at)
+                if o.status == DeliveryStatus.DEFERRED
+                else None,
             }
             for o in outcomes
         ]
@@ -373,8 +396,8 @@ class Ledger:
         ids.sort()  # the same lock order as every other writer
 
         def give_back() -> None:
-            with self._sessions.begin() as session:
-                session.execute(
+            with self._transaction() as connection:
+                connection.execute(
                     update(DeliveryRow)
                     .where(
                         DeliveryRow.id.in_(ids),
@@ -399,7 +422,7 @@ class Ledger:
         """
 
         def extend() -> set[int]:
-            with self._engine.begin() as connection:
+            with self._transaction() as connection:
                 return set(
                     connection.scalars(
                         update(DeliveryRow)
@@ -558,3 +581,31 @@ class Ledger:
                     DeliveryRow.status == DeliveryStatus.DEFERRED,
                 )
             )
+
+
+class _HeldLedger(Ledger):
+    """A ledger whose transactions all run on one connection, held until ``close()``. For one
+    thread at a time (a sender's main thread)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._sessions = ledger._sessions
+        self._subscribers = ledger._subscribers
+        self._engine = ledger._engine
+        self._connection: Connection | None = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        if self._connection is None:
+            self._connection = self._engine.connect()  # checked (pre-ping) as it is taken
+        try:
+            with self._connection.begin():
+                yield self._connection
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                self.close()  # the server went away: the next transaction (a retry) reconnects
+            raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()

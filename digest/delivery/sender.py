@@ -140,6 +140,8 @@ class DeliveryRun:
         quota: RelayQuota | None = None,
     ) -> None:
         self.ledger = ledger
+        # What the main thread writes through: during run(), the ledger on a connection of its own.
+        self._ledger = ledger
         # A per-delivery envelope sender (VERP), when bounces are traced to their message.
         self.envelope_for = envelope_for
         # Who may still be mailed, re-read per batch: an unsubscribe, pause or suppression
@@ -189,6 +191,14 @@ class DeliveryRun:
     # --- main thread -----------------------------------------------------------------------
 
     def run(self) -> SenderResult:
+        with self.ledger.held() as ledger:
+            self._ledger = ledger
+            try:
+                return self._run()
+            finally:
+                self._ledger = self.ledger
+
+    def _run(self) -> SenderResult:
         result = SenderResult()
         lease = timedelta(seconds=self.settings.lease_seconds)
         # Rows deferred during this run are not retried by it (their next attempt is later).
@@ -225,10 +235,10 @@ class DeliveryRun:
                     queued = self._jobs.qsize()
                     if queued <= ahead // 2:
                         if time.monotonic() >= next_take_over:
-                            self.ledger.take_over(self.edition_id, now=self.clock(), lease=lease)
+                            self._ledger.take_over(self.edition_id, now=self.clock(), lease=lease)
                             next_take_over = time.monotonic() + min(lease.total_seconds(), 10.0)
                         claimed_at = time.monotonic()
-                        batch = self.ledger.claim(
+                        batch = self._ledger.claim(
                             self.edition_id,
                             now=self.clock(),
                             lease=lease,
@@ -251,7 +261,7 @@ class DeliveryRun:
                 outcomes = []
                 unstarted = [item.delivery.id for item in results if item.kind == "unstarted"]
                 if unstarted:
-                    self.ledger.release(unstarted, token=self.token)
+                    self._ledger.release(unstarted, token=self.token)
                     results = [item for item in results if item.kind != "unstarted"]
                 lost = [item for item in results if item.kind == "lost"]
                 if lost:
@@ -262,7 +272,7 @@ class DeliveryRun:
                 for item in results:
                     if item.kind == "unavailable":
                         alive -= 1
-                        self.ledger.release([item.delivery.id], token=self.token)
+                        self._ledger.release([item.delivery.id], token=self.token)
                         exhausted = False  # the row is due again, for a connection still up
                         if alive == 0:
                             unavailable = item.reply
@@ -313,7 +323,7 @@ class DeliveryRun:
         then report them."""
         if not unrecorded:
             return
-        self.ledger.record(
+        self._ledger.record(
             [outcome for _, outcome in unrecorded],
             now=self.clock(),
             max_hard_bounces=self.settings.max_hard_bounces,
@@ -337,7 +347,7 @@ class DeliveryRun:
             for d in batch
             if d.subscriber_id not in active
         ]
-        self.ledger.record(skipped, now=self.clock(), max_hard_bounces=1, token=self.token)
+        self._ledger.record(skipped, now=self.clock(), max_hard_bounces=1, token=self.token)
         self._held.difference_update(o.delivery_id for o in skipped)
         queued = 0
         for delivery in batch:
@@ -366,7 +376,7 @@ class DeliveryRun:
                 break
             if job is not None:
                 waiting.append(job.id)
-        self.ledger.release(waiting, token=self.token)
+        self._ledger.release(waiting, token=self.token)
         self._held.difference_update(waiting)
         return len(waiting)
 
@@ -388,7 +398,7 @@ class DeliveryRun:
     def _renew(self, lease: timedelta) -> None:
         """Extend the lease of the rows held; those another sender took over are not sent."""
         verified_at = time.monotonic()
-        owned = self.ledger.renew(self.edition_id, token=self.token, now=self.clock())
+        owned = self._ledger.renew(self.edition_id, token=self.token, now=self.clock())
         taken = self._held - owned
         if taken:
             self._lost = self._lost | taken
