@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import json
 import secrets
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
@@ -14,7 +15,9 @@ from sqlalchemy import (
     Connection,
     Exists,
     Select,
+    Text,
     bindparam,
+    cast,
     delete,
     exists,
     false,
@@ -292,12 +295,14 @@ class SubscriberStore:
 
     def deliverable_variants(self) -> set[tuple[str, tuple[str, ...]]]:
         """The (format, sections) preferences of those who get the digest."""
-        with self._sessions() as session:
-            # no DISTINCT over the JSON column (PostgreSQL cannot compare json): dedupe here
+        # DISTINCT over the JSON column's text (PostgreSQL cannot compare json): a handful of
+        # rows instead of one per subscriber; lists written differently are merged here.
+        sections = cast(SubscriberRow.sections, Text)
+        with self._engine.connect() as connection:
             return {
-                (fmt or "html", tuple(sections or ()))
-                for fmt, sections in session.execute(
-                    self._deliverable(SubscriberRow.format, SubscriberRow.sections)
+                (fmt or "html", tuple(json.loads(text or "null") or ()))
+                for fmt, text in connection.execute(
+                    self._deliverable(SubscriberRow.format, sections).distinct()
                 )
             }
 
