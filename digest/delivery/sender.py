@@ -44,6 +44,10 @@ from digest.types import Delivery, DeliveryStatus
 CLAIM_PER_CONNECTION = 32
 CLAIM_MIN_PER_CONNECTION = 4
 CLAIM_AHEAD_SECONDS = 0.5
+#: A new claim tops the queue up once it is down to this share of the rows claimed ahead: a
+#: claim is fewer, larger batches (recording waits while the main thread claims), and the
+#: rows left still keep every connection busy for longer than a claim takes.
+CLAIM_REFILL_SHARE = 1 / 4
 
 #: Workers wake the main thread when one of them waits for its last outcome to be recorded,
 #: when RECORD_BATCH outcomes are waiting, on a failure or when few rows are left to send;
@@ -231,9 +235,9 @@ class DeliveryRun:
                 elif not exhausted:
                     pace = finished / max(time.monotonic() - first_claim, 1e-3)
                     ahead = min(max(int(pace * CLAIM_AHEAD_SECONDS), floor), ceiling)
-                    self._low_water = ahead // 2
+                    self._low_water = int(ahead * CLAIM_REFILL_SHARE)
                     queued = self._jobs.qsize()
-                    if queued <= ahead // 2:
+                    if queued <= self._low_water:
                         if time.monotonic() >= next_take_over:
                             self._ledger.take_over(self.edition_id, now=self.clock(), lease=lease)
                             next_take_over = time.monotonic() + min(lease.total_seconds(), 10.0)
