@@ -176,18 +176,19 @@ def _skip_locked_claim() -> Any:
 #: per-row parameter processing, most of its cost.
 _RECORD_PLACEHOLDERS = {"sqlite": ":{}", "postgresql": "%({})s"}
 _RECORD_SQL = (
-    "UPDATE deliveries SET status = {new_status}, claimed_at = NULL, claim_token = NULL, "
+    "UPDATE {table} SET status = {new_status}, claimed_at = NULL, claim_token = NULL, "
     "last_reply = {reply}, sent_at = {sent}, next_attempt_at = {next_at} "
     "WHERE id = {row_id} AND status = 'sending' AND claim_token = {token}"
 )
 
 
-@functools.cache
 def _record_statement(dialect: Dialect) -> tuple[str, Callable[[datetime | None], Any]]:
     """The record's SQL for ``dialect`` and the function that turns a time into its value."""
     placeholder = _RECORD_PLACEHOLDERS[dialect.name]
     names = ("new_status", "reply", "sent", "next_at", "row_id", "token")
-    sql = _RECORD_SQL.format(**{name: placeholder.format(name) for name in names})
+    sql = _RECORD_SQL.format(
+        table=DeliveryRow.__tablename__, **{name: placeholder.format(name) for name in names}
+    )
     # The column type's own conversion: the same stored value as any other write.
     process = DeliveryRow.__table__.c.sent_at.type.bind_processor(dialect)
     return sql, process or (lambda value: value)
@@ -200,6 +201,7 @@ class Ledger:
         self._subscribers = subscribers
         # Core connections for the per-message paths: an ORM session per claim costs more.
         self._engine = database.engine
+        self._record_sql, self._stored = _record_statement(self._engine.dialect)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -358,7 +360,7 @@ class Ledger:
         outcomes = list(outcomes)
         if not outcomes:
             return
-        sql, stored = _record_statement(self._engine.dialect)
+        sql, stored = self._record_sql, self._stored
         # In id order, so two transactions that lock the same rows lock them in the same order.
         outcomes.sort(key=lambda o: o.delivery_id)
 
@@ -591,6 +593,7 @@ class _HeldLedger(Ledger):
         self._sessions = ledger._sessions
         self._subscribers = ledger._subscribers
         self._engine = ledger._engine
+        self._record_sql, self._stored = ledger._record_sql, ledger._stored
         self._connection: Connection | None = None
 
     @contextmanager
