@@ -10,7 +10,7 @@ from typing import Protocol
 
 from digest.clock import Clock
 from digest.errors import FeedError, HttpStatusError, one_line
-from digest.store.store import Store
+from digest.store.sqlite_feeds import FeedStates
 from digest.types import Feed, FeedFetchReport, FeedUpdate, FetchedFeed
 
 #: Failures in a row tolerated before backing off, and the longest wait between tries.
@@ -29,7 +29,7 @@ class Fetcher(Protocol):
 
 
 def fetch_all(
-    store: Store,
+    store: FeedStates,
     fetcher: Callable[[], Fetcher],
     clock: Clock,
     *,

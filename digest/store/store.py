@@ -8,7 +8,19 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, column, delete, func, insert, select, table, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,8 +28,9 @@ from digest.edition_json import edition_from_dict, edition_to_dict
 from digest.errors import EditionError, UsageError
 from digest.fields import fields_of
 from digest.store.database import Database
-from digest.store.models import EditionChangesRow, EditionRow, FeedRow, ItemRow
+from digest.store.models import EditionChangesRow, EditionRow, FeedRow, ItemRow, UTCDateTime
 from digest.store.rows import value_of
+from digest.store.sqlite_feeds import NOT_MODIFIED_SQL, is_plain_not_modified
 from digest.types import (
     EDITION_TRANSITIONS,
     Edition,
@@ -94,21 +107,10 @@ class Store:
         """
         results: list[tuple[int, int, str | None]] = []
         with self._sessions.begin() as session, session.no_autoflush:
-            # Plain 304s (the bulk of a warm run) are one UPDATE for all of them.
-            unchanged = [u.feed_id for u in updates if u.status == "not-modified" and not u.new_url]
+            # Plain 304s (the bulk of a warm run): the statement the sqlite3 path runs too.
+            unchanged = [u.feed_id for u in updates if is_plain_not_modified(u)]
             if unchanged:
-                session.execute(
-                    update(FeedRow)
-                    .where(FeedRow.id.in_(unchanged))
-                    .values(
-                        last_fetched_at=now,
-                        last_status="not-modified",
-                        last_error=None,
-                        consecutive_failures=0,
-                        last_success_at=now,
-                        next_attempt_at=None,
-                    )
-                )
+                session.execute(_NOT_MODIFIED, [{"id": i, "now": now} for i in unchanged])
             skip = set(unchanged)
             # The others: all rows in one query, their changes flushed together at commit.
             ids = [u.feed_id for u in updates if u.feed_id not in skip]
@@ -344,6 +346,8 @@ def _apply_feed_state(
         return f"moved permanently to {update.new_url}; address updated"
     return None
 
+
+_NOT_MODIFIED = text(NOT_MODIFIED_SQL).bindparams(bindparam("now", type_=UTCDateTime()))
 
 ITEMS = cast(Table, ItemRow.__table__)
 #: The items table with untyped columns, for values already converted for the database.
