@@ -13,7 +13,7 @@ import pytest
 from digest.store.database import open_database
 from digest.store.sqlite_feeds import TIME_FIELDS, SqliteFeedStates
 from digest.store.store import Store
-from digest.types import Feed, FeedUpdate
+from digest.types import Feed, FeedUpdate, ParsedItem
 from tests.test_schedule_migration import database_at
 
 NOW = datetime(2026, 3, 10, 5, 30, 12, 345678, tzinfo=UTC)
@@ -79,26 +79,61 @@ def test_a_plain_304_is_stored_exactly_as_the_store_stores_it(store: Store, tmp_
     assert store.list_feeds()[1].last_success_at == later
 
 
-def test_every_other_outcome_goes_to_the_store(store: Store):
-    calls: list[int] = []
+def item(n: int, title: str = "Tariffs") -> ParsedItem:
+    return ParsedItem(
+        guid=f"https://news.test/{n}",
+        url=f"https://news.test/{n}",
+        canonical_url=f"https://news.test/{n}",
+        title=f"{title} {n}",
+        summary_html=f"<p>{title} story {n}</p>",
+        text=f"{title} story {n}",
+        published=NOW - timedelta(hours=n),
+    )
 
-    def full() -> Store:
-        calls.append(1)
-        return store
 
-    feed = store.list_feeds()[3]
-    states = SqliteFeedStates.open(store.database.url, full=full)
-    assert states is not None
-    with states:
-        states.apply_fetches([FeedUpdate(feed_id=feed.id, status="not-modified")], now=NOW)
-        assert calls == []
-        moved = FeedUpdate(feed_id=feed.id, status="not-modified", new_url="https://x.test/f")
-        error = FeedUpdate(feed_id=feed.id, status="error", error="HTTP 503")
-        states.apply_fetches([moved, error], now=NOW)
-        assert calls == [1]
-        assert states.list_feeds(with_counts=True) == store.list_feeds()  # counts: the Store's
-    after = store.get_feed("https://x.test/f")
-    assert after is not None and after.last_status == "error" and after.last_error == "HTTP 503"
+def outcomes(ids: list[int], round_: int) -> list[FeedUpdate]:
+    """Every kind of outcome: items new and changed, errors, Gone, Retry-After, moves."""
+    return [
+        FeedUpdate(feed_id=ids[0], status="ok", title="Wire", etag=f'"e{round_}"',
+                   items=tuple(item(n, "Chips" if round_ and n < 3 else "Tariffs")
+                               for n in range(6))),
+        FeedUpdate(feed_id=ids[1], status="error", error="HTTP 503",
+                   next_attempt_at=NOW + timedelta(minutes=30 * (round_ + 1))),
+        FeedUpdate(feed_id=ids[2], status="error", error="HTTP 410 Gone",
+                   disable_reason="HTTP 410 Gone: the publisher removed this feed"),
+        FeedUpdate(feed_id=ids[3], status="not-modified"),
+        FeedUpdate(feed_id=ids[4], status="not-modified", new_url=f"https://moved.test/{round_}"),
+        FeedUpdate(feed_id=ids[5], status="ok", new_url="https://example.test/0.xml",
+                   items=(item(9),)),  # a move onto a listed feed: refused, with a note
+    ]  # fmt: skip
+
+
+def test_every_outcome_is_stored_as_the_store_stores_it(tmp_path: Path):
+    dumps, notes = [], []
+    for way in ("store", "sqlite3"):
+        url = f"sqlite:///{tmp_path / way}.db"
+        with open_database(url) as database:
+            store = Store(database)
+            for n in range(6):
+                store.add_feed(f"https://example.test/{n}.xml", title=None, now=NOW)
+            ids = [feed.id for feed in store.list_feeds()]
+            for round_ in range(2):
+                later = NOW + timedelta(hours=round_)
+                if way == "store":
+                    notes.append(store.apply_fetches(outcomes(ids, round_), now=later))
+                else:
+                    with light(store) as states:
+                        notes.append(states.apply_fetches(outcomes(ids, round_), now=later))
+        with sqlite3.connect(tmp_path / f"{way}.db") as connection:
+            dumps.append(
+                [connection.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
+                 for t in ("feeds", "items")]
+            )  # fmt: skip
+        connection.close()
+    assert dumps[0] == dumps[1]
+    assert notes[0] == notes[2] and notes[1] == notes[3]
+    assert [(new, changed) for new, changed, _ in notes[1]][0] == (0, 3)  # three rewritten
+    assert "already in the feed list" in (notes[1][5][2] or "")
 
 
 def test_a_read_only_database_is_left_to_the_store(store: Store, tmp_path: Path):

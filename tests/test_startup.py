@@ -94,7 +94,7 @@ def test_fetch_with_every_feed_disabled_or_backing_off_loads_no_database_stack(i
     ]
 
 
-def test_fetching_well_formed_feeds_loads_neither_feedparser_nor_an_http_library(
+def test_fetching_well_formed_feeds_loads_neither_feedparser_nor_an_http_library_nor_orm(
     workspace: Workspace, fixture_feeds: dict[str, str]
 ):
     workspace.invoke("feeds", "add", fixture_feeds["wire"], fixture_feeds["gazette"])
@@ -102,11 +102,12 @@ def test_fetching_well_formed_feeds_loads_neither_feedparser_nor_an_http_library
     assert "lxml" in modules  # it did fetch and parse
     assert [feed["last_status"] for feed in workspace.json("feeds", "list")] == ["ok", "ok"]
     assert not modules & {"feedparser", "httpx", "alembic", "flask", "apscheduler", "jinja2"}
+    sqlite = workspace.database.startswith("sqlite:")
+    assert ("sqlalchemy" in modules) is not sqlite  # SQLite: items stored through sqlite3
     # a second run: all 304, nothing parsed, nothing but the feeds' state stored
     modules = loaded(workspace.folder, "--config", str(workspace.config), "fetch")
     assert "lxml" not in modules
-    if workspace.database.startswith("sqlite:"):
-        assert "sqlalchemy" not in modules
+    assert ("sqlalchemy" in modules) is not sqlite
     assert [feed["last_status"] for feed in workspace.json("feeds", "list")] == [
         "not-modified",
         "not-modified",

@@ -1,33 +1,29 @@
-"""The feed list and plain 304s, read and written with the standard library's sqlite3.
+"""The feed list and fetch outcomes, read and written with the standard library's sqlite3.
 
-Most runs of `digest fetch` store nothing: no feed is due, or every feed answers 304 Not
-Modified. On an SQLite database at the current schema revision those runs read the feed list
-and record the 304s here, without loading SQLAlchemy (a third of a second of CPU, more than all
-the rest of such a run). Any other outcome goes to the full ``Store``, opened on first need;
-so does any database this module is not sure of: another engine, a URL with options, a missing
-file, another schema revision, a value it cannot read.
+On an SQLite database at the current schema revision, `digest fetch` reads the feed list and
+records what it fetched here, without loading SQLAlchemy (a third of a second of CPU: more than
+all the rest of a run where no feed is due or every feed answers 304 Not Modified). The
+outcomes go through the same SQL as the Store's (digest/store/outcomes.py). Any database this
+module is not sure of (another engine, a URL with options, a missing file, another schema
+revision, a value it cannot read) or an error while writing goes to the full ``Store``,
+opened on first need.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from digest.store.outcomes import record_outcomes, sqlite_time
 from digest.store.revision import VERSION_TABLE, head_revision
 from digest.types import Feed, FeedUpdate
 
 if TYPE_CHECKING:
     from types import TracebackType
-
-#: How a plain 304 (no move) is recorded: the one statement the Store runs too.
-NOT_MODIFIED_SQL = (
-    "UPDATE feeds SET last_fetched_at = :now, last_status = 'not-modified', last_error = NULL, "
-    "consecutive_failures = 0, last_success_at = :now, next_attempt_at = NULL WHERE id = :id"
-)
 
 #: The Feed fields that are times (SQLite keeps them as text, in UTC without an offset).
 TIME_FIELDS = frozenset({"last_fetched_at", "last_success_at", "disabled_at", "next_attempt_at"})
@@ -48,17 +44,6 @@ class FeedStates(Protocol):
 
 class Unusual(Exception):
     """Something this module does not handle: the full Store should."""
-
-
-def is_plain_not_modified(update: FeedUpdate) -> bool:
-    return update.status == "not-modified" and not update.new_url
-
-
-def sqlite_time(moment: datetime) -> str:
-    """A time as SQLAlchemy stores a DateTime on SQLite: UTC, no offset, microseconds."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime given to the store")
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def _read_time(value: object) -> datetime | None:
@@ -140,17 +125,12 @@ class SqliteFeedStates:
     def apply_fetches(
         self, updates: Sequence[FeedUpdate], *, now: datetime
     ) -> list[tuple[int, int, str | None]]:
-        """Plain 304s recorded here, in one transaction; any other batch by the Store."""
-        if not updates or not all(is_plain_not_modified(update) for update in updates):
-            return self._full().apply_fetches(updates, now=now)
-        stamp = sqlite_time(now)
+        """Record a batch of outcomes in one transaction, as the Store does."""
         connection = self._connection
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                connection.executemany(
-                    NOT_MODIFIED_SQL, [{"id": update.feed_id, "now": stamp} for update in updates]
-                )
+                results = record_outcomes(_Sqlite3(connection), updates, now)
                 connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
@@ -160,7 +140,7 @@ class SqliteFeedStates:
             # Locked for too long, read-only, damaged...: the Store tries, and reports it
             # the way every command does.
             return self._full().apply_fetches(updates, now=now)
-        return [(0, 0, None)] * len(updates)
+        return results
 
     def close(self) -> None:
         self._connection.close()
@@ -175,3 +155,18 @@ class SqliteFeedStates:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _Sqlite3:
+    """``outcomes.Sql`` over a sqlite3 connection."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self.time: Callable[[datetime], object] = sqlite_time
+
+    def rows(self, statement: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        return self._connection.execute(statement, params).fetchall()
+
+    def run(self, statement: str, params: Sequence[Mapping[str, Any]]) -> None:
+        if params:
+            self._connection.executemany(statement, params)
