@@ -133,7 +133,9 @@ def sanitized_to_text(fragment: str) -> str:
     unquoted attributes remain there, so removing the tags is all that is left to do."""
     marked = _BLOCK_BREAK.sub("\n", fragment)
     text = html.unescape(_SANITIZED_TAG.sub("", marked))
-    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    # The lines, spaces squeezed in one pass over all of them (none holds a line break).
+    squeezed = _SPACES.sub(" ", "\n".join(text.splitlines()))
+    lines = (line.strip() for line in squeezed.split("\n"))
     return "\n".join(line for line in lines if line)
 
 
