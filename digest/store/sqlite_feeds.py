@@ -92,7 +92,8 @@ class SqliteFeedStates:
         except sqlite3.Error:
             return None
         try:
-            connection.execute("PRAGMA busy_timeout=10000")
+            connection.execute("PRAGMA busy_timeout=10000")  # as the Store's engine sets them
+            connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA synchronous=NORMAL")
             found = connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchall()
             if len(found) != 1 or found[0][0] != head_revision():
