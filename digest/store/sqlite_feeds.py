@@ -88,7 +88,7 @@ class SqliteFeedStates:
             return None
         try:
             # Autocommit: no read stays open while the full Store writes the same file.
-            connection = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(file, isolation_level=None)
         except sqlite3.Error:
             return None
         try:
