@@ -3,6 +3,7 @@ one the server closed while idle is replaced, chunked bodies and odd paths are r
 
 from __future__ import annotations
 
+import base64
 from http.server import BaseHTTPRequestHandler
 
 from digest.config import FetchSettings
@@ -70,3 +71,18 @@ def test_chunked_bodies_304s_and_escaped_paths(misbehaving):
         unchanged = fetcher.fetch(misbehaving.url("/same.xml"), etag='"v1"')
         assert unchanged.not_modified and unchanged.etag == '"v1"'
         assert fetcher.fetch(misbehaving.url("/café news.xml?x=é")).body == FEED
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth_to_that_host_only(misbehaving):
+    seen: list[str | None] = []
+
+    def private(request: BaseHTTPRequestHandler) -> None:
+        seen.append(request.headers["Authorization"])
+        respond(FEED)(request)
+
+    misbehaving.routes["/private.xml"] = private
+    url = misbehaving.url("/private.xml").replace("http://", "http://reader:p%40ss@")
+    with HttpFetcher(SETTINGS) as fetcher:
+        assert fetcher.fetch(url).body == FEED
+        assert fetcher.fetch(misbehaving.url("/private.xml")).body == FEED
+    assert seen == ["Basic " + base64.b64encode(b"reader:p@ss").decode(), None]

@@ -14,6 +14,7 @@ a fraction of the time, which is most of a run where every feed answers 304.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import os
 import socket
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from digest.config import FetchSettings
 from digest.errors import FetchError, HttpStatusError, one_line
@@ -256,6 +257,9 @@ class HttpFetcher:
         if parts.query:
             target += "?" + quote(parts.query, safe=_TARGET_SAFE)
         pinned = {**headers, "Host": shown if default_port else f"{shown}:{port}"}
+        if parts.username is not None or parts.password is not None:  # https://user:pw@host/
+            secret = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+            pinned["Authorization"] = "Basic " + base64.b64encode(secret.encode()).decode()
         for n, address in enumerate(addresses):
             key: _Key = (parts.scheme, address, port, host)
             reused = self._pool.take(key)
