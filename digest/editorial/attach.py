@@ -10,7 +10,7 @@ It joins a story, never makes one: a near miss that repeats no story stays out, 
 below the threshold cannot add a story the relevance rules did not already let in, and stories
 are never merged through it. "Plainly repeats" is stricter than the clustering's link: with
 some item of the story it shares at least ``min_shared`` words rare in the day's news that
-both headlines use (place names, the sides of every story, do not count) and its cosine
+both headlines use (the topic's own sides, such as "China", do not count) and its cosine
 similarity reaches ``similarity``; on average it is as alike to the story's items as a merge
 needs (``threshold``), and the story with it spans at most ``window_hours``. Of several such
 stories the one it is most alike to on average takes it.
@@ -22,13 +22,10 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 
-from digest.editorial.cluster import _PLACES, _Day, _prepare, cosine
+from digest.editorial.cluster import _Day, _prepare, cosine
 from digest.types import Item
 
 __all__ = ["attach_near_misses"]
-
-#: Place names: the sides of a story, not what happened in it.
-_SIDES = frozenset(_PLACES)
 
 
 def attach_near_misses(
@@ -89,5 +86,5 @@ def attach_near_misses(
 
 
 def _repeats(day: _Day, a: int, b: int) -> bool:
-    """Whether both headlines use enough of the same rare words, places aside."""
-    return len((day.headline[a] & day.headline[b]) - _SIDES) >= day.min_shared
+    """Whether both headlines use enough of the same rare words (the topic's sides aside)."""
+    return len(day.headline[a] & day.headline[b]) >= day.min_shared
