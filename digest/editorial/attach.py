@@ -18,11 +18,11 @@ stories the one it is most alike to on average takes it.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 
-from digest.editorial.cluster import _Day, _prepare, cosine
+from digest.editorial.cluster import _prepare, cosine
 from digest.types import Item
 
 __all__ = ["attach_near_misses"]
@@ -55,36 +55,36 @@ def attach_near_misses(
     day = _prepare(items, title_boost, pairs, background, min_shared, rare_share)
     if day.min_shared <= 0:  # no day of news to tell an event's words from the beat's
         return [list(group) for group in groups]
-    members: list[list[int]] = []
-    start = 0
-    for group in groups:
-        members.append(list(range(start, start + len(group))))
-        start += len(group)
+    home: list[int] = [g for g, group in enumerate(groups) for _ in group]
+    members: dict[int, list[int]] = defaultdict(list)
+    # an index of the grouped items' headline words: only stories sharing enough of them with
+    # a near miss are looked at, so the cost grows with the near misses, not with their product
+    by_word: dict[str, list[int]] = defaultdict(list)
+    for k, g in enumerate(home):
+        members[g].append(k)
+        for word in day.headline[k]:
+            by_word[word].append(k)
     window = timedelta(hours=window_hours)
-    joined: dict[int, list[Item]] = {}
+    joined: dict[int, list[Item]] = defaultdict(list)
     for m, item in enumerate(near_misses, start=len(grouped)):
+        shared = Counter(k for word in day.headline[m] for k in by_word.get(word, ()))
+        repeated = {k for k, count in shared.items() if count >= day.min_shared}
         best: tuple[float, int] | None = None
-        for g, group in enumerate(groups):
+        for g in sorted({home[k] for k in repeated}):
             sims = [cosine(day.vectors[m], day.vectors[k]) for k in members[g]]
             average = sum(sims) / len(sims)
             if average < threshold or (best is not None and average <= best[0]):
                 continue
-            times = [i.published for i in group]
+            times = [i.published for i in groups[g]]
             if max(*times, item.published) - min(*times, item.published) > window:
                 continue
             if any(
-                sim >= similarity and _repeats(day, m, k)
-                for k, sim in zip(members[g], sims, strict=True)
+                sim >= similarity and k in repeated for k, sim in zip(members[g], sims, strict=True)
             ):
                 best = (average, g)
         if best is not None:
-            joined.setdefault(best[1], []).append(item)
+            joined[best[1]].append(item)
     return [
         sorted([*group, *joined.get(g, [])], key=lambda i: (i.published, i.id))
         for g, group in enumerate(groups)
     ]
-
-
-def _repeats(day: _Day, a: int, b: int) -> bool:
-    """Whether both headlines use enough of the same rare words (the topic's sides aside)."""
-    return len(day.headline[a] & day.headline[b]) >= day.min_shared
