@@ -292,11 +292,14 @@ def cluster_items(
     link_factor: float = 1.75,
     min_shared: int = 2,
     rare_share: float = 0.05,
+    exact: bool = False,
 ) -> list[list[Item]]:
     """Group `items` by event; each group and the list of groups ordered by publication time.
 
     `token_pairs` (title tokens, text tokens) per item may be given when already computed;
     `background` is :func:`document_frequencies` over a larger set of the same days' items.
+    `exact` merges by the all-pairs reference method instead (same clusters, cubic cost), for
+    the tests and the benchmark that check this one against it.
 
     Two clusters can only merge when some pair of their items is strongly linked (shares rare
     words and is alike at least ``link_factor`` times the threshold), so only those pairs are
@@ -308,12 +311,16 @@ def cluster_items(
     if not items:
         return []
     day = _prepare(items, title_boost, token_pairs, background, min_shared, rare_share)
+    window = timedelta(hours=window_hours)
+    if exact:
+        from digest.editorial.cluster_exact import merge_all_pairs  # it imports this module
+
+        return merge_all_pairs(items, day, threshold, window, link_factor)
     order, vectors, rare, headline = day.order, day.vectors, day.rare, day.headline
     named, mentioned, reacting, clusters = day.named, day.mentioned, day.reacting, day.clusters
     min_shared = day.min_shared
     position = {k: p for p, k in enumerate(order)}
     norms = [math.sqrt(sum(v * v for v in vec.values())) for vec in vectors]
-    window = timedelta(hours=window_hours)
     home = {k: c for c, members in enumerate(clusters) for k in members}
 
     similarities: dict[tuple[int, int], float] = {}

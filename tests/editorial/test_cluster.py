@@ -111,20 +111,19 @@ def _ids(clusters):
 
 
 def test_blocked_clustering_gives_the_exact_methods_clusters_on_a_generated_day():
-    from digest.editorial.cluster_exact import cluster_items_exact
     from tests.editorial.generated import generated_day
 
     for seed in (1, 2, 3):
         items, background = generated_day(60, seed=seed)
         blocked = cluster_items(items, background=background)
-        exact = cluster_items_exact(items, background=background)
+        exact = cluster_items(items, background=background, exact=True)
         assert _ids(blocked) == _ids(exact)
         # the day has real work in it: several multi-item stories, not everything merged
         sizes = sorted(map(len, blocked))
         assert sizes[-1] > 1 and len(sizes) > 30
         # and without a background (every shared word may link) the two still agree
         few = items[:40]
-        assert _ids(cluster_items(few)) == _ids(cluster_items_exact(few))
+        assert _ids(cluster_items(few)) == _ids(cluster_items(few, exact=True))
 
 
 def test_items_in_chinese_cluster_by_their_words():
