@@ -132,3 +132,15 @@ def test_a_headline_about_something_else_needs_more_evidence(topic):
     # a strong term in the headline names the topic as well as its subject would
     strong = make_item("Chip war reaches sheep farms", text)
     assert relevance_score(strong, topic) >= topic.threshold
+
+
+def test_chinas_probes_and_raids_of_foreign_firms_count(topic):
+    raid = make_item(
+        "Beijing raids the offices of an American consultancy",
+        "Officers questioned staff of the firm in Shanghai.",
+    )
+    probe = make_item(
+        "China opens a probe into a US memory maker", "Regulators cited security concerns."
+    )
+    assert relevance_score(raid, topic) >= topic.threshold
+    assert relevance_score(probe, topic) >= topic.threshold
