@@ -11,7 +11,8 @@ most alike (cosine) are merged, again and again, while
 - that average reaches ``threshold``;
 - some pair of their items is alike at least ``link_factor`` times the threshold and shares at
   least ``min_shared`` words that are rare in the day's news (so two short pieces are not joined
-  by common words such as "growth" or "slump");
+  by common words such as "growth" or "slump"), one of them in a headline and not the name of
+  one of the topic's own sides (places many of the items mention: "China" on a China beat);
 - the merged cluster spans at most ``window_hours``;
 - neither cluster's headlines name a country the other never mentions (a follow-up usually
   brings a new actor: "Britain weighs following the US ban"); places many of the items mention
@@ -271,7 +272,12 @@ def _prepare(
     # (with few items to go by, a word a quarter of them use is not rare either)
     rare_limit = min(rare_limit, _COMMON_SHARE * day_n)
     rare = [{w for w in vec if day_df.get(w, 0) <= rare_limit} for vec in vectors]
-    headline = [set(content_words(title)) & rare[k] for k, (title, _) in enumerate(token_pairs)]
+    # The topic's own sides ("China", "US" on a day of US-China news) say where the news
+    # happens, not what happened: a headline word naming one does not count as the event's.
+    sides = {token for token, place in _PLACES.items() if place in usual}
+    headline = [
+        (set(content_words(title)) & rare[k]) - sides for k, (title, _) in enumerate(token_pairs)
+    ]
     return _Day(order, vectors, mentioned, named, reacting, clusters, rare, headline, min_shared)
 
 

@@ -135,3 +135,19 @@ def test_items_in_chinese_cluster_by_their_words():
     clusters = cluster_items([first, second, other])
     assert sorted(map(len, clusters)) == [1, 2]
     assert {i.id for i in max(clusters, key=len)} == {first.id, second.id}
+
+
+def test_the_topics_own_side_in_both_headlines_does_not_link_two_stories():
+    a = make_item("China chip champion squeezed", "Sales slump as growth slows in China.")
+    b = make_item("China home buyers wait", "Prices slump as growth slows in China.", feed="Other")
+    others = [
+        make_item("Chinese ports busy", "Shipping in China rose.", feed="Third"),
+        make_item("Beijing opens a museum", "Visitors came to Beijing.", feed="Fourth"),
+    ]
+    # a day of news in which these words are rare: "china" could pass for an event's name
+    background = (Counter({"council": 500}), 1000)
+    # on its own the pair shares rare words, "china" among them in both headlines: one story
+    assert len(cluster_items([a, b], background=background)) == 1
+    # once most of the day's stories are about China, "china" is the beat's side, not an event
+    clusters = cluster_items([a, b, *others], background=background)
+    assert all(len(c) == 1 for c in clusters)
