@@ -4,6 +4,7 @@ exactly what the general code they skip gives."""
 from __future__ import annotations
 
 import html
+import random
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -11,7 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from digest.ingest.dates import _rfc822, parse_date
-from digest.ingest.sanitize import _BLOCK_BREAK, _SANITIZED_TAG, _SPACES, sanitized_to_text
+from digest.ingest.sanitize import (
+    _BLOCK_BREAK,
+    _ODD_SPACES,
+    _SANITIZED_TAG,
+    _SPACES,
+    sanitized_to_text,
+)
 from digest.ingest.urls import http_link
 
 DATES = [
@@ -97,3 +104,12 @@ def per_line_text(fragment: str) -> str:
 )
 def test_text_is_squeezed_as_line_by_line(fragment: str):
     assert sanitized_to_text(fragment) == per_line_text(fragment)
+
+
+def test_odd_space_runs_are_squeezed_as_every_run_would_be():
+    """Only runs that are not already one space are replaced: the same text either way."""
+    rnd = random.Random(17)
+    alphabet = [" ", "\t", "\f", "\v", "\u00a0", "a", "b", "\n"]
+    for _ in range(20_000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12)))
+        assert _ODD_SPACES.sub(" ", text) == _SPACES.sub(" ", text), repr(text)
