@@ -3,7 +3,9 @@ writes exactly what the Store does, and hands everything else to the Store."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import get_type_hints
@@ -11,6 +13,7 @@ from typing import get_type_hints
 import pytest
 
 from digest.store.database import open_database
+from digest.store.outcomes import content_hash
 from digest.store.sqlite_feeds import TIME_FIELDS, SqliteFeedStates
 from digest.store.store import Store
 from digest.types import Feed, FeedUpdate, ParsedItem
@@ -196,3 +199,13 @@ def test_time_fields_are_the_feeds_datetimes():
     assert {
         name for name, hint in hints.items() if datetime in getattr(hint, "__args__", (hint,))
     } == TIME_FIELDS
+
+
+@pytest.mark.parametrize("text", ["Tariffs", "café 关税", "a lone \ud800 surrogate", ""])
+def test_the_content_hash_is_the_one_stored_before(text: str):
+    """Items stored by earlier versions keep matching: a refetch rewrites only real changes."""
+    stored = replace(item(1), title=text, summary_html=f"<p>{text}</p>")
+    reference = hashlib.sha256()
+    for part in (stored.url, stored.title, stored.summary_html, stored.published.isoformat()):
+        reference.update(part.encode("utf-8", "replace") + b"\0")
+    assert content_hash(stored) == reference.hexdigest()

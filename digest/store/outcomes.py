@@ -168,8 +168,6 @@ def _upsert(sql: Sql, feed_id: int, items: Sequence[ParsedItem], stamp: object) 
 
 def content_hash(item: ParsedItem) -> str:
     """Hash of what a reader sees of an item: it is rewritten only when this changes."""
-    h = hashlib.sha256()
-    for part in (item.url, item.title, item.summary_html, item.published.isoformat()):
-        h.update(part.encode("utf-8", "replace"))
-        h.update(b"\0")
-    return h.hexdigest()
+    # Each part followed by a NUL, hashed in one piece (the same bytes as part by part).
+    parts = (item.url, item.title, item.summary_html, item.published.isoformat(), "")
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "replace")).hexdigest()
