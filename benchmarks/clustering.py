@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from digest.editorial import build_edition, load_topic  # noqa: E402
 from digest.editorial.cluster import cluster_items, document_frequencies  # noqa: E402
-from digest.editorial.cluster_exact import cluster_items_exact  # noqa: E402
 from digest.editorial.relevance import analyze, compile_topic  # noqa: E402
 from digest.types import Window  # noqa: E402
 from tests.editorial.generated import generated_day  # noqa: E402
@@ -69,7 +68,7 @@ def _compare_on_corpus(folder: Path, rounds: int) -> None:
             partial(cluster_items, chosen, token_pairs=pairs, background=background), rounds
         )
         exact, reference = _best_cpu(
-            partial(cluster_items_exact, chosen, token_pairs=pairs, background=background), 1
+            partial(cluster_items, chosen, token_pairs=pairs, background=background, exact=True), 1
         )
         assert isinstance(clusters, list) and isinstance(reference, list)
         same = [[i.id for i in c] for c in clusters] == [[i.id for i in c] for c in reference]
@@ -101,7 +100,7 @@ def main() -> None:
         line = f"{len(items):>6}{len(clusters):>9}{blocked:>11.3f}"
         if len(items) <= args.exact_max:
             exact, reference = _best_cpu(
-                partial(cluster_items_exact, items, background=background), 1
+                partial(cluster_items, items, background=background, exact=True), 1
             )
             assert isinstance(reference, list)
             same = [[i.id for i in c] for c in clusters] == [[i.id for i in c] for c in reference]

@@ -10,8 +10,10 @@ median of them for whole processes):
 
 - baseline: bare ``feedparser.parse(bytes)`` with its defaults, on the same bytes from memory;
 - cold: everything new (fetch + parse + sanitize + store), items/s and ratio to the baseline,
-  measured in this process (the fetch alone) and as a whole `digest fetch` process (start-up,
-  opening the database and printing included; CPU from the kernel's accounting of the child);
+  measured in this process (the fetch alone, stored through the Store and SQLAlchemy) and as a
+  whole `digest fetch` process (start-up, opening the database and printing included, stored
+  through sqlite3 as that command does on SQLite; CPU from the kernel's accounting of the
+  child);
 - warm: everything answered 304, as a share of the cold time, both ways;
 - peak memory (Python allocations, tracemalloc) of a cold fetch of 1x, 2x, 4x... the feed set,
   each copy served under its own URL: it should stay flat as the number of feeds grows.

@@ -5,7 +5,8 @@
 Runs, as separate processes with this interpreter, in a fresh folder made by `digest init`:
 
 - ``python -c pass``: the interpreter alone, the floor;
-- ``python -c 'import sqlalchemy.orm'``: the floor of any command that reads the database;
+- ``python -c 'import sqlalchemy.orm'``: the floor of any command that uses the store (on
+  SQLite, `digest fetch` reads and writes through sqlite3 and stays under it);
 - ``digest --help``;
 - ``digest fetch`` with nothing due (no feed is due: the database is opened, its schema
   version checked, the feed list read, a summary printed).
@@ -33,7 +34,7 @@ from processes import Timing, child_env, measured
 
 ROOT = Path(__file__).resolve().parent.parent
 #: References first (no goal): the interpreter alone, and SQLAlchemy alone, the floor of any
-#: command that reads the database.
+#: command that uses the store.
 COMMANDS = {
     "python -c pass": ["-c", "pass"],
     "python -c 'import sqlalchemy.orm'": ["-c", "import sqlalchemy.orm"],

@@ -48,8 +48,14 @@ class Session:
         self._ctx = ctx
         self._config = config
         self._app: App | None = None
+        self._settings: Settings | None = None
 
     def settings(self, *, quiet: bool = False) -> Settings:
+        if self._settings is None:  # read once: its warnings are printed once
+            self._settings = self._read_settings(quiet=quiet)
+        return self._settings
+
+    def _read_settings(self, *, quiet: bool) -> Settings:
         path = find_config(self._config)
         if path is None and not configured_by_environment(os.environ):
             raise ConfigError(
@@ -370,8 +376,9 @@ def feeds_export() -> None:
 @_json_option
 def fetch(as_json: bool) -> None:
     """Fetch every feed now and store new items."""
-    app = _session().app()
-    reports = services.fetch(app, on_feed=None if as_json else console.fetch_progress)
+    session = _session()
+    on_feed = None if as_json else console.fetch_progress
+    reports = services.fetch_feeds(session.settings(), session.app, on_feed=on_feed)
     _report(
         as_json, lambda: console.fetch_dict(reports), lambda: console.print_fetch_summary(reports)
     )

@@ -6,6 +6,7 @@ command loads only what it uses.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
@@ -25,8 +26,10 @@ from digest.types import (
 
 if TYPE_CHECKING:
     from digest.app import App
+    from digest.config import Settings
     from digest.delivery.ledger import FailureRecord
     from digest.delivery.variants import VariantTemplates
+    from digest.ingest.service import Fetcher
     from digest.render.email import RenderedEdition
     from subscribers.types import Subscriber
 
@@ -142,6 +145,41 @@ def fetch(
         workers=app.settings.fetch.concurrency,
         on_feed=on_feed,
     )
+
+
+def fetch_feeds(
+    settings: Settings,
+    app: Callable[[], App],
+    on_feed: Callable[[FeedFetchReport], None] | None = None,
+) -> list[FeedFetchReport]:
+    """`digest fetch`: ``fetch``, with the app (and SQLAlchemy) built only when needed.
+
+    On an SQLite database at the current schema, the feed list is read and the outcomes are
+    recorded with sqlite3 (digest/store/sqlite_feeds.py), through the Store's own SQL: the
+    command then never loads SQLAlchemy, which costs more CPU than a run with nothing due or
+    every feed unchanged. Any other database takes the Store's path from the start.
+    """
+    from digest.store.sqlite_feeds import SqliteFeedStates
+    from digest.topic_files import missing_topic
+
+    if (missing := missing_topic(settings.digest.topic)) is not None:
+        raise missing  # as make_app does, before anything is opened
+    states = SqliteFeedStates.open(settings.digest.database, full=lambda: app().store)
+    if states is None:
+        return fetch(app(), on_feed)
+    from digest.clock import system_clock  # the app's clock on SQLite
+    from digest.ingest.service import fetch_all
+
+    with states, contextlib.ExitStack() as owned:
+
+        def fetcher() -> Fetcher:
+            from digest.ingest.fetch import HttpFetcher
+
+            return owned.enter_context(HttpFetcher(settings.fetch))
+
+        return fetch_all(
+            states, fetcher, system_clock, workers=settings.fetch.concurrency, on_feed=on_feed
+        )
 
 
 # --- editions ------------------------------------------------------------------------------

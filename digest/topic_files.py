@@ -6,17 +6,21 @@ that does not exist before it creates anything, without loading the editorial st
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 
 from digest.errors import TopicError
 
 
 def topics_dir() -> Path:
+    beside = Path(__file__).resolve().parent / "topics"
+    if beside.is_dir():  # an installed package: no need to load importlib.resources
+        return beside
+    import importlib.resources
+
     try:
         return Path(str(importlib.resources.files("digest") / "topics"))
     except (ModuleNotFoundError, TypeError):  # pragma: no cover - namespace package oddities
-        return Path(__file__).resolve().parent / "topics"
+        return beside
 
 
 def bundled_topics() -> list[str]:

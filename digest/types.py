@@ -110,21 +110,15 @@ class ParsedFeed:
 
 
 @dataclass(frozen=True, slots=True)
-class Item:
-    """A stored feed entry: what the editorial stages work on."""
+class Item(ParsedItem):
+    """A stored feed entry: what the editorial stages work on (the parsed entry's fields, and
+    where and when it was stored)."""
 
     #: Store id.
     id: int
     #: The feed it came from: id and display name (the outlet).
     feed_id: int
     feed_title: str
-    guid: str
-    url: str
-    canonical_url: str
-    title: str
-    summary_html: str
-    text: str
-    published: datetime
     #: When it was first stored.
     fetched: datetime
     #: Which outlet published it (see digest/outlets.py): feeds with the same key are one

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
-
 from digest.errors import SubscriberError
 
 
@@ -14,6 +12,10 @@ def normalize_email(address: str) -> str:
     candidate = address.strip()
     if any(ch in candidate for ch in "\r\n\0"):
         raise SubscriberError(f"invalid address {candidate!r}: contains a line break")
+    # Imported here: its tables cost a twentieth of a second, and every command imports this
+    # module (the CLI lists the import presets) while few validate an address.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as exc:

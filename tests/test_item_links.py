@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import pytest
@@ -72,19 +73,7 @@ def test_only_http_links_are_kept_and_the_items_stay(body):
 
 
 def stored(parsed: ParsedItem, n: int, feed: str) -> Item:
-    return Item(
-        id=n,
-        feed_id=n,
-        feed_title=feed,
-        guid=parsed.guid,
-        url=parsed.url,
-        canonical_url=parsed.canonical_url,
-        title=parsed.title,
-        summary_html=parsed.summary_html,
-        text=parsed.text,
-        published=parsed.published,
-        fetched=NOW,
-    )
+    return Item(**asdict(parsed), id=n, feed_id=n, feed_title=feed, fetched=NOW)
 
 
 def test_two_items_with_the_same_script_link_do_not_start_in_one_cluster():

@@ -101,21 +101,25 @@ def _stop_all(processes: list[subprocess.Popen[str]]) -> None:
             process.wait()
 
 
-def _at_sink(workspace: Workspace, port: int) -> None:
+def _leader_sending(
+    workspace: Workspace, fixture_feeds, port: int, people: list[str], **delivery: object
+) -> subprocess.Popen[str]:
+    """The day's edition built for `people`, mail going to the sink on `port`, and the leader's
+    `digest send` started."""
+    built(workspace, fixture_feeds)
+    add_subscribers(workspace, people)
     workspace.smtp_port = port
     workspace.write_config()
+    delivery_config(workspace, **delivery)
+    return _digest(workspace, "send", "--any-date", "--json", "--date", DAY)
 
 
 def test_four_workers_and_the_leader_send_20000_each_exactly_once(
     workspace: Workspace, fixture_feeds, sink: tuple[CountingHandler, int]
 ):
     handler, port = sink
-    built(workspace, fixture_feeds)
     people = [f"reader{n}@example.com" for n in range(20_000)]
-    add_subscribers(workspace, people)
-    _at_sink(workspace, port)
-    delivery_config(workspace, connections=4)
-    leader = _digest(workspace, "send", "--any-date", "--json", "--date", DAY)
+    leader = _leader_sending(workspace, fixture_feeds, port, people, connections=4)
     workers: list[subprocess.Popen[str]] = []
     try:
         # the leader has written every ledger row and started: the edition is being sent
@@ -149,14 +153,12 @@ def test_a_worker_killed_mid_run_has_its_rows_finished_by_the_others(
     workspace: Workspace, fixture_feeds, sink: tuple[CountingHandler, int]
 ):
     handler, port = sink
-    built(workspace, fixture_feeds)
     people = [f"k{n}@example.com" for n in range(2000)]
-    add_subscribers(workspace, people)
-    _at_sink(workspace, port)
     connections = 2
-    delivery_config(workspace, connections=connections, lease_seconds=5)
     handler.delay = 0.005  # a relay that takes its time: the kill lands mid-run
-    leader = _digest(workspace, "send", "--any-date", "--json", "--date", DAY)
+    leader = _leader_sending(
+        workspace, fixture_feeds, port, people, connections=connections, lease_seconds=5
+    )
     victim = _digest(workspace, "worker", "--poll-seconds", "0.2")
     others: list[subprocess.Popen[str]] = []
     try:

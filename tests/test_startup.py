@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -55,24 +56,62 @@ def test_help_loads_neither_the_database_nor_any_other_stack(isolated: Path):
     assert not modules & {"sqlalchemy", *HEAVY}
 
 
-def test_fetch_with_nothing_due_loads_the_database_but_no_fetching_or_migration(isolated: Path):
+def test_fetch_with_nothing_due_reads_sqlite_without_sqlalchemy_or_fetching(isolated: Path):
     assert loaded(isolated, "init")  # a config and a current database
     modules = loaded(isolated, "fetch")
-    assert "sqlalchemy" in modules
-    assert not modules & set(HEAVY)
+    assert "sqlite3" in modules  # it did read the database
+    assert not modules & {"sqlalchemy", *HEAVY}
 
 
-def test_fetching_well_formed_feeds_loads_http_but_neither_feedparser_nor_other_stacks(
+def test_fetch_with_every_feed_disabled_or_backing_off_loads_no_database_stack(isolated: Path):
+    """The sqlite3 path reads the feeds' state and applies the one skip rule to it."""
+    assert loaded(isolated, "init")
+    assert loaded(isolated, "feeds", "add", "https://a.example/feed.xml", "https://b.example/f")
+    with sqlite3.connect(isolated / "digest.db") as connection:
+        connection.execute(
+            "UPDATE feeds SET next_attempt_at = '2999-01-01 00:00:00.000000' WHERE id = 1"
+        )
+        connection.execute(
+            "UPDATE feeds SET disabled_at = '2026-01-01 00:00:00.000000',"
+            " disabled_reason = 'HTTP 410 Gone' WHERE id = 2"
+        )
+    connection.close()
+    modules = loaded(isolated, "fetch", "--json")
+    assert not modules & {"sqlalchemy", *HEAVY}
+    result = subprocess.run(
+        [sys.executable, "-m", "digest", "fetch", "--json"],
+        cwd=isolated,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    reports = json.loads(result.stdout)["feeds"]
+    assert [(r["status"], r["error"]) for r in reports] == [
+        ("skipped", "not tried before 2999-01-01 00:00 UTC (backing off)"),
+        ("skipped", "disabled: HTTP 410 Gone"),
+    ]
+
+
+def test_fetching_well_formed_feeds_loads_neither_feedparser_nor_an_http_library_nor_orm(
     workspace: Workspace, fixture_feeds: dict[str, str]
 ):
     workspace.invoke("feeds", "add", fixture_feeds["wire"], fixture_feeds["gazette"])
     modules = loaded(workspace.folder, "--config", str(workspace.config), "fetch")
-    assert "httpx" in modules  # it did fetch
+    assert "lxml" in modules  # it did fetch and parse
     assert [feed["last_status"] for feed in workspace.json("feeds", "list")] == ["ok", "ok"]
-    assert not modules & {"feedparser", "alembic", "flask", "apscheduler", "jinja2"}
-    # a second run: all 304, nothing parsed
+    assert not modules & {"feedparser", "httpx", "alembic", "flask", "apscheduler", "jinja2"}
+    sqlite = workspace.database.startswith("sqlite:")
+    assert ("sqlalchemy" in modules) is not sqlite  # SQLite: items stored through sqlite3
+    # a second run: all 304, nothing parsed, nothing but the feeds' state stored
     modules = loaded(workspace.folder, "--config", str(workspace.config), "fetch")
     assert "lxml" not in modules
+    assert ("sqlalchemy" in modules) is not sqlite
+    assert [feed["last_status"] for feed in workspace.json("feeds", "list")] == [
+        "not-modified",
+        "not-modified",
+    ]
 
 
 @pytest.mark.parametrize(

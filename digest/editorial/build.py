@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from datetime import date
 
+from digest.editorial.attach import attach_near_misses
 from digest.editorial.cluster import cluster_items, document_frequencies
 from digest.editorial.relevance import Analysis, analyze, compile_topic
 from digest.editorial.sections import choose_section, order_sections, section_totals, story_score
@@ -63,6 +64,9 @@ def build_edition(
     compiled = compile_topic(topic)
 
     selected: list[tuple[Analysis, float, dict[str, float]]] = []
+    # items just below the threshold: kept only if they repeat a story (digest.editorial.attach)
+    near: list[tuple[Analysis, float, dict[str, float]]] = []
+    near_bar = topic.threshold * float(options.get("near_miss_share", 0.8))
     day: list[Analysis] = []
     for item in items:
         if item.published not in window:
@@ -72,9 +76,12 @@ def build_edition(
         card = compiled.scorecard(analysis, options)
         if card.score >= topic.threshold:
             selected.append((analysis, card.score, card.sections))
+        elif card.score >= near_bar:
+            near.append((analysis, card.score, card.sections))
 
     chosen = [a.item for a, _, _ in selected]
-    info = {a.item.id: (a, score, sections) for a, score, sections in selected}
+    info = {a.item.id: (a, score, sections) for a, score, sections in selected + near}
+    background = document_frequencies((a.title_tokens, a.text_tokens) for a in day)
     groups = cluster_items(
         chosen,
         threshold=float(options.get("cluster_threshold", 0.15)),
@@ -84,7 +91,19 @@ def build_edition(
         min_shared=int(options.get("cluster_min_shared_words", 2)),
         rare_share=float(options.get("cluster_rare_share", 0.05)),
         token_pairs=[(a.title_tokens, a.text_tokens) for a, _, _ in selected],
-        background=document_frequencies((a.title_tokens, a.text_tokens) for a in day),
+        background=background,
+    )
+    groups = attach_near_misses(
+        groups,
+        [a.item for a, _, _ in near],
+        token_pairs={a.item.id: (a.title_tokens, a.text_tokens) for a, _, _ in selected + near},
+        background=background,
+        threshold=float(options.get("cluster_threshold", 0.15)),
+        similarity=float(options.get("near_miss_similarity", 0.5)),
+        window_hours=float(options.get("merge_window_hours", 36)),
+        title_boost=float(options.get("cluster_title_boost", 2.0)),
+        min_shared=int(options.get("cluster_min_shared_words", 2)),
+        rare_share=float(options.get("cluster_rare_share", 0.05)),
     )
     max_words = int(options.get("summary_max_words", 50))
 

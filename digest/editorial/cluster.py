@@ -11,7 +11,8 @@ most alike (cosine) are merged, again and again, while
 - that average reaches ``threshold``;
 - some pair of their items is alike at least ``link_factor`` times the threshold and shares at
   least ``min_shared`` words that are rare in the day's news (so two short pieces are not joined
-  by common words such as "growth" or "slump");
+  by common words such as "growth" or "slump"), one of them in a headline and not the name of
+  one of the topic's own sides (places many of the items mention: "China" on a China beat);
 - the merged cluster spans at most ``window_hours``;
 - neither cluster's headlines name a country the other never mentions (a follow-up usually
   brings a new actor: "Britain weighs following the US ban"); places many of the items mention
@@ -271,7 +272,12 @@ def _prepare(
     # (with few items to go by, a word a quarter of them use is not rare either)
     rare_limit = min(rare_limit, _COMMON_SHARE * day_n)
     rare = [{w for w in vec if day_df.get(w, 0) <= rare_limit} for vec in vectors]
-    headline = [set(content_words(title)) & rare[k] for k, (title, _) in enumerate(token_pairs)]
+    # The topic's own sides ("China", "US" on a day of US-China news) say where the news
+    # happens, not what happened: a headline word naming one does not count as the event's.
+    sides = {token for token, place in _PLACES.items() if place in usual}
+    headline = [
+        (set(content_words(title)) & rare[k]) - sides for k, (title, _) in enumerate(token_pairs)
+    ]
     return _Day(order, vectors, mentioned, named, reacting, clusters, rare, headline, min_shared)
 
 
@@ -286,11 +292,14 @@ def cluster_items(
     link_factor: float = 1.75,
     min_shared: int = 2,
     rare_share: float = 0.05,
+    exact: bool = False,
 ) -> list[list[Item]]:
     """Group `items` by event; each group and the list of groups ordered by publication time.
 
     `token_pairs` (title tokens, text tokens) per item may be given when already computed;
     `background` is :func:`document_frequencies` over a larger set of the same days' items.
+    `exact` merges by the all-pairs reference method instead (same clusters, cubic cost), for
+    the tests and the benchmark that check this one against it.
 
     Two clusters can only merge when some pair of their items is strongly linked (shares rare
     words and is alike at least ``link_factor`` times the threshold), so only those pairs are
@@ -302,12 +311,16 @@ def cluster_items(
     if not items:
         return []
     day = _prepare(items, title_boost, token_pairs, background, min_shared, rare_share)
+    window = timedelta(hours=window_hours)
+    if exact:
+        from digest.editorial.cluster_exact import merge_all_pairs  # it imports this module
+
+        return merge_all_pairs(items, day, threshold, window, link_factor)
     order, vectors, rare, headline = day.order, day.vectors, day.rare, day.headline
     named, mentioned, reacting, clusters = day.named, day.mentioned, day.reacting, day.clusters
     min_shared = day.min_shared
     position = {k: p for p, k in enumerate(order)}
     norms = [math.sqrt(sum(v * v for v in vec.values())) for vec in vectors]
-    window = timedelta(hours=window_hours)
     home = {k: c for c, members in enumerate(clusters) for k in members}
 
     similarities: dict[tuple[int, int], float] = {}

@@ -2,46 +2,30 @@
 
 Same rules as :mod:`digest.editorial.cluster`, computed the straightforward way: the similarity
 of every pair of items, and at each step a scan over every pair of clusters. Its cost grows with
-the cube of the day's items once merges start, so the pipeline never calls it; the tests and the
-clustering benchmark compare the blocked method's clusters and time with it.
+the cube of the day's items once merges start, so the pipeline never asks for it; the tests and
+the clustering benchmark call ``cluster_items(..., exact=True)`` to compare the blocked method's
+clusters and time with it.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 
-from digest.editorial.cluster import _prepare, cosine
+from digest.editorial.cluster import _Day, cosine
 from digest.types import Item
 
-__all__ = ["cluster_items_exact"]
+__all__ = ["merge_all_pairs"]
 
 
-def cluster_items_exact(
-    items: Sequence[Item],
-    *,
-    threshold: float = 0.15,
-    window_hours: float = 36.0,
-    title_boost: float = 2.0,
-    token_pairs: Sequence[tuple[Sequence[str], Sequence[str]]] | None = None,
-    background: tuple[Counter[str], int] | None = None,
-    link_factor: float = 1.75,
-    min_shared: int = 2,
-    rare_share: float = 0.05,
+def merge_all_pairs(
+    items: Sequence[Item], day: _Day, threshold: float, window: timedelta, link_factor: float
 ) -> list[list[Item]]:
-    """Group `items` by event; each group and the list of groups ordered by publication time.
-
-    `token_pairs` (title tokens, text tokens) per item may be given when already computed;
-    `background` is :func:`document_frequencies` over a larger set of the same days' items.
-    """
-    if not items:
-        return []
-    day = _prepare(items, title_boost, token_pairs, background, min_shared, rare_share)
+    """The day's prepared items merged by comparing every pair: what ``cluster_items(...,
+    exact=True)`` returns, and the same clusters the blocked method must find."""
     order, vectors, rare, headline = day.order, day.vectors, day.rare, day.headline
     named, mentioned, reacting, clusters = day.named, day.mentioned, day.reacting, day.clusters
     min_shared = day.min_shared
-    window = timedelta(hours=window_hours)
 
     # Average-link agglomeration: repeatedly merge the two clusters whose items are on average
     # most alike, while that average reaches the threshold, some pair of their items is alike

@@ -10,9 +10,14 @@ its weight once; each term counts once however often it appears, and each side i
     policy  = sum of weights of the policy terms found (the trade/tech-policy side), capped
     strong  = sum of weights of the strong terms found (specific enough on their own)
     score   = strong + 2 * sqrt(subject * policy) - negative terms found
+              - options.headline_penalty when the title has no subject or strong term
+                (never below 0)
 
 The geometric mean needs both sides: many China words with one weak policy word ("market")
 stay low, as do many policy words with no China side at all, unless a strong term is present.
+A headline that names neither the subject nor a strong term is about something else as a rule
+(cattle stations for sale, with "China" once in the text as an export market), so such an item
+needs a little more evidence than one whose headline names the subject.
 
 An item is kept when its score reaches the topic's ``threshold``. Matchers are compiled once per
 topic (:func:`compile_topic` is cached), and each item is tokenized once (:func:`analyze`).
@@ -140,6 +145,10 @@ class CompiledTopic:
         strong = totals[_STRONG]
         negative = totals[_NEGATIVE]
         score = strong + 2.0 * math.sqrt(subject * policy) - negative
+        if score > 0 and not any(group in (_SUBJECT, _STRONG) for group, _ in in_title.values()):
+            # the headline says what an item is mainly about: one naming neither the subject
+            # nor a strong term mentions the topic in passing, so it needs more evidence
+            score = max(score - float(options.get("headline_penalty", 0.0)), 0.0)
         sections = {
             name.removeprefix("section:"): value
             for name, value in totals.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -10,13 +11,16 @@ from typing import Protocol
 
 from digest.clock import Clock
 from digest.errors import FeedError, HttpStatusError, one_line
-from digest.store.store import Store
+from digest.store.sqlite_feeds import FeedStates
 from digest.types import Feed, FeedFetchReport, FeedUpdate, FetchedFeed
 
 #: Failures in a row tolerated before backing off, and the longest wait between tries.
 BACKOFF_AFTER = 3
 BACKOFF_FIRST = timedelta(minutes=30)
 BACKOFF_MAX = timedelta(days=7)
+#: Feeds parsed at once. Downloads wait on the network and run ``workers`` at a time, but
+#: parsing is mostly Python holding the GIL: more parsers at once only add thread switching.
+PARSERS = 2
 #: Stored in one transaction: whichever limit is reached first.
 BATCH_FEEDS = 50
 BATCH_ITEMS = 2000
@@ -29,7 +33,7 @@ class Fetcher(Protocol):
 
 
 def fetch_all(
-    store: Store,
+    store: FeedStates,
     fetcher: Callable[[], Fetcher],
     clock: Clock,
     *,
@@ -96,10 +100,13 @@ Outcome = tuple[FeedUpdate, FeedFetchReport]
 def _download(
     feeds: list[Feed], fetcher: Fetcher, clock: Clock, workers: int
 ) -> Iterator[tuple[Feed, Outcome]]:
-    """Download and parse in threads (lxml and nh3 release the GIL), results in feed order.
+    """Download and parse in threads (lxml and nh3 release the GIL), results in feed order;
+    at most ``PARSERS`` of them parse at once.
 
     Only a window of ``2 * workers`` feeds is in flight, so memory does not grow with the list.
     """
+
+    parsing = threading.Semaphore(PARSERS)
 
     def one(feed: Feed) -> Outcome:
         try:
@@ -110,7 +117,8 @@ def _download(
             fetched = exc
         except Exception as exc:  # whatever happens, this feed fails and the run goes on
             fetched = FeedError(f"could not fetch: {type(exc).__name__}: {one_line(exc)}")
-        return _outcome(feed, fetched, clock())
+        with parsing:
+            return _outcome(feed, fetched, clock())
 
     workers = max(1, min(workers, len(feeds) or 1))
     pending: deque[tuple[Feed, Future[Outcome]]] = deque()

@@ -34,6 +34,9 @@ TRACKING_NAMES = frozenset(
 _PLAIN = re.compile(r"(https?)://([A-Za-z0-9.-]+)(/[^?#\s]*)?", re.IGNORECASE)
 
 
+# An http(s) link whose host is a plain name or IPv4 address: it has a host, whatever follows.
+_PLAIN_LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:[/?#]\S*)?", re.IGNORECASE)
+
 # A host name label once IDNA-encoded (underscores are wrong but common, so allowed).
 _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 
@@ -77,6 +80,8 @@ def http_link(link: str) -> str:
     """``link`` when it is an http(s) address with a host, else "" (an item keeps no other
     kind of link: a ``javascript:`` or ``data:`` "link" is dropped as if absent)."""
     link = link.strip()
+    if _PLAIN_LINK.fullmatch(link) is not None:  # most links: no need to split them
+        return link
     try:
         parts = urlsplit(link)
     except ValueError:

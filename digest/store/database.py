@@ -12,12 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from digest.errors import StoreError, one_line
 from digest.private_files import create_private
 from digest.redact import redact
+from digest.store.revision import VERSION_TABLE, head_revision
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
-
-#: Alembic's own table: the revision the database is at.
-VERSION_TABLE = "alembic_version"
 
 
 class Database:
@@ -148,20 +146,6 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
             database.close()
             raise
     return database
-
-
-def head_revision() -> str:
-    """The newest migration's revision, read off the file names: each migration is
-    ``versions/NNNN_what.py`` with ``revision = "NNNN"``, one after the other (a test checks
-    this agrees with Alembic's own reading of the scripts)."""
-    # A path, not importlib.resources: that module costs more to import than this whole check
-    # (Alembic, which runs the scripts, needs them as files anyway).
-    versions = Path(__file__).parent / "migrations" / "versions"
-    return max(
-        entry.name.partition("_")[0]
-        for entry in versions.iterdir()
-        if entry.name.endswith(".py") and entry.name[:1].isdigit()
-    )
 
 
 def _alembic_config() -> AlembicConfig:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Table, column, delete, func, insert, select, table, update
+from sqlalchemy import Connection, Select, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from digest.edition_json import edition_from_dict, edition_to_dict
 from digest.errors import EditionError, UsageError
-from digest.fields import fields_of
 from digest.store.database import Database
 from digest.store.models import EditionChangesRow, EditionRow, FeedRow, ItemRow
+from digest.store.outcomes import record_outcomes, sqlite_time
 from digest.store.rows import value_of
 from digest.types import (
     EDITION_TRANSITIONS,
@@ -26,7 +24,6 @@ from digest.types import (
     Feed,
     FeedUpdate,
     Item,
-    ParsedItem,
 )
 
 
@@ -92,39 +89,8 @@ class Store:
 
         Returns (new, updated, note) per update; the note says when a move could not be stored.
         """
-        results: list[tuple[int, int, str | None]] = []
-        with self._sessions.begin() as session, session.no_autoflush:
-            # Plain 304s (the bulk of a warm run) are one UPDATE for all of them.
-            unchanged = [u.feed_id for u in updates if u.status == "not-modified" and not u.new_url]
-            if unchanged:
-                session.execute(
-                    update(FeedRow)
-                    .where(FeedRow.id.in_(unchanged))
-                    .values(
-                        last_fetched_at=now,
-                        last_status="not-modified",
-                        last_error=None,
-                        consecutive_failures=0,
-                        last_success_at=now,
-                        next_attempt_at=None,
-                    )
-                )
-            skip = set(unchanged)
-            # The others: all rows in one query, their changes flushed together at commit.
-            ids = [u.feed_id for u in updates if u.feed_id not in skip]
-            claimed: set[str] = set()  # URLs taken by moves earlier in this batch
-            rows = {
-                row.id: row for row in session.scalars(select(FeedRow).where(FeedRow.id.in_(ids)))
-            }
-            for change in updates:
-                if change.feed_id in skip:
-                    results.append((0, 0, None))
-                    continue
-                row = rows[change.feed_id]
-                note = _apply_feed_state(session, row, change, now, claimed)
-                new, changed = _upsert(session, change.feed_id, change.items, now)
-                results.append((new, changed, note))
-        return results
+        with self._sessions.begin() as session:
+            return record_outcomes(_SessionSql(session.connection()), updates, now)
 
     def set_feed_outlet(self, url: str, outlet: str) -> Feed:
         """Name the outlet a feed belongs to (feeds given one name are one outlet)."""
@@ -314,111 +280,25 @@ def _move(row: EditionRow, status: EditionStatus, verb: str) -> None:
     row.status = status
 
 
-def _apply_feed_state(
-    session: Session, row: FeedRow, update: FeedUpdate, now: datetime, claimed: set[str]
-) -> str | None:
-    row.last_fetched_at = now
-    row.last_status = update.status
-    row.next_attempt_at = update.next_attempt_at
-    if update.disable_reason:
-        row.disabled_at = now
-        row.disabled_reason = update.disable_reason
-    if update.status == "error":
-        row.last_error = update.error
-        row.consecutive_failures = (row.consecutive_failures or 0) + 1
-    else:
-        row.last_error = None
-        row.consecutive_failures = 0
-        row.last_success_at = now
-        if update.title:
-            row.title = update.title[:512]
-        if update.status == "ok":
-            row.etag = update.etag
-            row.last_modified = update.last_modified
-    if update.new_url and update.new_url != row.url:
-        taken = session.scalar(select(FeedRow.id).where(FeedRow.url == update.new_url))
-        if taken is not None or update.new_url in claimed:
-            return f"moved to {update.new_url}, which is already in the feed list"
-        claimed.add(update.new_url)
-        row.url = update.new_url[:2048]
-        return f"moved permanently to {update.new_url}; address updated"
-    return None
+class _SessionSql:
+    """``outcomes.Sql`` over a SQLAlchemy connection (SQLite or PostgreSQL)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        # Plain SQL binds no column types: SQLite gets times as SQLAlchemy writes them.
+        sqlite = connection.dialect.name == "sqlite"
+        self.time: Callable[[datetime], object] = sqlite_time if sqlite else _as_is
+
+    def rows(self, statement: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        return self._connection.execute(text(statement), dict(params)).all()
+
+    def run(self, statement: str, params: Sequence[Mapping[str, Any]]) -> None:
+        if params:
+            self._connection.execute(text(statement), [dict(p) for p in params])
 
 
-ITEMS = cast(Table, ItemRow.__table__)
-#: The items table with untyped columns, for values already converted for the database.
-_RAW_ITEMS = table("items", *(column(c.name) for c in ITEMS.columns if c.name != "id"))
-
-
-def _same(value: object) -> object:
-    return value
-
-
-_IN_CHUNK = 500  # guids per IN (...) query, well under SQLite's parameter limit
-
-
-def _upsert(
-    session: Session, feed_id: int, items: Sequence[ParsedItem], now: datetime
-) -> tuple[int, int]:
-    """New items inserted and changed ones rewritten, in bulk (Core statements, not ORM objects)."""
-    if not items:
-        return 0, 0
-    existing: dict[str, tuple[int, str]] = {}
-    guids = [item.guid for item in items]
-    for start in range(0, len(guids), _IN_CHUNK):
-        for item_id, guid, digest in session.execute(
-            select(ItemRow.id, ItemRow.guid, ItemRow.content_hash).where(
-                ItemRow.feed_id == feed_id, ItemRow.guid.in_(guids[start : start + _IN_CHUNK])
-            )
-        ):
-            existing[guid] = (item_id, digest)
-    inserts: list[dict[str, object]] = []
-    changes: list[dict[str, object]] = []
-    seen: set[str] = set()
-    # Datetimes converted once with the column type's own processor, then inserted through
-    # untyped columns: per-row type processing was a third of the cost of storing items.
-    dialect = session.get_bind().dialect
-    convert = ITEMS.c.published.type.dialect_impl(dialect).bind_processor(dialect) or _same
-    stamp = convert(now)
-    for item in items:
-        if item.guid in seen:
-            continue
-        seen.add(item.guid)
-        digest = content_hash(item)
-        known = existing.get(item.guid)
-        if known is None:
-            inserts.append(
-                {
-                    "feed_id": feed_id,
-                    "guid": item.guid,
-                    "fetched": stamp,
-                    "updated": stamp,
-                    "content_hash": digest,
-                    **_item_fields(item),
-                    "published": convert(item.published),
-                }
-            )
-        elif known[1] != digest:
-            changes.append(
-                {"id": known[0], "content_hash": digest, "updated": now, **_item_fields(item)}
-            )
-    if inserts:
-        session.execute(insert(_RAW_ITEMS), inserts)  # Core: no ORM bookkeeping
-    if changes:
-        session.execute(update(ItemRow), changes)
-    return len(inserts), len(changes)
-
-
-def content_hash(item: ParsedItem) -> str:
-    h = hashlib.sha256()
-    for part in (item.url, item.title, item.summary_html, item.published.isoformat()):
-        h.update(part.encode("utf-8", "replace"))
-        h.update(b"\0")
-    return h.hexdigest()
-
-
-def _item_fields(item: ParsedItem) -> dict[str, object]:
-    return fields_of(item, ("url", "canonical_url", "title", "summary_html", "text", "published"))
+def _as_is(moment: datetime) -> object:
+    return moment
 
 
 def _feed(row: FeedRow, item_count: int) -> Feed:

@@ -117,3 +117,30 @@ def test_a_sea_standoff_is_security_not_trade(topic):
         "Coast guard ships from China and the Philippines faced off near a disputed shoal.",
     )
     assert relevance_score(standoff, topic) < topic.threshold
+
+
+def test_a_headline_about_something_else_needs_more_evidence(topic):
+    text = "Ranchers worry about exports, market growth and China, a big buyer of their beef."
+    passing = make_item("Sheep farms the size of a county go on sale", text)
+    named = make_item("Sheep farms the size of a county go on sale to China", text)
+    penalty = topic.options["headline_penalty"]
+    assert penalty > 0
+    # the same words, China named only in the text: the headline's subject is elsewhere
+    assert relevance_score(passing, topic) < topic.threshold
+    assert relevance_score(passing, topic) + penalty >= topic.threshold
+    assert relevance_score(named, topic) >= topic.threshold
+    # a strong term in the headline names the topic as well as its subject would
+    strong = make_item("Chip war reaches sheep farms", text)
+    assert relevance_score(strong, topic) >= topic.threshold
+
+
+def test_chinas_probes_and_raids_of_foreign_firms_count(topic):
+    raid = make_item(
+        "Beijing raids the offices of an American consultancy",
+        "Officers questioned staff of the firm in Shanghai.",
+    )
+    probe = make_item(
+        "China opens a probe into a US memory maker", "Regulators cited security concerns."
+    )
+    assert relevance_score(raid, topic) >= topic.threshold
+    assert relevance_score(probe, topic) >= topic.threshold

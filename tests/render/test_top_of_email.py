@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
-from digest.types import Section, Source, Story, Window
+from digest.types import Edition, Section, Source, Story, Window
 from tests.render.conftest import make_edition, make_story, sample_renderer, when
 
 
@@ -37,10 +38,14 @@ def _two_source_story() -> Story:
     )
 
 
+def _two_source_edition(**changes: Any) -> Edition:
+    """An edition of :func:`_two_source_story` alone, with ``changes`` (window, zone) made."""
+    section = Section(key="chips", title="Export controls & chips", stories=(_two_source_story(),))
+    return replace(make_edition((section,)), **changes)
+
+
 def test_byline_pairs_the_headline_outlet_with_its_own_time_and_day():
-    edition = make_edition(
-        (Section(key="chips", title="Export controls & chips", stories=(_two_source_story(),)),)
-    )
+    edition = _two_source_edition()
     rendered = sample_renderer().render(edition)
     # the window (06:00 to 06:00 UTC) spans 9 and 10 March, so the day is shown
     assert "Harbour Wire · 9 Mar 22:40 UTC" in rendered.text
@@ -51,10 +56,7 @@ def test_byline_pairs_the_headline_outlet_with_its_own_time_and_day():
 
 
 def test_byline_has_no_day_when_the_window_is_one_day():
-    edition = replace(
-        make_edition(
-            (Section(key="chips", title="Export controls & chips", stories=(_two_source_story(),)),)
-        ),
+    edition = _two_source_edition(
         window=Window(
             start=datetime(2026, 3, 9, 0, 0, tzinfo=UTC),
             end=datetime(2026, 3, 10, 0, 0, tzinfo=UTC),
@@ -67,10 +69,7 @@ def test_byline_has_no_day_when_the_window_is_one_day():
 
 def test_byline_day_is_the_local_day_of_the_edition_zone():
     # 22:40 UTC on 9 March is 07:40 on 10 March in Tokyo; the window is Tokyo's 06:00 to 06:00
-    edition = replace(
-        make_edition(
-            (Section(key="chips", title="Export controls & chips", stories=(_two_source_story(),)),)
-        ),
+    edition = _two_source_edition(
         zone="Asia/Tokyo",
         window=Window(
             start=datetime(2026, 3, 8, 21, 0, tzinfo=UTC),
