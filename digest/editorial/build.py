@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date
+from typing import TypedDict
 
 from digest.editorial.attach import attach_near_misses
 from digest.editorial.cluster import cluster_items, document_frequencies
@@ -25,6 +26,16 @@ from digest.editorial.text import content_words, word_count
 from digest.types import Edition, EditionStatus, Item, Source, Story, Topic, Window
 
 __all__ = ["build_edition", "choose_headline"]
+
+
+class _Linking(TypedDict):
+    """The settings shared by the clustering and the near misses."""
+
+    threshold: float
+    window_hours: float
+    title_boost: float
+    min_shared: int
+    rare_share: float
 
 
 def choose_headline(analyses: Sequence[Analysis]) -> int:
@@ -82,28 +93,28 @@ def build_edition(
     chosen = [a.item for a, _, _ in selected]
     info = {a.item.id: (a, score, sections) for a, score, sections in selected + near}
     background = document_frequencies((a.title_tokens, a.text_tokens) for a in day)
+    # What makes two items one story, for the clustering and for the near misses alike.
+    linking: _Linking = {
+        "threshold": float(options.get("cluster_threshold", 0.15)),
+        "window_hours": float(options.get("merge_window_hours", 36)),
+        "title_boost": float(options.get("cluster_title_boost", 2.0)),
+        "min_shared": int(options.get("cluster_min_shared_words", 2)),
+        "rare_share": float(options.get("cluster_rare_share", 0.05)),
+    }
     groups = cluster_items(
         chosen,
-        threshold=float(options.get("cluster_threshold", 0.15)),
-        window_hours=float(options.get("merge_window_hours", 36)),
-        title_boost=float(options.get("cluster_title_boost", 2.0)),
         link_factor=float(options.get("cluster_link_factor", 1.75)),
-        min_shared=int(options.get("cluster_min_shared_words", 2)),
-        rare_share=float(options.get("cluster_rare_share", 0.05)),
         token_pairs=[(a.title_tokens, a.text_tokens) for a, _, _ in selected],
         background=background,
+        **linking,
     )
     groups = attach_near_misses(
         groups,
         [a.item for a, _, _ in near],
         token_pairs={a.item.id: (a.title_tokens, a.text_tokens) for a, _, _ in selected + near},
         background=background,
-        threshold=float(options.get("cluster_threshold", 0.15)),
         similarity=float(options.get("near_miss_similarity", 0.5)),
-        window_hours=float(options.get("merge_window_hours", 36)),
-        title_boost=float(options.get("cluster_title_boost", 2.0)),
-        min_shared=int(options.get("cluster_min_shared_words", 2)),
-        rare_share=float(options.get("cluster_rare_share", 0.05)),
+        **linking,
     )
     max_words = int(options.get("summary_max_words", 50))
 
