@@ -101,7 +101,7 @@ def test_a_run_reuses_one_connection_for_its_claims_and_records(
 )
 def test_a_held_ledger_reconnects_when_the_server_ends_its_connection(workspace: Workspace):
     edition = ledger_of(workspace, 3)
-    now = datetime.now(UTC)
+    now = datetime(2025, 6, 1, 6, 30, tzinfo=UTC)
     with make_app(load_settings(workspace.config)) as app, app.ledger.held() as ledger:
         first, second, third = ledger.claim(edition, now=now, lease=LEASE, limit=3, token="c" * 32)
         ledger.record(
