@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 
-from digest.editorial.cluster import _prepare, cosine
+from digest.editorial.cluster import cosine, prepare_day
 from digest.types import Item
 
 __all__ = ["attach_near_misses"]
@@ -52,7 +52,7 @@ def attach_near_misses(
         return [list(group) for group in groups]
     items = [*grouped, *near_misses]
     pairs = [token_pairs[item.id] for item in items]
-    day = _prepare(items, title_boost, pairs, background, min_shared, rare_share)
+    day = prepare_day(items, title_boost, pairs, background, min_shared, rare_share)
     if day.min_shared <= 0:  # no day of news to tell an event's words from the beat's
         return [list(group) for group in groups]
     home: list[int] = [g for g, group in enumerate(groups) for _ in group]

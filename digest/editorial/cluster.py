@@ -223,7 +223,7 @@ class _Day:
     min_shared: int
 
 
-def _prepare(
+def prepare_day(
     items: Sequence[Item],
     title_boost: float,
     token_pairs: Sequence[tuple[Sequence[str], Sequence[str]]] | None,
@@ -310,7 +310,7 @@ def cluster_items(
     """
     if not items:
         return []
-    day = _prepare(items, title_boost, token_pairs, background, min_shared, rare_share)
+    day = prepare_day(items, title_boost, token_pairs, background, min_shared, rare_share)
     window = timedelta(hours=window_hours)
     if exact:
         from digest.editorial.cluster_exact import merge_all_pairs  # it imports this module
