@@ -19,6 +19,7 @@ from typing import TypedDict
 
 from digest.editorial.attach import attach_near_misses
 from digest.editorial.cluster import cluster_items, document_frequencies
+from digest.editorial.pointers import fold_pointers, topic_sides
 from digest.editorial.relevance import Analysis, analyze, compile_topic
 from digest.editorial.sections import choose_section, order_sections, section_totals, story_score
 from digest.editorial.summarize import summarize
@@ -161,6 +162,13 @@ def build_edition(
             )
         )
 
+    # a lone teaser naming only the beat is shown under the day's lead (digest.editorial.pointers)
+    stories = fold_pointers(
+        stories,
+        sides=topic_sides(topic),
+        day_texts=(text for a in day for text in (a.item.title, a.clean)),
+        ratio=float(options.get("pointer_lead_ratio", 0.0)),
+    )
     return Edition(
         topic=topic.key,
         topic_title=topic.title,

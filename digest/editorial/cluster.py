@@ -35,7 +35,7 @@ from datetime import timedelta
 from digest.editorial.text import clean_text, content_words, stem, tokens
 from digest.types import Item
 
-__all__ = ["cluster_items", "cosine", "document_frequencies", "item_vectors"]
+__all__ = ["cluster_items", "cosine", "document_frequencies", "item_vectors", "place_words"]
 
 #: Content words of the text taken into the vector (the lead carries the event).
 _LEAD_WORDS = 60
@@ -98,6 +98,13 @@ _PLACES = {
     }.items()
     for token in forms.split()
 }
+
+
+def place_words(phrases: Iterable[str]) -> dict[str, str]:
+    """Every token naming a place that `phrases` name, mapped to the place ("US-China trade" ->
+    the forms of the US and of China: "america" -> "us", "beijing" -> "china", ...)."""
+    named = {_PLACES[t] for phrase in phrases for t in tokens(phrase) if t in _PLACES}
+    return {token: place for token, place in _PLACES.items() if place in named}
 
 
 def _terms(
