@@ -72,11 +72,19 @@ def fold_pointers(
     """`stories` with the pointers listed under the lead story when it is clearly ahead (see the
     module docstring); unchanged otherwise, and with `ratio` 0.
 
-    `day_texts` are the titles and texts of the day's news, read only when some story is a lone
-    item without a summary (to tell the names in its headline from ordinary words).
+    `day_texts` are the titles and texts of the day's news, read only when a lone item without a
+    summary has a headline naming two sides (to tell the names in it from ordinary words).
     """
-    lone = [len(story.sources) == 1 and not story.summary.strip() for story in stories]
-    if ratio <= 0 or not any(lone):
+    if ratio <= 0:
+        return list(stories)
+    # the cheap tests first: the day's words are read only for a lone headline naming two sides
+    lone = [
+        len(story.sources) == 1
+        and not story.summary.strip()
+        and len({sides[t] for t in tokens(story.title) if t in sides}) >= 2
+        for story in stories
+    ]
+    if not any(lone):
         return list(stories)
     lower_words = lower_case_words(day_texts)
     pointer = [
