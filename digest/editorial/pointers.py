@@ -58,10 +58,12 @@ def about_the_beat(headline: str, sides: Mapping[str, str], lower_words: frozens
     """Whether `headline` names at least two sides and no one else (see the module docstring)."""
     named: set[str] = set()
     for word in _WRITTEN.findall(headline):
+        if not word[0].isupper():
+            continue  # an ordinary word ("us" is not the US)
         for token in tokens(word):
             if token in sides:
                 named.add(sides[token])
-            elif word[0].isupper() and token not in STOP_WORDS and token not in lower_words:
+            elif token not in STOP_WORDS and token not in lower_words:
                 return False  # a name: a person, company, body or place of its own
     return len(named) >= 2
 

@@ -38,8 +38,9 @@ def test_a_headline_about_the_beat_names_both_sides_and_no_one_else(topic):
     assert not about_the_beat("US-China trade tensions hit Zentrix", sides, words)
     assert not about_the_beat("Okafor says US-China trade tensions flare", sides, words)
     assert not about_the_beat("US and China trade tensions flare in Canada", sides, words)
-    # one side is news about that side, not about the dispute
+    # one side is news about that side, not about the dispute ("us" is not the US)
     assert not about_the_beat("China trade tensions flare again", sides, words)
+    assert not about_the_beat("China trade tensions flare again, say us", sides, words)
 
 
 def test_a_pointer_is_listed_under_a_lead_that_is_clearly_ahead():
