@@ -325,7 +325,7 @@ def send(
         settings=delivery,
         clock=app.clock,
         expires_at=first_send + timedelta(hours=delivery.ttl_hours),
-        stop=stop,
+        stop=stop or threading.Event(),
         on_message=on_message,
         deliverable=app.subscribers.still_deliverable,
         envelope_for=_verp(app),

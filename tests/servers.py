@@ -117,6 +117,7 @@ class RecordingHandler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
         with self._lock:
             self.connections += 1
+            self._arrived.notify_all()
         session.host_name = hostname
         return responses
 
@@ -191,6 +192,11 @@ class RecordingHandler:
         """Wait until ``count`` messages have been accepted; False if ``timeout`` ran out."""
         with self._arrived:
             return self._arrived.wait_for(lambda: len(self.messages) >= count, timeout)
+
+    def wait_for_connections(self, count: int, timeout: float = 60.0) -> bool:
+        """Wait until ``count`` connections have been greeted; False if ``timeout`` ran out."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self.connections >= count, timeout)
 
     def parsed(self) -> list[EmailMessage]:
         return [

@@ -20,13 +20,18 @@ def test_workers_share_the_leaders_send_and_nobody_gets_two(
     people = [f"w{n}@example.com" for n in range(120)]
     add_subscribers(workspace, people)
     delivery_config(workspace, connections=1)
-    smtp_server.handler.delay = 0.02  # a relay slow enough that the leader cannot do it alone
+    # the relay holds every message after the first until a worker is in: however slowly the
+    # workers start, the leader cannot send the whole edition before they take part
+    smtp_server.handler.hold_after = 1
     leader = digest_process(workspace, "send", "--any-date", "--json", "--date", DAY)
     workers: list[subprocess.Popen[str]] = []
     try:
         # the leader has written the rows and started: the edition is being sent
         assert smtp_server.handler.wait_for(1), "the leader never started"
         workers += [digest_process(workspace, "worker", "--once", "--json") for _ in range(3)]
+        # a worker connects only with rows it has claimed in hand
+        assert smtp_server.handler.wait_for_connections(2), "no worker took part"
+        assert smtp_server.handler.release_held()
         outputs = [process.communicate(timeout=120) for process in (leader, *workers)]
     finally:
         for process in [leader, *workers]:

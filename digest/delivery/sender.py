@@ -122,54 +122,40 @@ class _Lost(Exception):
     """Another sender took the row over while this one waited: the message must not go."""
 
 
+@dataclass(eq=False, kw_only=True)
 class DeliveryRun:
     """One run of the sender over an edition's ledger rows."""
 
-    def __init__(
-        self,
-        *,
-        ledger: Ledger,
-        edition_id: int,
-        compose: Compose,
-        mailer_factory: Callable[[], SmtpMailer],
-        envelope_from: str,
-        to_address: Callable[[str], str],
-        settings: DeliverySettings,
-        clock: Clock,
-        expires_at: datetime,
-        stop: threading.Event | None = None,
-        on_message: Callable[[Delivery, str], None] | None = None,
-        deliverable: Callable[[Iterable[int]], dict[int, str | None]],
-        envelope_for: Callable[[Delivery], str] | None = None,
-        quota: RelayQuota | None = None,
-    ) -> None:
-        self.ledger = ledger
+    ledger: Ledger
+    edition_id: int
+    compose: Compose
+    mailer_factory: Callable[[], SmtpMailer]
+    envelope_from: str
+    to_address: Callable[[str], str]
+    settings: DeliverySettings
+    clock: Clock
+    expires_at: datetime
+    #: Who may still be mailed, re-read per batch: an unsubscribe, pause or suppression
+    #: during a send is honoured.
+    deliverable: Callable[[Iterable[int]], dict[int, str | None]]
+    #: Set from outside (SIGTERM) to end the run after the messages in flight.
+    stop: threading.Event = field(default_factory=threading.Event)
+    on_message: Callable[[Delivery, str], None] | None = None
+    #: A per-delivery envelope sender (VERP), when bounces are traced to their message.
+    envelope_for: Callable[[Delivery], str] | None = None
+    #: The relay's quota, shared with every other sender on the database when there is one.
+    quota: RelayQuota | None = None
+
+    def __post_init__(self) -> None:
         # What the main thread writes through: during run(), the ledger on a connection of its own.
-        self._ledger = ledger
-        # A per-delivery envelope sender (VERP), when bounces are traced to their message.
-        self.envelope_for = envelope_for
-        # Who may still be mailed, re-read per batch: an unsubscribe, pause or suppression
-        # during a send is honoured.
-        self.deliverable = deliverable
-        self.edition_id = edition_id
-        self.compose = compose
-        self.mailer_factory = mailer_factory
-        self.envelope_from = envelope_from
-        self.to_address = to_address
-        self.settings = settings
-        self.clock = clock
-        self.expires_at = expires_at
-        self.stop = stop or threading.Event()
-        self.on_message = on_message
-        # The relay's quota, shared with every other sender on the database when there is one.
-        self.quota = quota
+        self._ledger = self.ledger
         # Set by the main thread on a pause, a stop or a dead relay: every worker looks at it
         # before each message and again just before sending it, so nothing new starts.
         self._halted = threading.Event()
         self.limiter: RateLimiter | SharedRateLimiter = (
-            SharedRateLimiter(quota, settings.rate_per_second)
-            if quota is not None and settings.rate_per_second > 0
-            else RateLimiter(settings.rate_per_second, halted=self._halted)
+            SharedRateLimiter(self.quota, self.settings.rate_per_second)
+            if self.quota is not None and self.settings.rate_per_second > 0
+            else RateLimiter(self.settings.rate_per_second, halted=self._halted)
         )
         self._next_note = 0.0
         self._jobs: queue.Queue[Delivery | None] = queue.Queue()

@@ -193,6 +193,7 @@ class EditionRenderer:
         self._env(timezone)  # a missing templates folder is an error now, not at the first send
         self._inliner = css_inline.CSSInliner(
             keep_at_rules=True,  # the @media rules stay in a <style> block
+            minify_css=True,  # inlined styles without spaces: bytes in every email
             load_remote_stylesheets=False,
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
@@ -45,29 +45,34 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: An integer primary key (the ids of most tables).
+IntPK = Annotated[int, mapped_column(Integer, primary_key=True)]
+
+
 class Base(DeclarativeBase):
-    pass
+    # Every datetime column stores aware UTC times.
+    type_annotation_map = {datetime: UTCDateTime}
 
 
 class FeedRow(Base):
     __tablename__ = "feeds"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPK]
     url: Mapped[str] = mapped_column(String(2048), unique=True)
     title: Mapped[str | None] = mapped_column(String(512))
     etag: Mapped[str | None] = mapped_column(String(512))
     last_modified: Mapped[str | None] = mapped_column(String(128))
-    last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_fetched_at: Mapped[datetime | None]
     last_status: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
     #: Set when the feed stopped being fetched (410 Gone); cleared by re-adding or enabling it.
-    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None]
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     #: Not fetched before this: Retry-After, or backoff after repeated failures.
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None]
     #: The outlet's name as an admin gave it (`feeds add --name`, `feeds rename`), else NULL.
     outlet: Mapped[str | None] = mapped_column(String(200))
 
@@ -80,7 +85,7 @@ class ItemRow(Base):
         Index("ix_items_published", "published"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPK]
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     guid: Mapped[str] = mapped_column(String(2048))
     url: Mapped[str] = mapped_column(String(2048))
@@ -88,9 +93,9 @@ class ItemRow(Base):
     title: Mapped[str] = mapped_column(Text)
     summary_html: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
-    published: Mapped[datetime] = mapped_column(UTCDateTime)
-    fetched: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated: Mapped[datetime] = mapped_column(UTCDateTime)
+    published: Mapped[datetime]
+    fetched: Mapped[datetime]
+    updated: Mapped[datetime]
     #: Hash of title+content: an item seen again is rewritten only when this changes.
     content_hash: Mapped[str] = mapped_column(String(64))
 
@@ -101,7 +106,7 @@ class EditionRow(Base):
         UniqueConstraint("topic", "edition_date", "zone", name="uq_editions_topic_date_zone"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPK]
     topic: Mapped[str] = mapped_column(String(128))
     edition_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
@@ -109,9 +114,9 @@ class EditionRow(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: Unused since editor changes belong to the date (edition_changes); kept for old databases.
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    built_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    first_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    built_at: Mapped[datetime]
+    first_send_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
     #: Time zone of the subscribers this edition is for; "" is the digest's own zone.
     zone: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
@@ -124,13 +129,13 @@ class EditionChangesRow(Base):
     topic: Mapped[str] = mapped_column(String(128), primary_key=True)
     edition_date: Mapped[date] = mapped_column(Date, primary_key=True)
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime]
 
 
 class SubscriberRow(Base):
     __tablename__ = "subscribers"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPK]
     #: Normalized address (email-validator), unique.
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str | None] = mapped_column(String(256))
@@ -140,10 +145,10 @@ class SubscriberRow(Base):
     sections: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: "html" (multipart with both parts) or "text".
     format: Mapped[str] = mapped_column(String(8), default="html")
-    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_at: Mapped[datetime | None]
     consent_source: Mapped[str | None] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
     #: A paused subscriber gets nothing until they resume (their status stays as it is).
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Extra columns of an imported CSV, kept as text by column name.
@@ -159,12 +164,12 @@ class SubscriberRow(Base):
 class ListRow(Base):
     __tablename__ = "lists"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPK]
     name: Mapped[str] = mapped_column(String(128), unique=True)
     #: Topic key the list receives; None means the topic the installation is configured for.
     topic: Mapped[str | None] = mapped_column(String(128))
     description: Mapped[str | None] = mapped_column(String(512))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime]
 
 
 class ListMemberRow(Base):
@@ -177,7 +182,7 @@ class ListMemberRow(Base):
     subscriber_id: Mapped[int] = mapped_column(
         ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime]
 
 
 class SuppressionRow(Base):
@@ -188,7 +193,7 @@ class SuppressionRow(Base):
     address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     #: Why: "admin", "erased", "complaint", or what an import said...
     reason: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime]
 
 
 class ConfirmationRow(Base):
@@ -201,16 +206,16 @@ class ConfirmationRow(Base):
         Index("ix_confirmation_outbox_subscriber", "subscriber_id", "queued_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPK]
     #: No foreign key: a subscriber erased meanwhile leaves a row that is skipped.
     subscriber_id: Mapped[int] = mapped_column(Integer)
     #: queued, sending (claimed by a sender), sent, skipped (no longer pending), failed.
     status: Mapped[str] = mapped_column(String(16))
-    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    queued_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -221,14 +226,14 @@ class SignupRow(Base):
 
     __tablename__ = "signup_requests"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPK]
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str | None] = mapped_column(String(256))
     list_name: Mapped[str | None] = mapped_column(String(128))
     #: Consent source for the subscriber: the form and the client's address.
     source: Mapped[str] = mapped_column(String(256))
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
 
 
 class RateLimitRow(Base):
@@ -252,20 +257,20 @@ class DeliveryRow(Base):
         Index("ix_deliveries_message_id", "message_id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPK]
     edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     #: Address snapshot at ledger creation: what was actually addressed.
     email: Mapped[str] = mapped_column(String(320))
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
     last_reply: Mapped[str | None] = mapped_column(Text)
     #: Fixed at creation so a retry of the same row reuses it.
     message_id: Mapped[str] = mapped_column(String(256))
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
     #: Display name snapshot for the To header.
     name: Mapped[str | None] = mapped_column(String(256))
     #: Preference snapshot: "html" or "text", then ":" and the chosen section keys, if any.
@@ -297,12 +302,12 @@ class RunRow(Base):
     __tablename__ = "runs"
     __table_args__ = (Index("ix_runs_job_started", "job", "started_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPK]
     job: Mapped[str] = mapped_column(String(32))
     zone: Mapped[str] = mapped_column(String(64), default="", server_default="")
     edition_date: Mapped[date | None] = mapped_column(Date)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
     outcome: Mapped[str] = mapped_column(String(32))
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
@@ -315,9 +320,9 @@ class DaemonLeaseRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(256))
-    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acquired_at: Mapped[datetime]
+    renewed_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 class BounceReportRow(Base):
@@ -330,7 +335,7 @@ class BounceReportRow(Base):
         Index("ix_bounce_reports_edition_kind", "edition_id", "kind"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPK]
     #: The report's identity: its Message-ID, the hash of its bytes, or the provider's event id.
     report_key: Mapped[str] = mapped_column(String(512))
     #: The address the report is about (the delivery's, when the report names the delivery).
@@ -348,4 +353,4 @@ class BounceReportRow(Base):
     subscriber_id: Mapped[int | None] = mapped_column(
         ForeignKey("subscribers.id", ondelete="CASCADE")
     )
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime]

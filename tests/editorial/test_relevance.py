@@ -98,19 +98,6 @@ def test_a_company_name_alone_is_not_a_policy_story(topic):
     assert relevance_score(sanctioned, topic) >= topic.threshold
 
 
-def test_economic_forums_and_legal_action_against_a_measure_count(topic):
-    summit = make_item(
-        "G7 leaders take on Beijing at their summit",
-        "Leaders said they would protect sensitive technology.",
-    )
-    lawsuit = make_item(
-        "TikTok sues state over ban on the app",
-        "The app filed a lawsuit arguing the state ban was unconstitutional.",
-    )
-    assert relevance_score(summit, topic) >= topic.threshold
-    assert relevance_score(lawsuit, topic) >= topic.threshold
-
-
 def test_a_sea_standoff_is_security_not_trade(topic):
     standoff = make_item(
         "China and the Philippines trade accusations over South China Sea standoff",
@@ -134,13 +121,26 @@ def test_a_headline_about_something_else_needs_more_evidence(topic):
     assert relevance_score(strong, topic) >= topic.threshold
 
 
-def test_chinas_probes_and_raids_of_foreign_firms_count(topic):
-    raid = make_item(
-        "Beijing raids the offices of an American consultancy",
-        "Officers questioned staff of the firm in Shanghai.",
-    )
-    probe = make_item(
-        "China opens a probe into a US memory maker", "Regulators cited security concerns."
-    )
-    assert relevance_score(raid, topic) >= topic.threshold
-    assert relevance_score(probe, topic) >= topic.threshold
+@pytest.mark.parametrize(
+    ("headline", "text"),
+    [
+        # economic forums and legal action against a measure
+        (
+            "G7 leaders take on Beijing at their summit",
+            "Leaders said they would protect sensitive technology.",
+        ),
+        (
+            "TikTok sues state over ban on the app",
+            "The app filed a lawsuit arguing the state ban was unconstitutional.",
+        ),
+        # China's probes and raids of foreign firms
+        (
+            "Beijing raids the offices of an American consultancy",
+            "Officers questioned staff of the firm in Shanghai.",
+        ),
+        ("China opens a probe into a US memory maker", "Regulators cited security concerns."),
+    ],
+    ids=["summit", "lawsuit", "raid", "probe"],
+)
+def test_policy_actions_beyond_tariffs_and_curbs_count(topic, headline, text):
+    assert relevance_score(make_item(headline, text), topic) >= topic.threshold

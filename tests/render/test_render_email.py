@@ -87,7 +87,7 @@ def test_html_structure(renderer, edition):
     assert "07:05 UTC" in text and "14:20 UTC" in text
     tables = [attrs for tag, attrs in page.tags if tag == "table"]
     assert any(attrs.get("width") == "600" for attrs in tables)
-    assert any("max-width: 600px" in (attrs.get("style") or "") for attrs in tables)
+    assert any("max-width:600px" in (attrs.get("style") or "") for attrs in tables)
     # a hidden preheader naming the top stories, highest score first
     preheader = re.search(r'<div class="preheader"[^>]*>(.*?)</div>', email.html, flags=re.S)
     assert preheader and "display:none" in preheader.group(0)

@@ -11,6 +11,7 @@ import pytest
 import digest.render.templates as templates_module
 from digest.errors import RenderError
 from digest.render.templates import (
+    compact_css,
     long_date,
     make_environment,
     safe_url,
@@ -114,3 +115,19 @@ def test_wrap_text_cuts_overlong_words_but_not_links():
     assert "".join("".join(lines).split()) == f"a{word}b"
     link = "https://example.com/" + "y" * 100
     assert link in wrap_text(f"see {link} now").splitlines()
+
+
+def test_compact_css_drops_comments_and_white_space_but_keeps_rules():
+    css = "/* for editors */\n@media (x) {\n  .a > b { color: #111 !important; }\n}\n"
+    assert compact_css(css) == "@media (x) { .a > b { color: #111 !important; } }"
+
+
+def test_the_emails_style_block_carries_no_comments(tmp_path: Path):
+    # the included stylesheet stays markup: a child selector is not escaped on its way in
+    (tmp_path / "email").mkdir()
+    (tmp_path / "email" / "_base.css").write_text("/* note */ .a > b { color: red; }\n")
+    env = make_environment(tmp_path)
+    template = env.from_string(
+        '<style>{% filter compact_css %}{% include "email/_base.css" %}{% endfilter %}</style>'
+    )
+    assert template.render() == "<style>.a > b { color: red; }</style>"

@@ -10,22 +10,14 @@ from typing import Any
 from digest.types import Edition, Section, Source, Story, Window
 from tests.render.conftest import make_edition, make_story, sample_renderer, when
 
+CURBS = "Washington widens curbs on chipmaking tool servicing"
+
 
 def _two_source_story() -> Story:
     """A story whose headline comes from a source published after another outlet's item."""
-    headline = Source(
-        item_id=2,
-        feed="Harbour Wire",
-        title="Washington widens curbs on chipmaking tool servicing",
-        url="https://news.example.com/curbs",
-        published=when(22, 40),
-    )
+    headline = Source(2, "Harbour Wire", CURBS, "https://news.example.com/curbs", when(22, 40))
     earlier = Source(
-        item_id=1,
-        feed="Lowlands Daily",
-        title="US to tighten servicing rules",
-        url="https://news.example.net/servicing",
-        published=when(7, 5),
+        1, "Lowlands Daily", "US tightens servicing", "https://news.example.net/s", when(7, 5)
     )
     return Story(
         title=headline.title,
