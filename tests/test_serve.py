@@ -298,12 +298,28 @@ def assert_in_flight_finished(handler: GatedHandler, workspace: Workspace) -> No
     assert statuses == {"sent": len(delivered), "pending": len(READERS) - len(delivered)}
 
 
+def zone_at_noon(now: datetime) -> tuple[str, str]:
+    """A fixed-offset zone where ``now`` is between 12:00 and 13:00, and the local time 30
+    minutes before ``now`` there ("HH:MM")."""
+    offset = 12 - now.hour  # -11..12 hours: every one has an Etc/GMT zone
+    zone = "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-3 is UTC+3
+    return zone, (now.astimezone(ZoneInfo(zone)) - timedelta(minutes=30)).strftime("%H:%M")
+
+
+def test_zone_at_noon_gives_a_send_time_earlier_the_same_local_day():
+    for hour in range(24):
+        now = datetime(2026, 3, 10, hour, 59, 59, tzinfo=UTC)
+        zone, send_time = zone_at_noon(now)
+        assert now.astimezone(ZoneInfo(zone)).hour == 12
+        assert "11:29" <= send_time <= "12:29"
+
+
 def test_sigterm_during_a_send_loses_nothing_and_doubles_nothing(isolated: Path, database_url: str):
     # the send time was 30 minutes ago: the start-up catch-up sends it right away. The daemon
-    # reads the real clock, so the digest's zone is one where that moment is today's, not
-    # yesterday's (UTC between 00:00 and 00:30 would make it yesterday's).
-    zone = "UTC" if datetime.now(UTC).hour >= 1 else "Etc/GMT-3"
-    send_time = (datetime.now(ZoneInfo(zone)) - timedelta(minutes=30)).strftime("%H:%M")
+    # is a real process on the real clock, so the test cannot hand it a clock; instead the
+    # digest's zone is the one where it is now about noon: whatever the hour the test runs at
+    # and however slowly, the send time and the daemon's start fall on the same local day.
+    zone, send_time = zone_at_noon(datetime.now(UTC))
     with relay_holding_the_third(
         isolated, database_url, LEASE + ONE_CONNECTION, send_time=send_time, timezone=zone
     ) as (handler, workspace):
