@@ -105,5 +105,10 @@ def fold_pointers(
     if runner_up is not None and stories[lead].score < ratio * stories[runner_up].score:
         return list(stories)
     folded = [source for k, story in enumerate(stories) if pointer[k] for source in story.sources]
-    merged = replace(stories[lead], sources=(*stories[lead].sources, *folded))
+    merged = replace(
+        stories[lead],
+        sources=(*stories[lead].sources, *folded),
+        # a story's time is its earliest source's, the pointers' included
+        published=min(stories[lead].published, *(source.published for source in folded)),
+    )
     return [merged if k == lead else story for k, story in enumerate(stories) if not pointer[k]]

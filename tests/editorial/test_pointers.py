@@ -1,7 +1,7 @@
 """Pointers: a lone teaser naming only the beat's sides is listed under the day's lead story."""
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from digest.editorial import build_edition
 from digest.editorial.pointers import about_the_beat, fold_pointers, lower_case_words, topic_sides
@@ -14,17 +14,18 @@ WINDOW = Window(BASE - timedelta(hours=24), BASE)
 _DAY_TEXT = ["Their trade rose; tensions flare and fade; officials again met."]
 
 
-def _story(title: str, score: float, *, summary: str = "", sources: int = 1) -> Story:
+def _story(
+    title: str, score: float, *, summary: str = "", sources: int = 1, published: datetime = BASE
+) -> Story:
     return Story(
         title=title,
         url=f"https://news.example/{title}",
         summary=summary,
-        published=BASE,
+        published=published,
         section="tariffs",
         score=score,
         sources=tuple(
-            Source(item_id=hash((title, n)), feed="Wire", title=title, url="u", published=BASE)
-            for n in range(sources)
+            Source(hash((title, n)), "Wire", title, "u", published) for n in range(sources)
         ),
     )
 
@@ -46,7 +47,9 @@ def test_a_headline_about_the_beat_names_both_sides_and_no_one_else(topic):
 def test_a_pointer_is_listed_under_a_lead_that_is_clearly_ahead():
     lead = _story("US widens chip curbs", 9.0, summary="The US widened curbs.", sources=3)
     other = _story("China tariffs on pork", 4.0, summary="China set tariffs.")
-    teaser = _story("US-China trade tensions flare again", 12.0)
+    teaser = _story(
+        "US-China trade tensions flare again", 12.0, published=BASE - timedelta(hours=1)
+    )
     sides = {"us": "us", "china": "china"}
     folded = fold_pointers([teaser, lead, other], sides=sides, day_texts=_DAY_TEXT, ratio=1.5)
     assert [s.title for s in folded] == [lead.title, other.title]
@@ -59,6 +62,8 @@ def test_a_pointer_is_listed_under_a_lead_that_is_clearly_ahead():
         lead.section,
         lead.score,
     )
+    # its time is still its earliest source's
+    assert merged.published == teaser.published
 
 
 def test_a_pointer_stays_when_no_story_is_clearly_ahead_or_the_rule_is_off():
